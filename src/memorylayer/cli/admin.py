@@ -1,0 +1,174 @@
+"""``memorylayer admin``: operator commands that need no email (accounts, plans, keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..config import Settings
+from ..engine.types import iso_ms
+from ..errors import MemoryLayerError
+from ..store.accounts import Account, AccountStore, ApiKey
+from .app import app, emit_json, fail, stdout
+
+admin_app = typer.Typer(help="Operator commands for a server: accounts, plans and keys.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+HOME = typer.Option(None, "--home", help="MemoryLayer home (default $MEMORYLAYER_HOME).")
+JSON = typer.Option(False, "--json", help="Machine-readable output.")
+
+
+@contextmanager
+def _store(home: Path | None, as_json: bool) -> Iterator[tuple[AccountStore, Any]]:
+    from ..server.settings import ServerSettings
+    from ..store.sqlite.accounts import SqliteAccountStore
+    from ..store.sqlite.db import Database
+
+    try:
+        settings = Settings.load(home=home)
+        server = ServerSettings.load(settings.home)
+        database = Database(settings.database_path)
+    except MemoryLayerError as error:
+        fail(error, as_json)
+    try:
+        yield SqliteAccountStore(database), server
+    except MemoryLayerError as error:
+        fail(error, as_json)
+    finally:
+        database.close()
+
+
+def _account(a: Account) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "email": a.email,
+        "planTier": a.plan_tier,
+        "memoryLimit": a.memory_limit,
+        "monthlyApiCallLimit": a.monthly_api_call_limit,
+        "parentAccountId": a.parent_account_id,
+        "name": a.name,
+        "createdAt": iso_ms(a.created_at),
+    }
+
+
+def _key(k: ApiKey) -> dict[str, Any]:
+    return {
+        "id": k.id,
+        "accountId": k.account_id,
+        "keyPrefix": k.key_prefix,
+        "scopes": k.scopes,
+        "name": k.name,
+        "createdAt": iso_ms(k.created_at),
+        "expiresAt": iso_ms(k.expires_at),
+        "revokedAt": iso_ms(k.revoked_at),
+    }
+
+
+@admin_app.command("create-account")
+def create_account(
+    email: str = typer.Argument(..., help="Email of the new account."),
+    plan: str = typer.Option("", help="Plan tier (default: the configured default plan)."),
+    key: bool = typer.Option(True, "--key/--no-key", help="Also mint a full-scope key and print it once."),
+    home: Path | None = HOME,
+    as_json: bool = JSON,
+) -> None:
+    """Create an account (and a full-scope API key) without the email code flow."""
+    from ..server import admin
+
+    with _store(home, as_json) as (store, server):
+        account = admin.create_account(store, server, email, plan=plan or None)
+        raw = admin.create_key(store, account.id)[1] if key else None
+    if as_json:
+        emit_json({"account": _account(account), "apiKey": raw})
+        return
+    stdout.print(f"account {account.id} ({account.email}, plan {account.plan_tier})", highlight=False)
+    if raw:
+        stdout.print(f"api key (shown once): {raw}", highlight=False)
+
+
+@admin_app.command("list-accounts")
+def list_accounts(home: Path | None = HOME, as_json: bool = JSON) -> None:
+    """List accounts and containers."""
+    with _store(home, as_json) as (store, _):
+        accounts = store.list_accounts()
+    if as_json:
+        emit_json({"accounts": [_account(a) for a in accounts]})
+        return
+    for a in accounts:
+        parent = f" container of {a.parent_account_id}" if a.parent_account_id else ""
+        stdout.print(f"{a.id}  {a.email}  {a.plan_tier}{parent}", highlight=False)
+
+
+@admin_app.command("set-plan")
+def set_plan(
+    account: str = typer.Argument(..., help="Account id or email."),
+    plan: str = typer.Argument(..., help="Plan tier (free, basic, pro, team, enterprise or a configured one)."),
+    home: Path | None = HOME,
+    as_json: bool = JSON,
+) -> None:
+    """Move an account and its containers to a plan, applying its limits."""
+    from ..server import admin
+
+    with _store(home, as_json) as (store, server):
+        updated = admin.set_plan(store, server, account, plan)
+    if as_json:
+        emit_json({"account": _account(updated)})
+    else:
+        stdout.print(f"{updated.email}: plan {updated.plan_tier}, memory limit {updated.memory_limit}", highlight=False)
+
+
+@admin_app.command("create-key")
+def create_key(
+    account: str = typer.Argument(..., help="Account or container id, or account email."),
+    scopes: str = typer.Option("memory:read,memory:write,account:admin", help="Comma-separated scopes."),
+    name: str = typer.Option("", help="Label shown by whoami."),
+    expires_in: int = typer.Option(0, help="Seconds until the key expires (0 = never)."),
+    home: Path | None = HOME,
+    as_json: bool = JSON,
+) -> None:
+    """Mint an API key; the raw key is printed once and stored only as a SHA-256 hash."""
+    from ..server import admin
+
+    with _store(home, as_json) as (store, _):
+        key, raw = admin.create_key(store, account, scopes=scopes, name=name or None, expires_in_s=expires_in or None)
+    if as_json:
+        emit_json({"key": _key(key), "apiKey": raw})
+    else:
+        stdout.print(f"key {key.id} ({key.scopes})", highlight=False)
+        stdout.print(f"api key (shown once): {raw}", highlight=False)
+
+
+@admin_app.command("list-keys")
+def list_keys(
+    account: str = typer.Argument(..., help="Account id or email."), home: Path | None = HOME, as_json: bool = JSON
+) -> None:
+    """List an account's keys (prefixes only; raw keys are never stored)."""
+    from ..server import admin
+
+    with _store(home, as_json) as (store, _):
+        keys = store.list_keys(admin.find_account(store, account).id)
+    if as_json:
+        emit_json({"keys": [_key(k) for k in keys]})
+        return
+    for k in keys:
+        state = "revoked" if k.revoked_at else "active"
+        stdout.print(f"{k.id}  {k.key_prefix}…  {k.scopes}  {state}", highlight=False)
+
+
+@admin_app.command("revoke-key")
+def revoke_key(
+    key_id: str = typer.Argument(..., help="Key id (from list-keys)."), home: Path | None = HOME, as_json: bool = JSON
+) -> None:
+    """Revoke a key; requests with it then answer 401."""
+    from ..server import admin
+
+    with _store(home, as_json) as (store, _):
+        key = admin.revoke_key(store, key_id)
+    if as_json:
+        emit_json({"key": _key(key)})
+    else:
+        stdout.print(f"revoked {key.id}", highlight=False)

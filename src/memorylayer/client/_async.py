@@ -1,0 +1,339 @@
+"""The asyncio/trio client: the coroutine twin of ``_sync.py``, line for line."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Unpack
+
+import anyio
+import httpx
+
+from . import models as m
+from ._base import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_BACKOFF,
+    DEFAULT_TIMEOUT,
+    TRANSPORT_ERRORS,
+    Call,
+    HTTPResponse,
+    AsyncHTTPClient,
+    OrderDir,
+    RequestOptions,
+    Source,
+    T,
+    Threshold,
+    _BaseCache,
+    _BaseClient,
+    error_from_response,
+    transport_error,
+)
+
+
+class AsyncClient(_BaseClient):
+    """An async client for a MemoryLayer (or WithMemory-compatible) server.
+
+    ``api_key`` and ``base_url`` default to ``MEMORYLAYER_API_KEY`` / ``MEMORYLAYER_BASE_URL`` (then
+    ``WITHMEMORY_API_KEY`` / ``WITHMEMORY_BASE_URL``), read when a request is made. ``client_id`` is
+    sent as ``X-WithMemory-Client``. ``http_client`` lets you supply your own ``httpx.AsyncClient`` (a
+    proxy, custom TLS, or ``httpx.ASGITransport(app)`` to talk to an app in-process); it is not
+    closed by ``aclose()``. Every method accepts ``timeout=``, ``max_retries=`` and ``idempotency_key=``.
+
+    Raises (every method): a ``memorylayer.errors.MemoryLayerError`` subclass chosen by the server's
+    error code; ``NetworkError`` / ``Timeout`` when the server cannot be reached in time after retries.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        client_id: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_backoff: float = DEFAULT_RETRY_BACKOFF,
+        http_client: AsyncHTTPClient | None = None,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            client_id=client_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_backoff=retry_backoff,
+        )
+        self._http = http_client
+        self._owns_http = http_client is None
+        self.containers = AsyncContainers(self)
+        self.cache = AsyncCaches(self)
+
+    # --- I/O ----------------------------------------------------------------------------------------
+
+    def _http_client(self) -> AsyncHTTPClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient()
+        return self._http
+
+    async def _send(self, call: Call[T], options: RequestOptions) -> T:
+        http = self._http_client()
+        request = http.build_request(**self._build(call, options).as_kwargs())
+        attempt = 0
+        while True:
+            response: HTTPResponse | None = None
+            try:
+                response = await http.send(request)
+            except TRANSPORT_ERRORS as exc:
+                error = transport_error(exc, self._timeout(options))
+            else:
+                if response.is_success:
+                    return self._parse(response, call)
+                error = error_from_response(response)
+            delay = self._retry_delay(attempt, error, response, options)
+            if delay is None:
+                raise error
+            await anyio.sleep(delay)
+            attempt += 1
+
+    async def aclose(self) -> None:
+        """Close the connection pool (only if this client created it)."""
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # --- memories -----------------------------------------------------------------------------------
+
+    async def add(
+        self,
+        scope: str,
+        value: str,
+        *,
+        key: str | None = None,
+        importance: float | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.AddResponse:
+        """Store ``value`` under ``key`` (upsert), or, without ``key``, extract durable facts from it.
+
+        ``importance`` (0–1) is only valid with ``key``. An extraction add carries a fresh
+        ``Idempotency-Key`` that every retry reuses, so a retried add never extracts twice.
+        """
+        return await self._send(self._add(scope, value, key, importance), options)
+
+    async def recall(
+        self,
+        scope: str,
+        query: str,
+        *,
+        threshold: Threshold | None = None,
+        max_items: int | None = None,
+        max_tokens: int | None = None,
+        defaults: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.RecallResponse:
+        """A prompt-ready ``context`` for ``query``; registered defaults merge under ``defaults``."""
+        return await self._send(self._recall(scope, query, threshold, max_items, max_tokens, defaults), options)
+
+    async def get(self, scope: str, key: str, **options: Unpack[RequestOptions]) -> m.GetResponse:
+        """The live memory under ``(scope, key)``; ``response.memory`` is ``None`` if there is none."""
+        return await self._send(self._get(scope, key), options)
+
+    async def remove(self, scope: str, key: str, **options: Unpack[RequestOptions]) -> m.DeleteResponse:
+        """Delete the memory under ``(scope, key)``; ``result.deleted`` says whether one existed."""
+        return await self._send(self._remove(scope, key), options)
+
+    async def delete(self, memory_id: str, **options: Unpack[RequestOptions]) -> m.DeleteResponse:
+        """Delete a memory by id; ``result.deleted`` is ``False`` if it was not this account's."""
+        return await self._send(self._delete(memory_id), options)
+
+    async def list(
+        self,
+        *,
+        scope: str | None = None,
+        source: Source | None = None,
+        search: str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        order_by: str | None = None,
+        order_dir: OrderDir | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        include_total: bool | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.ListResponse:
+        """One page of memories; pass ``response.next_cursor`` as ``cursor`` for the next one.
+
+        ``order_by`` is ``updated_at`` (default), ``created_at``, ``importance`` or
+        ``last_recalled_at`` (the wire's camelCase names work too).
+        """
+        call = self._list(
+            scope, source, search, created_after, created_before, order_by, order_dir, limit, cursor,
+            include_total,
+        )  # fmt: skip
+        return await self._send(call, options)
+
+    async def iter_memories(
+        self,
+        *,
+        scope: str | None = None,
+        source: Source | None = None,
+        search: str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        order_by: str | None = None,
+        order_dir: OrderDir | None = None,
+        page_size: int | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncIterator[m.Memory]:
+        """Every memory matching the filters (``async for``), fetching page after page as it goes."""
+        cursor: str | None = None
+        while True:
+            call = self._list(
+                scope, source, search, created_after, created_before, order_by, order_dir, page_size,
+                cursor, None,
+            )  # fmt: skip
+            page = await self._send(call, options)
+            for memory in page.memories:
+                yield memory
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    # --- account ------------------------------------------------------------------------------------
+
+    async def health(self, **options: Unpack[RequestOptions]) -> m.HealthResponse:
+        """Authenticated liveness check."""
+        return await self._send(self._health(), options)
+
+    async def whoami(self, **options: Unpack[RequestOptions]) -> m.WhoamiResponse:
+        """The calling key's account and the key itself (scopes, name, expiry)."""
+        return await self._send(self._whoami(), options)
+
+    async def usage(self, **options: Unpack[RequestOptions]) -> m.UsageResponse:
+        """Memory and container counts against the plan's limits, and API-call metering."""
+        return await self._send(self._usage(), options)
+
+    async def billing(self, **options: Unpack[RequestOptions]) -> m.BillingResponse:
+        """Plan, billing period and usage of the calling account."""
+        return await self._send(self._billing(), options)
+
+    async def checkout(self, tier: str, **options: Unpack[RequestOptions]) -> m.CheckoutResponse:
+        """A payment page for ``tier`` (``NotConfigured`` on a self-hosted server without payments)."""
+        return await self._send(self._checkout(tier), options)
+
+    async def billing_portal(self, **options: Unpack[RequestOptions]) -> m.PortalResponse:
+        """A billing-portal link (``NotConfigured`` on a self-hosted server without payments)."""
+        return await self._send(self._billing_portal(), options)
+
+    async def get_extraction_prompt(self, **options: Unpack[RequestOptions]) -> m.ExtractionPromptResponse:
+        """The account's custom extraction prompt, or ``prompt=None, source="default"``."""
+        return await self._send(self._get_extraction_prompt(), options)
+
+    async def set_extraction_prompt(self, prompt: str, **options: Unpack[RequestOptions]) -> m.ExtractionPromptResponse:
+        """Use ``prompt`` (trimmed by the server) for this account's extraction adds."""
+        return await self._send(self._set_extraction_prompt(prompt), options)
+
+    async def reset_extraction_prompt(self, **options: Unpack[RequestOptions]) -> m.ResetResponse:
+        """Go back to the server's default extraction prompt."""
+        return await self._send(self._reset_extraction_prompt(), options)
+
+    # --- signup (no API key needed) -----------------------------------------------------------------
+
+    async def request_code(self, email: str, **options: Unpack[RequestOptions]) -> m.RequestCodeResponse:
+        """Email a 6-digit sign-in code to ``email``."""
+        return await self._send(self._request_code(email), options)
+
+    async def verify_code(
+        self, email: str, code: str, *, issued_to: str | None = None, **options: Unpack[RequestOptions]
+    ) -> m.VerifyCodeResponse:
+        """Exchange the emailed code for a new API key (``result.api_key``), labelled ``issued_to``."""
+        return await self._send(self._verify_code(email, code, issued_to), options)
+
+
+class AsyncContainers:
+    """``client.containers``: isolated sub-accounts with their own keys (account:admin)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(
+        self, name: str, *, metadata: Mapping[str, Any] | None = None, **options: Unpack[RequestOptions]
+    ) -> m.ContainerResponse:
+        """Create a container; a duplicate name raises ``ContainerNameExists`` (not retried)."""
+        return await self._client._send(self._client._container_create(name, metadata), options)
+
+    async def list(self, **options: Unpack[RequestOptions]) -> m.ContainerListResponse:
+        """Every container of the calling account."""
+        return await self._client._send(self._client._container_list(), options)
+
+    async def get(self, container_id: str, **options: Unpack[RequestOptions]) -> m.ContainerResponse:
+        """One container with its memory and active-key counts."""
+        return await self._client._send(self._client._container_get(container_id), options)
+
+    async def create_key(
+        self,
+        container_id: str,
+        issued_to: str,
+        *,
+        scopes: str | Sequence[str] | None = None,
+        expires_in: int | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.ContainerKeyResponse:
+        """Mint a key for the container; ``raw_key`` is returned this once only."""
+        call = self._client._container_create_key(container_id, issued_to, scopes, expires_in)
+        return await self._client._send(call, options)
+
+    async def revoke_key(self, container_id: str, key_id: str, **options: Unpack[RequestOptions]) -> m.RevokeKeyResponse:
+        """Revoke one of the container's keys."""
+        return await self._client._send(self._client._container_revoke_key(container_id, key_id), options)
+
+    async def delete(self, container_id: str, **options: Unpack[RequestOptions]) -> m.DeleteResponse:
+        """Delete the container with all its memories and keys."""
+        return await self._client._send(self._client._container_delete(container_id), options)
+
+
+class AsyncCaches:
+    """``client.cache``: temporary key/value caches that need no account, and claiming them."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(self, *, ttl_seconds: int | None = None, **options: Unpack[RequestOptions]) -> AsyncCache:
+        """A new cache (no API key needed) living ``ttl_seconds`` (default 24 h)."""
+        response = await self._client._send(self._client._cache_create(ttl_seconds), options)
+        return AsyncCache(self._client, response.cache, response.request_id)
+
+    async def claim(self, claim_token: str, **options: Unpack[RequestOptions]) -> m.ClaimResponse:
+        """Turn a cache into a container of this account; returns its scope and a read-only key."""
+        return await self._client._send(self._client._cache_claim(claim_token), options)
+
+
+class AsyncCache(_BaseCache):
+    """One cache; share ``claim_url`` with a person or ``client.cache.claim(cache.claim_token)``."""
+
+    def __init__(self, client: AsyncClient, info: m.CacheInfo, request_id: str | None) -> None:
+        super().__init__(info, request_id)
+        self._client = client
+
+    async def set(self, key: str, value: str, **options: Unpack[RequestOptions]) -> m.CacheEntryResponse:
+        """Store ``value`` under ``key`` (upsert); at most 50 keys (``CacheEntryLimit``)."""
+        return await self._client._send(self._client._cache_set(self._token, key, value), options)
+
+    async def get(self, key: str, **options: Unpack[RequestOptions]) -> m.CacheEntryResponse:
+        """The entry under ``key``; ``response.entry`` is ``None`` if there is none."""
+        return await self._client._send(self._client._cache_get(self._token, key), options)
+
+    async def delete(self, key: str, **options: Unpack[RequestOptions]) -> m.DeleteResponse:
+        """Delete the entry under ``key``."""
+        return await self._client._send(self._client._cache_delete(self._token, key), options)
+
+    async def list(self, **options: Unpack[RequestOptions]) -> m.CacheListResponse:
+        """The cache's keys, sorted, without values."""
+        return await self._client._send(self._client._cache_list(self._token), options)

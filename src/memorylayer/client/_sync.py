@@ -1,0 +1,338 @@
+"""The blocking client: sends what ``_BaseClient`` builds, sleeps between retries, nothing else."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Unpack
+
+import httpx
+
+from . import models as m
+from ._base import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_BACKOFF,
+    DEFAULT_TIMEOUT,
+    TRANSPORT_ERRORS,
+    Call,
+    HTTPResponse,
+    SyncHTTPClient,
+    OrderDir,
+    RequestOptions,
+    Source,
+    T,
+    Threshold,
+    _BaseCache,
+    _BaseClient,
+    error_from_response,
+    transport_error,
+)
+
+
+class Client(_BaseClient):
+    """A blocking client for a MemoryLayer (or WithMemory-compatible) server.
+
+    ``api_key`` and ``base_url`` default to ``MEMORYLAYER_API_KEY`` / ``MEMORYLAYER_BASE_URL`` (then
+    ``WITHMEMORY_API_KEY`` / ``WITHMEMORY_BASE_URL``), read when a request is made. ``client_id`` is
+    sent as ``X-WithMemory-Client``. ``http_client`` lets you supply your own ``httpx.Client`` (a
+    proxy, custom TLS, or a test transport such as Starlette's ``TestClient``); it is not closed by
+    ``close()``. Every method accepts ``timeout=``, ``max_retries=`` and ``idempotency_key=``.
+
+    Raises (every method): a ``memorylayer.errors.MemoryLayerError`` subclass chosen by the server's
+    error code; ``NetworkError`` / ``Timeout`` when the server cannot be reached in time after retries.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        client_id: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_backoff: float = DEFAULT_RETRY_BACKOFF,
+        http_client: SyncHTTPClient | None = None,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            client_id=client_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_backoff=retry_backoff,
+        )
+        self._http = http_client
+        self._owns_http = http_client is None
+        self.containers = Containers(self)
+        self.cache = Caches(self)
+
+    # --- I/O ----------------------------------------------------------------------------------------
+
+    def _http_client(self) -> SyncHTTPClient:
+        if self._http is None:
+            self._http = httpx.Client()
+        return self._http
+
+    def _send(self, call: Call[T], options: RequestOptions) -> T:
+        http = self._http_client()
+        request = http.build_request(**self._build(call, options).as_kwargs())
+        attempt = 0
+        while True:
+            response: HTTPResponse | None = None
+            try:
+                response = http.send(request)
+            except TRANSPORT_ERRORS as exc:
+                error = transport_error(exc, self._timeout(options))
+            else:
+                if response.is_success:
+                    return self._parse(response, call)
+                error = error_from_response(response)
+            delay = self._retry_delay(attempt, error, response, options)
+            if delay is None:
+                raise error
+            time.sleep(delay)
+            attempt += 1
+
+    def close(self) -> None:
+        """Close the connection pool (only if this client created it)."""
+        if self._owns_http and self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- memories -----------------------------------------------------------------------------------
+
+    def add(
+        self,
+        scope: str,
+        value: str,
+        *,
+        key: str | None = None,
+        importance: float | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.AddResponse:
+        """Store ``value`` under ``key`` (upsert), or, without ``key``, extract durable facts from it.
+
+        ``importance`` (0–1) is only valid with ``key``. An extraction add carries a fresh
+        ``Idempotency-Key`` that every retry reuses, so a retried add never extracts twice.
+        """
+        return self._send(self._add(scope, value, key, importance), options)
+
+    def recall(
+        self,
+        scope: str,
+        query: str,
+        *,
+        threshold: Threshold | None = None,
+        max_items: int | None = None,
+        max_tokens: int | None = None,
+        defaults: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.RecallResponse:
+        """A prompt-ready ``context`` for ``query``; registered defaults merge under ``defaults``."""
+        return self._send(self._recall(scope, query, threshold, max_items, max_tokens, defaults), options)
+
+    def get(self, scope: str, key: str, **options: Unpack[RequestOptions]) -> m.GetResponse:
+        """The live memory under ``(scope, key)``; ``response.memory`` is ``None`` if there is none."""
+        return self._send(self._get(scope, key), options)
+
+    def remove(self, scope: str, key: str, **options: Unpack[RequestOptions]) -> m.DeleteResponse:
+        """Delete the memory under ``(scope, key)``; ``result.deleted`` says whether one existed."""
+        return self._send(self._remove(scope, key), options)
+
+    def delete(self, memory_id: str, **options: Unpack[RequestOptions]) -> m.DeleteResponse:
+        """Delete a memory by id; ``result.deleted`` is ``False`` if it was not this account's."""
+        return self._send(self._delete(memory_id), options)
+
+    def list(
+        self,
+        *,
+        scope: str | None = None,
+        source: Source | None = None,
+        search: str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        order_by: str | None = None,
+        order_dir: OrderDir | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        include_total: bool | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.ListResponse:
+        """One page of memories; pass ``response.next_cursor`` as ``cursor`` for the next one.
+
+        ``order_by`` is ``updated_at`` (default), ``created_at``, ``importance`` or
+        ``last_recalled_at`` (the wire's camelCase names work too).
+        """
+        call = self._list(
+            scope, source, search, created_after, created_before, order_by, order_dir, limit, cursor,
+            include_total,
+        )  # fmt: skip
+        return self._send(call, options)
+
+    def iter_memories(
+        self,
+        *,
+        scope: str | None = None,
+        source: Source | None = None,
+        search: str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        order_by: str | None = None,
+        order_dir: OrderDir | None = None,
+        page_size: int | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Iterator[m.Memory]:
+        """Every memory matching the filters, fetching page after page as the iteration proceeds."""
+        cursor: str | None = None
+        while True:
+            call = self._list(
+                scope, source, search, created_after, created_before, order_by, order_dir, page_size,
+                cursor, None,
+            )  # fmt: skip
+            page = self._send(call, options)
+            yield from page.memories
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    # --- account ------------------------------------------------------------------------------------
+
+    def health(self, **options: Unpack[RequestOptions]) -> m.HealthResponse:
+        """Authenticated liveness check."""
+        return self._send(self._health(), options)
+
+    def whoami(self, **options: Unpack[RequestOptions]) -> m.WhoamiResponse:
+        """The calling key's account and the key itself (scopes, name, expiry)."""
+        return self._send(self._whoami(), options)
+
+    def usage(self, **options: Unpack[RequestOptions]) -> m.UsageResponse:
+        """Memory and container counts against the plan's limits, and API-call metering."""
+        return self._send(self._usage(), options)
+
+    def billing(self, **options: Unpack[RequestOptions]) -> m.BillingResponse:
+        """Plan, billing period and usage of the calling account."""
+        return self._send(self._billing(), options)
+
+    def checkout(self, tier: str, **options: Unpack[RequestOptions]) -> m.CheckoutResponse:
+        """A payment page for ``tier`` (``NotConfigured`` on a self-hosted server without payments)."""
+        return self._send(self._checkout(tier), options)
+
+    def billing_portal(self, **options: Unpack[RequestOptions]) -> m.PortalResponse:
+        """A billing-portal link (``NotConfigured`` on a self-hosted server without payments)."""
+        return self._send(self._billing_portal(), options)
+
+    def get_extraction_prompt(self, **options: Unpack[RequestOptions]) -> m.ExtractionPromptResponse:
+        """The account's custom extraction prompt, or ``prompt=None, source="default"``."""
+        return self._send(self._get_extraction_prompt(), options)
+
+    def set_extraction_prompt(self, prompt: str, **options: Unpack[RequestOptions]) -> m.ExtractionPromptResponse:
+        """Use ``prompt`` (trimmed by the server) for this account's extraction adds."""
+        return self._send(self._set_extraction_prompt(prompt), options)
+
+    def reset_extraction_prompt(self, **options: Unpack[RequestOptions]) -> m.ResetResponse:
+        """Go back to the server's default extraction prompt."""
+        return self._send(self._reset_extraction_prompt(), options)
+
+    # --- signup (no API key needed) -----------------------------------------------------------------
+
+    def request_code(self, email: str, **options: Unpack[RequestOptions]) -> m.RequestCodeResponse:
+        """Email a 6-digit sign-in code to ``email``."""
+        return self._send(self._request_code(email), options)
+
+    def verify_code(
+        self, email: str, code: str, *, issued_to: str | None = None, **options: Unpack[RequestOptions]
+    ) -> m.VerifyCodeResponse:
+        """Exchange the emailed code for a new API key (``result.api_key``), labelled ``issued_to``."""
+        return self._send(self._verify_code(email, code, issued_to), options)
+
+
+class Containers:
+    """``client.containers``: isolated sub-accounts with their own keys (account:admin)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(
+        self, name: str, *, metadata: Mapping[str, Any] | None = None, **options: Unpack[RequestOptions]
+    ) -> m.ContainerResponse:
+        """Create a container; a duplicate name raises ``ContainerNameExists`` (not retried)."""
+        return self._client._send(self._client._container_create(name, metadata), options)
+
+    def list(self, **options: Unpack[RequestOptions]) -> m.ContainerListResponse:
+        """Every container of the calling account."""
+        return self._client._send(self._client._container_list(), options)
+
+    def get(self, container_id: str, **options: Unpack[RequestOptions]) -> m.ContainerResponse:
+        """One container with its memory and active-key counts."""
+        return self._client._send(self._client._container_get(container_id), options)
+
+    def create_key(
+        self,
+        container_id: str,
+        issued_to: str,
+        *,
+        scopes: str | Sequence[str] | None = None,
+        expires_in: int | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.ContainerKeyResponse:
+        """Mint a key for the container; ``raw_key`` is returned this once only."""
+        call = self._client._container_create_key(container_id, issued_to, scopes, expires_in)
+        return self._client._send(call, options)
+
+    def revoke_key(self, container_id: str, key_id: str, **options: Unpack[RequestOptions]) -> m.RevokeKeyResponse:
+        """Revoke one of the container's keys."""
+        return self._client._send(self._client._container_revoke_key(container_id, key_id), options)
+
+    def delete(self, container_id: str, **options: Unpack[RequestOptions]) -> m.DeleteResponse:
+        """Delete the container with all its memories and keys."""
+        return self._client._send(self._client._container_delete(container_id), options)
+
+
+class Caches:
+    """``client.cache``: temporary key/value caches that need no account, and claiming them."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(self, *, ttl_seconds: int | None = None, **options: Unpack[RequestOptions]) -> Cache:
+        """A new cache (no API key needed) living ``ttl_seconds`` (default 24 h)."""
+        response = self._client._send(self._client._cache_create(ttl_seconds), options)
+        return Cache(self._client, response.cache, response.request_id)
+
+    def claim(self, claim_token: str, **options: Unpack[RequestOptions]) -> m.ClaimResponse:
+        """Turn a cache into a container of this account; returns its scope and a read-only key."""
+        return self._client._send(self._client._cache_claim(claim_token), options)
+
+
+class Cache(_BaseCache):
+    """One cache; share ``claim_url`` with a person or ``client.cache.claim(cache.claim_token)``."""
+
+    def __init__(self, client: Client, info: m.CacheInfo, request_id: str | None) -> None:
+        super().__init__(info, request_id)
+        self._client = client
+
+    def set(self, key: str, value: str, **options: Unpack[RequestOptions]) -> m.CacheEntryResponse:
+        """Store ``value`` under ``key`` (upsert); at most 50 keys (``CacheEntryLimit``)."""
+        return self._client._send(self._client._cache_set(self._token, key, value), options)
+
+    def get(self, key: str, **options: Unpack[RequestOptions]) -> m.CacheEntryResponse:
+        """The entry under ``key``; ``response.entry`` is ``None`` if there is none."""
+        return self._client._send(self._client._cache_get(self._token, key), options)
+
+    def delete(self, key: str, **options: Unpack[RequestOptions]) -> m.DeleteResponse:
+        """Delete the entry under ``key``."""
+        return self._client._send(self._client._cache_delete(self._token, key), options)
+
+    def list(self, **options: Unpack[RequestOptions]) -> m.CacheListResponse:
+        """The cache's keys, sorted, without values."""
+        return self._client._send(self._client._cache_list(self._token), options)

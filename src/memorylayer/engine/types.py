@@ -1,0 +1,128 @@
+"""Plain records the engine hands to its edges (server, SDK, MCP, CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Source = Literal["explicit", "extracted", "imported"]
+Threshold = Literal["strict", "balanced", "permissive"]
+OrderBy = Literal["updated_at", "created_at", "importance", "last_recalled_at"]
+OrderDir = Literal["asc", "desc"]
+
+LOCAL_ACCOUNT = "local"
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, UTC: the precision every stored time has."""
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def iso_ms(ms: int | None) -> str | None:
+    """JavaScript ``toISOString()`` form: ``2026-11-22T01:56:43.791Z``."""
+    if ms is None:
+        return None
+    stamp = datetime.fromtimestamp(ms / 1000, UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class MemoryRecord:
+    """One live (or historical) memory. Times are integer milliseconds since the epoch, UTC."""
+
+    id: str
+    scope: str
+    key: str | None
+    value: str
+    metadata: dict[str, Any]
+    importance: float
+    source: str
+    status: str
+    created_at: int
+    updated_at: int
+    last_recalled_at: int | None = None
+    recall_count: int = 0
+    content_hash: str = ""
+    model: str | None = None
+    superseded_by: str | None = None
+    account: str = LOCAL_ACCOUNT
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form with ISO timestamps (used by the CLI, MCP tools and export)."""
+        data = asdict(self)
+        for name in ("created_at", "updated_at", "last_recalled_at"):
+            data[name] = iso_ms(data[name])
+        return data
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A past state of a memory: the value it had until ``replaced_at`` and why it changed."""
+
+    memory_id: str
+    scope: str
+    key: str | None
+    value: str
+    metadata: dict[str, Any]
+    importance: float
+    source: str
+    event: str  # "updated" | "superseded" | "deleted"
+    replaced_at: int
+    replaced_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["replaced_at"] = iso_ms(self.replaced_at)
+        return data
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of ``list``; ``next_cursor`` is opaque and exact (no row repeated or skipped)."""
+
+    memories: list[MemoryRecord]
+    next_cursor: str | None
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class Namespace:
+    scope: str
+    count: int
+    last_updated: int | None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A search result: ``score`` is in [0, 1] and comparable across calls."""
+
+    memory: MemoryRecord
+    score: float
+    signals: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How recall ordered its memories."""
+
+    strategy: str
+    reason: str | None = None
+    scores: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RecallResult:
+    context: str
+    memories: list[MemoryRecord]
+    ranking: Ranking
+    hits: list[SearchHit] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What an add wrote: ``memories`` new or updated rows; ``skipped`` facts dedup dropped."""
+
+    memories: list[MemoryRecord]
+    skipped: list[str] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)

@@ -1,0 +1,109 @@
+"""Exact in-memory vector search per scope, derived from the store and kept in step with it.
+
+SQLite stays the source of truth. Each scope's matrix follows the store's change sequence, so
+writes from other processes (two editors' MCP servers plus the CLI) show up on the next query
+without a rebuild: only rows changed since the last sync are read.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..store.base import Store
+
+
+@dataclass
+class _ScopeVectors:
+    dimensions: int
+    seq: int = 0
+    rowids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    size: int = 0
+    position: dict[int, int] = field(default_factory=dict)
+
+    def upsert(self, rowid: int, vector: np.ndarray) -> None:
+        at = self.position.get(rowid)
+        if at is None:
+            if self.size == len(self.rowids):
+                capacity = max(64, 2 * self.size)
+                matrix = np.zeros((capacity, self.dimensions), dtype=np.float32)
+                if self.size:
+                    matrix[: self.size] = self.matrix[: self.size]
+                rowids = np.zeros(capacity, dtype=np.int64)
+                rowids[: self.size] = self.rowids[: self.size]
+                self.matrix, self.rowids = matrix, rowids
+            at = self.size
+            self.size += 1
+            self.position[rowid] = at
+            self.rowids[at] = rowid
+        self.matrix[at] = vector
+
+    def remove(self, rowid: int) -> None:
+        at = self.position.pop(rowid, None)
+        if at is None:
+            return
+        last = self.size - 1
+        if at != last:  # move the last row into the hole
+            moved = int(self.rowids[last])
+            self.rowids[at] = moved
+            self.matrix[at] = self.matrix[last]
+            self.position[moved] = at
+        self.size = last
+
+
+class VectorIndex:
+    """Cosine top-k over one scope's live vectors of one model (vectors are unit length)."""
+
+    def __init__(self, store: Store, model_id: str, dimensions: int) -> None:
+        self._store = store
+        self.model_id = model_id
+        self._dimensions = dimensions
+        self._scopes: dict[tuple[str, str], _ScopeVectors] = {}
+        self._lock = threading.Lock()
+
+    def _sync(self, account: str, scope: str) -> _ScopeVectors:
+        entry = self._scopes.get((account, scope))
+        if entry is None:
+            entry = self._scopes[(account, scope)] = _ScopeVectors(self._dimensions)
+        changes, high = self._store.vector_changes(account, scope, entry.seq, self.model_id)
+        for change in changes:
+            if change.vector is None or change.vector.shape[0] != self._dimensions:
+                entry.remove(change.rowid)
+            else:
+                entry.upsert(change.rowid, change.vector)
+        entry.seq = high
+        return entry
+
+    def search(self, account: str, scope: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(rowid, cosine) of the ``k`` nearest live memories, nearest first."""
+        with self._lock:
+            entry = self._sync(account, scope)
+            if entry.size == 0 or k <= 0:
+                return []
+            scores = entry.matrix[: entry.size] @ query.astype(np.float32)
+            rowids = entry.rowids[: entry.size]
+        if k < len(scores):
+            top = np.argpartition(-scores, k - 1)[:k]
+        else:
+            top = np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(rowids[i]), float(scores[i])) for i in top]
+
+    def vectors(self, account: str, scope: str, rowids: list[int]) -> dict[int, np.ndarray]:
+        """The cached vectors of ``rowids`` (those the scope holds)."""
+        with self._lock:
+            entry = self._sync(account, scope)
+            return {r: entry.matrix[entry.position[r]].copy() for r in rowids if r in entry.position}
+
+    def size(self, account: str, scope: str) -> int:
+        with self._lock:
+            return self._sync(account, scope).size
+
+    def forget(self, account: str | None = None) -> None:
+        """Drop cached matrices (all, or one account's); they rebuild from the store on demand."""
+        with self._lock:
+            for key in [k for k in self._scopes if account is None or k[0] == account]:
+                del self._scopes[key]

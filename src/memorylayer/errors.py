@@ -1,0 +1,236 @@
+"""The one error tree of MemoryLayer.
+
+Every failure that reaches a user is one of these classes. Each carries a stable ``code`` that
+appears unchanged in the HTTP error envelope, the CLI's ``--json`` error (and its exit code) and
+the MCP tool error text::
+
+    MemoryLayerError (error)
+    ├── InvalidRequest (invalid_request)           400, exit 2
+    ├── NotFound (not_found)                       404, exit 3
+    ├── Unauthorized (unauthorized)                401, exit 4
+    │   ├── KeyExpired (key_expired)
+    │   └── InvalidCode (invalid_code)
+    ├── Forbidden (forbidden)                      403, exit 4
+    │   ├── InsufficientScope (insufficient_scope)
+    │   ├── PlanRequired (plan_required)
+    │   ├── QuotaExceeded (quota_exceeded)
+    │   ├── ContainerLimitExceeded (container_limit_exceeded)
+    │   └── CacheEntryLimit (cache_entry_limit)
+    ├── Conflict (conflict)                        409
+    │   ├── ContainerNameExists (container_name_exists)
+    │   └── AlreadyClaimed (already_claimed)
+    ├── CacheExpired (cache_expired)               410
+    ├── RateLimited (rate_limited)                 429 (carries retry_after seconds)
+    ├── ExtractionFailed (extraction_failed)       500
+    ├── NotConfigured (not_configured)             501
+    ├── ModelMismatch (model_mismatch)             409: stored vectors need `memorylayer reindex`
+    ├── IntegrityError (integrity_error)           exit 6
+    ├── NetworkError (network_error)               client side, status 0, exit 5
+    │   └── Timeout (timeout)
+    └── InternalError (internal_error)             500
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MemoryLayerError(Exception):
+    """Base class; catch this to handle any MemoryLayer failure."""
+
+    code = "error"
+    status = 500
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: Any = None,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.message = message or (self.__doc__ or self.code).strip().splitlines()[0]
+        super().__init__(self.message)
+        self.details = details
+        if status is not None:
+            self.status = status
+        self.request_id = request_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as the ``error`` object of the wire envelope (without ``request_id``)."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+class InvalidRequest(MemoryLayerError):
+    """The input is malformed, out of range or of the wrong type."""
+
+    code = "invalid_request"
+    status = 400
+    exit_code = 2
+
+
+class NotFound(MemoryLayerError):
+    """The memory, package or resource does not exist or is not visible to the caller."""
+
+    code = "not_found"
+    status = 404
+    exit_code = 3
+
+
+class Unauthorized(MemoryLayerError):
+    """The credential is missing, malformed, unknown or revoked."""
+
+    code = "unauthorized"
+    status = 401
+    exit_code = 4
+
+
+class KeyExpired(Unauthorized):
+    """The API key is past its expiry."""
+
+    code = "key_expired"
+
+
+class InvalidCode(Unauthorized):
+    """The verification code is wrong or expired."""
+
+    code = "invalid_code"
+
+
+class Forbidden(MemoryLayerError):
+    """The credential is valid but may not do this."""
+
+    code = "forbidden"
+    status = 403
+    exit_code = 4
+
+
+class InsufficientScope(Forbidden):
+    """The API key lacks a scope the operation requires."""
+
+    code = "insufficient_scope"
+
+
+class PlanRequired(Forbidden):
+    """The operation needs a higher plan tier."""
+
+    code = "plan_required"
+
+
+class QuotaExceeded(Forbidden):
+    """The account's memory limit is reached."""
+
+    code = "quota_exceeded"
+
+
+class ContainerLimitExceeded(Forbidden):
+    """The account's plan allows no more containers."""
+
+    code = "container_limit_exceeded"
+
+
+class CacheEntryLimit(Forbidden):
+    """The cache already holds its maximum number of entries."""
+
+    code = "cache_entry_limit"
+
+
+class Conflict(MemoryLayerError):
+    """The request conflicts with the current state."""
+
+    code = "conflict"
+    status = 409
+
+
+class ContainerNameExists(Conflict):
+    """A container with this name already exists."""
+
+    code = "container_name_exists"
+
+
+class AlreadyClaimed(Conflict):
+    """The cache has already been claimed."""
+
+    code = "already_claimed"
+
+
+class CacheExpired(MemoryLayerError):
+    """The cache's time to live has elapsed."""
+
+    code = "cache_expired"
+    status = 410
+
+
+class RateLimited(MemoryLayerError):
+    """Too many requests; retry after ``retry_after`` seconds."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = max(1, int(retry_after))
+
+
+class ExtractionFailed(MemoryLayerError):
+    """The extraction model could not be reached or gave unusable output."""
+
+    code = "extraction_failed"
+    status = 500
+
+
+class NotConfigured(MemoryLayerError):
+    """The feature needs configuration this installation does not have."""
+
+    code = "not_configured"
+    status = 501
+
+
+class ModelMismatch(MemoryLayerError):
+    """Stored vectors were made by another embedding model; run `memorylayer reindex`."""
+
+    code = "model_mismatch"
+    status = 409
+
+
+class IntegrityError(MemoryLayerError):
+    """A checksum, signature or decryption check failed; nothing was written."""
+
+    code = "integrity_error"
+    exit_code = 6
+
+
+class NetworkError(MemoryLayerError):
+    """The server could not be reached or answered something that is not the protocol."""
+
+    code = "network_error"
+    status = 0
+    exit_code = 5
+
+
+class Timeout(NetworkError):
+    """The request did not complete within its timeout."""
+
+    code = "timeout"
+
+
+class InternalError(MemoryLayerError):
+    """An unexpected failure inside MemoryLayer."""
+
+    code = "internal_error"
+    status = 500
+
+
+def error_classes() -> dict[str, type[MemoryLayerError]]:
+    """Every error class by its code (used by the SDK to map wire errors back to classes)."""
+    found: dict[str, type[MemoryLayerError]] = {}
+    pending: list[type[MemoryLayerError]] = [MemoryLayerError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, cls)
+        pending.extend(cls.__subclasses__())
+    return found

@@ -1,0 +1,203 @@
+"""The ASGI app: the WithMemory v1 wire protocol on the MemoryLayer engine.
+
+Every response carries ``X-Request-Id``; every error, including malformed JSON, unknown routes
+and unexpected failures, is the JSON envelope ``{"error": {code, message, details?, request_id}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..config import Settings
+from ..engine.types import iso_ms
+from ..errors import MemoryLayerError, NotFound, RateLimited
+from .auth import authenticate
+from .core import ServerState, request_id, route, state
+from .routes import account, cache, containers, memories, signin
+from .routes.account import server_version
+from .settings import ServerSettings
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..store.accounts import AccountStore
+
+log = logging.getLogger("memorylayer.server")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def error_response(request_id_: str, error: MemoryLayerError) -> JSONResponse:
+    payload = {"error": {**error.to_dict(), "request_id": request_id_}}
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+    return JSONResponse(payload, status_code=error.status, headers=headers)
+
+
+class RequestContext:
+    """Outermost middleware: request id in and out, client logging, JSON 500 for anything unexpected."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        rid = headers.get("x-request-id") or str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = rid
+        client = _CONTROL.sub("", headers.get("x-withmemory-client", ""))[:128]
+        status: list[int] = []
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+                message["headers"] = [
+                    *[(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"],
+                    (b"x-request-id", rid.encode("latin-1")),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error on %s %s (request_id=%s)", scope["method"], scope["path"], rid)
+            if not status:
+                response = JSONResponse(
+                    {"error": {"code": "internal_error", "message": "Internal server error", "request_id": rid}},
+                    status_code=500,
+                )
+                await response(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "%s %s %s client=%s request_id=%s",
+                scope["method"], scope["path"], status[0] if status else "-", client or "-", rid,
+            )
+
+
+def _open_store(engine: Engine, settings: Settings) -> AccountStore:
+    from ..store.sqlite.accounts import SqliteAccountStore
+    from ..store.sqlite.db import Database
+
+    database = getattr(engine, "database", None)
+    if not isinstance(database, Database):
+        database = Database(settings.database_path)
+    return SqliteAccountStore(database)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    server: ServerSettings | None = None,
+    engine: Engine | None = None,
+    clock: Callable[[], int] | None = None,
+) -> FastAPI:
+    """The server app on ``engine`` (opened from ``settings`` when not given).
+
+    Raises:
+        InvalidRequest: the settings or ``server.toml`` are invalid.
+    """
+    from ..engine import Engine
+
+    settings = settings or Settings.load()
+    server = server or ServerSettings.load(settings.home)
+    engine = engine or Engine.open(settings=settings)
+    srv = ServerState(engine=engine, store=_open_store(engine, settings), settings=settings, server=server)
+    if clock is not None:
+        srv.clock = clock
+
+    app = FastAPI(
+        title="MemoryLayer server",
+        version=server_version(),
+        description="The WithMemory v1 wire protocol on the MemoryLayer engine. See docs/server.md.",
+        redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.server = srv
+    app.add_middleware(RequestContext)
+
+    @app.exception_handler(MemoryLayerError)
+    async def on_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, MemoryLayerError)
+        return error_response(request_id(request), exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        # Unknown paths and wrong methods both count as unknown routes (spec §1).
+        path = request.url.path
+        needs_key = path.startswith("/v1/") and not path.startswith(("/v1/cache", "/v1/auth"))
+        if needs_key:
+            try:
+                await run_in_threadpool(authenticate, request)
+            except MemoryLayerError as error:
+                return error_response(request_id(request), error)
+        return error_response(request_id(request), NotFound("Route not found"))
+
+    for module in (memories, account, containers, cache, signin):
+        app.include_router(module.router)
+    _meta_routes(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _meta_routes(app: FastAPI) -> None:
+    from fastapi import APIRouter
+
+    router = APIRouter(tags=["meta"])
+
+    @route(router, "GET", "/", summary="Service banner", errors=())
+    def root(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "name": "memorylayer",
+                "version": server_version(),
+                "status": "ok",
+                "message": "Persistent memory for AI agents.",
+            }
+        )
+
+    @route(router, "GET", "/health", summary="Liveness (no auth)", errors=())
+    def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "timestamp": iso_ms(state(request).now())})
+
+    @route(router, "GET", "/health/db", summary="Database check (no auth)", errors=(503,))
+    def health_db(request: Request) -> JSONResponse:
+        srv = state(request)
+        try:
+            srv.store.get_account("00000000-0000-0000-0000-000000000000")
+        except Exception as exc:  # any database failure is reported, not raised
+            return JSONResponse(
+                {"status": "error", "database": "disconnected", "message": str(exc)}, status_code=503
+            )
+        now = iso_ms(srv.now())
+        return JSONResponse({"status": "ok", "database": "connected", "server_time": now, "timestamp": now})
+
+    app.include_router(router)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            responses.pop("422", None)
+    schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+    schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "apiKey": {"type": "http", "scheme": "bearer", "description": "wm_live_… API key or wm_tmp_… cache token"}
+    }
+    app.openapi_schema = json.loads(json.dumps(schema))
+    return app.openapi_schema

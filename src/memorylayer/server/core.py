@@ -1,0 +1,196 @@
+"""Shared pieces of the HTTP edge: server state, JSON bodies, responses and route declaration."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from ..config import Settings
+from ..engine.types import MemoryRecord, iso_ms, now_ms
+from ..errors import InvalidRequest
+from ..store.accounts import AccountStore
+from .settings import ServerSettings
+from .validation import Schema
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+@dataclass
+class ServerState:
+    """What every route needs; one per app. ``clock`` returns ms since the epoch (tests move it)."""
+
+    engine: Engine
+    store: AccountStore
+    settings: Settings
+    server: ServerSettings
+    clock: Callable[[], int] = now_ms
+
+    def now(self) -> int:
+        return self.clock()
+
+    def engine_for(self, account_id: str) -> Engine:
+        return self.engine.for_account(account_id)
+
+
+def state(request: Request) -> ServerState:
+    server_state: ServerState = request.app.state.server
+    return server_state
+
+
+def request_id(request: Request) -> str:
+    rid: str = request.scope.get("state", {}).get("request_id", "")
+    return rid
+
+
+def ok(request: Request, payload: dict[str, Any], status: int = 200) -> JSONResponse:
+    """A success body: the payload with ``request_id`` as a top-level sibling."""
+    return JSONResponse({**payload, "request_id": request_id(request)}, status_code=status)
+
+
+def _no_constants(name: str) -> Any:
+    # JSON.parse rejects NaN/Infinity; so do we.
+    raise ValueError(name)
+
+
+def parse_json(raw: bytes, content_type: str) -> Any:
+    """The request body as JSON. An empty body is ``{}`` (what upstream validates a bodiless request as).
+
+    A non-empty body must be declared JSON: validating it as ``{}`` (upstream) would silently
+    ignore what the client sent.
+
+    Raises:
+        InvalidRequest: a non-JSON content type with a body, or malformed JSON.
+    """
+    if not raw.strip():
+        return {}
+    media = content_type.split(";")[0].strip().lower()
+    if not (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))):
+        raise InvalidRequest("Content-Type must be application/json")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("Malformed JSON in request body") from exc
+
+
+def body(schema: Schema) -> Any:
+    """A dependency yielding the validated body for ``schema``."""
+
+    async def dependency(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        return schema.validate(parse_json(raw, request.headers.get("content-type", "")))
+
+    return Depends(dependency)
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "request_id"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {},
+                "request_id": {"type": "string"},
+            },
+        }
+    },
+}
+
+_ERROR_TEXT = {
+    400: "Invalid request (`invalid_request`; details carries the issue list)",
+    401: "Missing, malformed, unknown, revoked or expired credential (`unauthorized`, `key_expired`, `invalid_code`)",
+    403: "Valid credential that may not do this (`insufficient_scope`, `plan_required`, `quota_exceeded`, ...)",
+    404: "Not found (`not_found`)",
+    409: "Conflict with the current state",
+    410: "Cache has expired (`cache_expired`)",
+    429: "Rate or API-call limit reached (`rate_limited`); see Retry-After",
+    500: "Unexpected failure (`internal_error`, `extraction_failed`)",
+    501: "Not available on a self-hosted server (`not_configured`)",
+    503: "The database is unreachable",
+}
+
+
+def route(
+    router: APIRouter,
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    errors: tuple[int, ...],
+    schema: Schema | None = None,
+    status: int = 200,
+    tags: list[str] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register an endpoint with its request body and every status it can answer in the OpenAPI schema."""
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {
+            "description": "Success; the payload carries `request_id` as a top-level sibling",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    }
+    for code in sorted(set(errors) | {500}):
+        responses[code] = {
+            "description": _ERROR_TEXT[code],
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
+        if code == 429:
+            responses[code]["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+    extra: dict[str, Any] | None = None
+    if schema is not None:
+        extra = {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": schema.json_schema()}},
+            }
+        }
+    return router.api_route(
+        path,
+        methods=[method],
+        summary=summary,
+        status_code=status,
+        responses=responses,
+        openapi_extra=extra,
+        response_class=JSONResponse,
+        tags=tags,
+    )
+
+
+def memory_json(record: MemoryRecord, scope: str | None = None) -> dict[str, Any]:
+    """The wire Memory object (spec §4)."""
+    return {
+        "id": record.id,
+        "scope": scope if scope is not None else record.scope,
+        "key": record.key,
+        "value": record.value,
+        "source": "extracted" if record.source == "extracted" else "explicit",
+        "status": record.status if record.status in ("ready", "pending", "failed") else "ready",
+        "statusError": None,
+        "createdAt": iso_ms(record.created_at),
+        "updatedAt": iso_ms(record.updated_at),
+    }
+
+
+def parse_iso(value: str) -> int:
+    """Milliseconds for a validated ``...Z`` datetime (extra fraction digits beyond ms are truncated)."""
+    from datetime import UTC, datetime
+
+    head, _, frac = value[:-1].partition(".")
+    if len(head) == 16:
+        head += ":00"
+    try:
+        stamp = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise InvalidRequest(f"Invalid ISO datetime: {value}") from exc
+    return int(stamp.timestamp()) * 1000 + int((frac + "000")[:3])

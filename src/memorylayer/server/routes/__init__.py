@@ -1,0 +1,1 @@
+"""Route modules of the server, one per area of the wire protocol."""

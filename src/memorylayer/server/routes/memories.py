@@ -1,0 +1,171 @@
+"""Memories and recall (spec §5, §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from ...errors import InvalidRequest, NotFound, QuotaExceeded
+from .. import validation as v
+from ..auth import READ, UPGRADE, WRITE, Caller, authenticate, require
+from ..core import UUID_RE, ServerState, body, memory_json, ok, parse_iso, route, state
+
+router = APIRouter(tags=["memories"])
+AUTH_ERRORS = (400, 401, 403, 429)
+#: Extraction input cap in UTF-8 bytes (spec §5.1, EXTRACTION_MAX_INPUT_BYTES).
+EXTRACTION_MAX_BYTES = 16384
+ORDER_BY = {
+    "updatedAt": "updated_at",
+    "createdAt": "created_at",
+    "importance": "importance",
+    "lastRecalledAt": "last_recalled_at",
+}
+
+
+def check_quota(srv: ServerState, caller: Caller, new: int) -> None:
+    """Raises QuotaExceeded when ``new`` more memories would pass the root account's limit (spec §10.3)."""
+    root = caller.root
+    accounts = [root.id, *(c.id for c in srv.store.containers(root.id))]
+    current = srv.engine.count_accounts(accounts)
+    if current + new <= root.memory_limit:
+        return
+    raise QuotaExceeded(
+        f"Memory limit reached ({current} / {root.memory_limit}).",
+        details={
+            "current": current,
+            "limit": root.memory_limit,
+            "plan_tier": root.plan_tier,
+            "quota_scope": "container" if caller.account.is_container else "parent_account",
+            "recovery_options": [
+                {"action": "remove_memories", "description": "List memories and remove the ones you no longer need."},
+                {
+                    "action": "supersede_duplicates",
+                    "description": "Re-add a fact under its existing (scope, key) to update it in place.",
+                },
+                UPGRADE,
+            ],
+        },
+    )
+
+
+@route(router, "POST", "/v1/memories", summary="Add a keyed fact, or extract facts from text", schema=v.ADD,
+       errors=(*AUTH_ERRORS, 500))
+def add_memory(request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.ADD)
+               ) -> JSONResponse:
+    require(caller, WRITE)
+    srv = state(request)
+    engine = srv.engine_for(caller.account.id)
+    scope, value = data["scope"], data["value"]
+    if "key" in data:
+        # Updating an existing key never grows the count, so it is never quota-blocked (upstream blocks it).
+        if engine.get_key(scope, data["key"]) is None:
+            check_quota(srv, caller, 1)
+        result = engine.add(scope, value, key=data["key"], importance=data.get("importance"))
+        return ok(request, {"memories": [memory_json(m) for m in result.memories]})
+    size = len(value.encode("utf-8"))
+    if size > EXTRACTION_MAX_BYTES:
+        raise InvalidRequest(
+            "Value exceeds maximum size for extraction",
+            details={"maxBytes": EXTRACTION_MAX_BYTES, "actualBytes": size},
+        )
+    idempotency_key = request.headers.get("idempotency-key")
+    if idempotency_key:
+        ids = srv.store.idempotent_result(caller.account.id, idempotency_key)
+        if ids is not None:
+            return ok(request, {"memories": _still_present(engine, ids)})
+    check_quota(srv, caller, 1)
+    prompt = caller.account.extraction_prompt or caller.root.extraction_prompt
+    result = engine.add(scope, value, prompt=prompt)
+    if idempotency_key:
+        # Recorded only after success, so a retry of a failed extraction runs again (upstream returns []).
+        srv.store.save_idempotent_result(
+            caller.account.id, idempotency_key, [m.id for m in result.memories], now=srv.now()
+        )
+    return ok(request, {"memories": [memory_json(m) for m in result.memories]})
+
+
+def _still_present(engine: Any, ids: list[str]) -> list[dict[str, Any]]:
+    found = []
+    for memory_id in ids:
+        try:
+            found.append(memory_json(engine.get(memory_id)))
+        except NotFound:
+            continue
+    return found
+
+
+@route(router, "POST", "/v1/memories/get", summary="Get the live memory under (scope, key)", schema=v.GET,
+       errors=AUTH_ERRORS)
+def get_memory(request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.GET)
+               ) -> JSONResponse:
+    require(caller, READ)
+    record = state(request).engine_for(caller.account.id).get_key(data["scope"], data["key"])
+    return ok(request, {"memory": memory_json(record) if record else None})
+
+
+@route(router, "POST", "/v1/memories/remove", summary="Delete the memory under (scope, key)", schema=v.REMOVE,
+       errors=AUTH_ERRORS)
+def remove_memory(request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.REMOVE)
+                  ) -> JSONResponse:
+    require(caller, WRITE)
+    deleted = state(request).engine_for(caller.account.id).remove(data["scope"], data["key"])
+    return ok(request, {"result": {"deleted": bool(deleted)}})
+
+
+@route(router, "POST", "/v1/memories/list", summary="List memories with filters and exact cursors", schema=v.LIST,
+       errors=AUTH_ERRORS)
+def list_memories(request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.LIST)
+                  ) -> JSONResponse:
+    require(caller, READ)
+    engine = state(request).engine_for(caller.account.id)
+    source = data.get("source", "all")
+    include_total = bool(data.get("includeTotal", False))
+    page = engine.list(
+        scope=data.get("scope"),
+        source=None if source == "all" else source,
+        search=data.get("search"),
+        created_after=parse_iso(data["createdAfter"]) if "createdAfter" in data else None,
+        created_before=parse_iso(data["createdBefore"]) if "createdBefore" in data else None,
+        order_by=ORDER_BY[data.get("orderBy", "updatedAt")],
+        order_dir=data.get("orderDir", "desc"),
+        limit=data.get("limit", 50),
+        cursor=data.get("cursor") or None,
+        include_total=include_total,
+    )
+    payload: dict[str, Any] = {"memories": [memory_json(m) for m in page.memories], "nextCursor": page.next_cursor}
+    if include_total:
+        payload["total"] = page.total if page.total is not None else 0
+    return ok(request, payload)
+
+
+@route(router, "DELETE", "/v1/memories/{memory_id}", summary="Delete a memory by id", errors=AUTH_ERRORS)
+def delete_memory(request: Request, memory_id: str, caller: Caller = Depends(authenticate)) -> JSONResponse:
+    require(caller, WRITE)
+    if not UUID_RE.match(memory_id):
+        raise InvalidRequest("Invalid memory ID format")
+    deleted = state(request).engine_for(caller.account.id).delete(memory_id.lower())
+    return ok(request, {"result": {"deleted": bool(deleted)}})
+
+
+@route(router, "POST", "/v1/recall", summary="Prompt-ready context for a query", schema=v.RECALL,
+       errors=AUTH_ERRORS)
+def recall(request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.RECALL)
+           ) -> JSONResponse:
+    require(caller, READ)
+    result = state(request).engine_for(caller.account.id).recall(
+        data["scope"],
+        data["query"],
+        max_items=data.get("maxItems", 4),
+        max_tokens=data.get("maxTokens", 150),
+        threshold=data.get("threshold", "balanced"),
+        defaults=data.get("defaults") or None,
+    )
+    ranking: dict[str, Any] = {"strategy": result.ranking.strategy}
+    if result.ranking.reason:
+        ranking["reason"] = result.ranking.reason
+    return ok(
+        request,
+        {"context": result.context, "memories": [memory_json(m) for m in result.memories], "ranking": ranking},
+    )

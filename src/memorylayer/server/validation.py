@@ -1,0 +1,416 @@
+"""Strict request-body validation with zod-4-shaped issues (spec §1.2, §14).
+
+JavaScript semantics are reproduced on purpose: string lengths are UTF-16 code units, integers
+reject booleans and fractions, ``null`` is a wrong type and never "absent", unknown keys are
+rejected (reported last), and every issue is reported at once in schema-key order.
+Each schema also renders itself as JSON Schema for ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidRequest
+
+Issue = dict[str, Any]
+Path = list[str | int]
+
+_MAX_SAFE_INT = 2**53 - 1
+# zod 4's email regex (ASCII only).
+EMAIL_RE = re.compile(
+    r"^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
+)
+# zod 4's z.iso.datetime() default: Z only, optional seconds, any fraction digits.
+DATETIME_RE = re.compile(
+    r"^(?:\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?Z$"
+)
+
+
+def utf16_len(text: str) -> int:
+    """Length as JavaScript counts it: UTF-16 code units (an emoji counts 2)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def js_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _type_issue(expected: str, value: Any, path: Path) -> Issue:
+    received = "undefined" if value is _MISSING else js_type(value)
+    return {
+        "expected": expected,
+        "code": "invalid_type",
+        "path": path,
+        "message": f"Invalid input: expected {expected}, received {received}",
+    }
+
+
+class _Missing:
+    pass
+
+
+_MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True)
+class Str:
+    min: int | None = None
+    max: int | None = None
+    trim: bool = False
+    format: str | None = None  # "email" | "datetime"
+    optional: bool = False
+    description: str = ""
+
+    def check(self, value: Any, path: Path, issues: list[Issue]) -> Any:
+        if not isinstance(value, str):
+            issues.append(_type_issue("string", value, path))
+            return value
+        if self.trim:
+            value = value.strip()
+        if re.search(r"[\ud800-\udfff]", value) and not _paired(value):
+            issues.append({"code": "custom", "path": path, "message": "Invalid input: unpaired UTF-16 surrogate"})
+            return value
+        length = utf16_len(value)
+        if self.min is not None and length < self.min:
+            issues.append(
+                {
+                    "origin": "string",
+                    "code": "too_small",
+                    "minimum": self.min,
+                    "inclusive": True,
+                    "path": path,
+                    "message": f"Too small: expected string to have >={self.min} characters",
+                }
+            )
+        if self.max is not None and length > self.max:
+            issues.append(
+                {
+                    "origin": "string",
+                    "code": "too_big",
+                    "maximum": self.max,
+                    "inclusive": True,
+                    "path": path,
+                    "message": f"Too big: expected string to have <={self.max} characters",
+                }
+            )
+        if self.format == "email" and not EMAIL_RE.match(value):
+            issues.append(
+                {
+                    "origin": "string",
+                    "code": "invalid_format",
+                    "format": "email",
+                    "pattern": EMAIL_RE.pattern,
+                    "path": path,
+                    "message": "Invalid email address",
+                }
+            )
+        if self.format == "datetime" and not DATETIME_RE.match(value):
+            issues.append(
+                {
+                    "origin": "string",
+                    "code": "invalid_format",
+                    "format": "datetime",
+                    "pattern": DATETIME_RE.pattern,
+                    "path": path,
+                    "message": "Invalid ISO datetime",
+                }
+            )
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "string"}
+        # JSON Schema counts code points; UTF-16 limits are at least as strict for BMP text.
+        if self.min is not None:
+            schema["minLength"] = self.min
+        if self.max is not None:
+            schema["maxLength"] = self.max
+        if self.format == "email":
+            schema["pattern"] = EMAIL_RE.pattern
+        if self.format == "datetime":
+            schema["pattern"] = DATETIME_RE.pattern
+        if self.trim and self.min:
+            schema["pattern"] = r"\S"
+        return schema
+
+
+def _paired(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Num:
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    optional: bool = False
+    description: str = ""
+
+    def check(self, value: Any, path: Path, issues: list[Issue]) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            issues.append(_type_issue("number", value, path))
+            return value
+        if self.integer and (isinstance(value, float) and not value.is_integer() or abs(value) > _MAX_SAFE_INT):
+            issue = _type_issue("int", value, path)
+            issue["format"] = "safeint"
+            issues.append(issue)
+            return value
+        if self.integer:
+            value = int(value)
+        if self.min is not None and value < self.min:
+            issues.append(
+                {
+                    "origin": "number",
+                    "code": "too_small",
+                    "minimum": self.min,
+                    "inclusive": True,
+                    "path": path,
+                    "message": f"Too small: expected number to be >={_num(self.min)}",
+                }
+            )
+        if self.max is not None and value > self.max:
+            issues.append(
+                {
+                    "origin": "number",
+                    "code": "too_big",
+                    "maximum": self.max,
+                    "inclusive": True,
+                    "path": path,
+                    "message": f"Too big: expected number to be <={_num(self.max)}",
+                }
+            )
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "integer" if self.integer else "number"}
+        if self.min is not None:
+            schema["minimum"] = self.min
+        if self.max is not None:
+            schema["maximum"] = self.max
+        return schema
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+@dataclass(frozen=True)
+class Bool:
+    optional: bool = False
+    description: str = ""
+
+    def check(self, value: Any, path: Path, issues: list[Issue]) -> Any:
+        if not isinstance(value, bool):
+            issues.append(_type_issue("boolean", value, path))
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
+@dataclass(frozen=True)
+class Enum:
+    values: tuple[Any, ...]
+    optional: bool = False
+    description: str = ""
+
+    def check(self, value: Any, path: Path, issues: list[Issue]) -> Any:
+        if value is _MISSING or value not in self.values or type(value) is not type(self.values[0]):
+            if len(self.values) == 1:
+                message = f"Invalid input: expected {json.dumps(self.values[0])}"
+            else:
+                message = "Invalid option: expected one of " + "|".join(json.dumps(v) for v in self.values)
+            issues.append({"code": "invalid_value", "values": list(self.values), "path": path, "message": message})
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"enum": list(self.values)}
+
+
+@dataclass(frozen=True)
+class StrRecord:
+    """An object whose values are all strings (recall ``defaults``)."""
+
+    optional: bool = False
+    description: str = ""
+
+    def check(self, value: Any, path: Path, issues: list[Issue]) -> Any:
+        if not isinstance(value, dict):
+            issues.append(_type_issue("record", value, path))
+            return value
+        for key, item in value.items():
+            Str().check(item, [*path, key], issues)
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+@dataclass(frozen=True)
+class AnyObject:
+    optional: bool = False
+    description: str = ""
+
+    def check(self, value: Any, path: Path, issues: list[Issue]) -> Any:
+        if not isinstance(value, dict):
+            issues.append(_type_issue("record", value, path))
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "object"}
+
+
+FieldSpec = Str | Num | Bool | Enum | StrRecord | AnyObject
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A strict object schema; ``refine`` runs only when every field passed."""
+
+    fields: dict[str, FieldSpec]
+    refine: Callable[[dict[str, Any]], list[Issue]] | None = None
+    name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self, body: Any) -> dict[str, Any]:
+        """The validated body (present keys only, strings trimmed where the schema says so).
+
+        Raises:
+            InvalidRequest: with ``details`` = the issue list.
+        """
+        issues: list[Issue] = []
+        if not isinstance(body, dict):
+            issues.append(_type_issue("object", body, []))
+            raise InvalidRequest("Invalid request body", details=issues)
+        out: dict[str, Any] = {}
+        for name, spec in self.fields.items():
+            if name not in body:
+                if not spec.optional:
+                    spec.check(_MISSING, [name], issues)
+                continue
+            out[name] = spec.check(body[name], [name], issues)
+        unknown = [k for k in body if k not in self.fields]
+        if unknown:
+            noun = "key" if len(unknown) == 1 else "keys"
+            issues.append(
+                {
+                    "code": "unrecognized_keys",
+                    "keys": unknown,
+                    "path": [],
+                    "message": f"Unrecognized {noun}: " + ", ".join(json.dumps(k) for k in unknown),
+                }
+            )
+        if not issues and self.refine is not None:
+            issues.extend(self.refine(out))
+        if issues:
+            raise InvalidRequest("Invalid request body", details=issues)
+        return out
+
+    def json_schema(self) -> dict[str, Any]:
+        props = {}
+        for name, spec in self.fields.items():
+            prop = spec.json_schema()
+            if spec.description:
+                prop["description"] = spec.description
+            props[name] = prop
+        schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
+        required = [n for n, s in self.fields.items() if not s.optional]
+        if required:
+            schema["required"] = required
+        schema.update(self.extra)
+        return schema
+
+
+EMPTY = Schema({})
+
+
+def _importance_needs_key(body: dict[str, Any]) -> list[Issue]:
+    if "importance" in body and "key" not in body:
+        return [{"code": "custom", "path": ["importance"], "message": "importance is only valid with key (explicit path)"}]
+    return []
+
+
+SCOPE = Str(1, 255, description="Partition of memories (1-255 UTF-16 units).")
+KEY = Str(1, 128)
+
+ADD = Schema(
+    {
+        "scope": SCOPE,
+        "key": Str(1, 128, optional=True),
+        "value": Str(1, 16384),
+        "importance": Num(0, 1, optional=True),
+    },
+    refine=_importance_needs_key,
+    name="AddMemory",
+    extra={"not": {"required": ["importance"], "not": {"required": ["key"]}}},
+)
+GET = Schema({"scope": SCOPE, "key": KEY}, name="GetMemory")
+REMOVE = Schema({"scope": SCOPE, "key": KEY}, name="RemoveMemory")
+LIST = Schema(
+    {
+        "scope": Str(1, 255, optional=True),
+        "source": Enum(("explicit", "extracted", "all"), optional=True),
+        "search": Str(1, 500, optional=True),
+        "createdAfter": Str(format="datetime", optional=True),
+        "createdBefore": Str(format="datetime", optional=True),
+        "orderBy": Enum(("updatedAt", "createdAt", "importance", "lastRecalledAt"), optional=True),
+        "orderDir": Enum(("desc", "asc"), optional=True),
+        "limit": Num(1, 200, integer=True, optional=True),
+        "cursor": Str(optional=True),
+        "includeTotal": Bool(optional=True),
+    },
+    name="ListMemories",
+)
+RECALL = Schema(
+    {
+        "scope": SCOPE,
+        "query": Str(1, 8192),
+        "maxItems": Num(1, 50, integer=True, optional=True),
+        "maxTokens": Num(10, 2000, integer=True, optional=True),
+        "defaults": StrRecord(optional=True),
+        "threshold": Enum(("strict", "balanced", "permissive"), optional=True),
+    },
+    name="Recall",
+)
+EXTRACTION_PROMPT = Schema({"prompt": Str(1, 32768, trim=True)}, name="ExtractionPrompt")
+CHECKOUT = Schema({"tier": Enum(("basic", "pro"))}, name="Checkout")
+CONTAINER_CREATE = Schema({"name": Str(1, 255), "metadata": AnyObject(optional=True)}, name="CreateContainer")
+CONTAINER_KEY = Schema(
+    {
+        "issuedTo": Str(1, 255),
+        "scopes": Str(optional=True),
+        "expiresIn": Num(1, 31536000, integer=True, optional=True),
+    },
+    name="CreateContainerKey",
+)
+CONTAINER_DELETE = Schema({"confirm": Enum((True,))}, name="DeleteContainer")
+CACHE_CREATE = Schema({"ttlSeconds": Num(60, 86400, integer=True, optional=True)}, name="CreateCache")
+CACHE_SET = Schema({"key": Str(1, 255), "value": Str(1, 10240)}, name="CacheSet")
+CACHE_KEY = Schema({"key": Str(1, 255)}, name="CacheKey")
+CLAIM_TOKEN = Schema({"claimToken": Str(1)}, name="ClaimToken")
+REQUEST_CODE = Schema({"email": Str(max=255, format="email")}, name="RequestCode")
+VERIFY_CODE = Schema(
+    {
+        "email": Str(max=255, format="email"),
+        "code": Str(6, 6),
+        "issuedTo": Str(1, 255, optional=True),
+    },
+    name="VerifyCode",
+)

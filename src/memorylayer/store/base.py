@@ -1,0 +1,124 @@
+"""The storage protocol. Stores keep memories, vectors, index terms and history; the engine owns the rules.
+
+A backend (SQLite now, PostgreSQL later) implements every method; one conformance suite runs against each.
+All writes happen inside ``transaction()``, so one logical write is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..engine.types import HistoryEntry, MemoryRecord, Namespace
+
+
+@dataclass(frozen=True)
+class StoredVector:
+    """A vector change since some sequence number: ``vector`` is None when the memory left the live set."""
+
+    rowid: int
+    vector: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    account: str
+    scope: str | None = None
+    source: str | None = None
+    search: str | None = None
+    created_after: int | None = None
+    created_before: int | None = None
+    order_by: str = "updated_at"
+    order_dir: str = "desc"
+    limit: int = 50
+    after: tuple[Any, str] | None = None  # (order value, id) of the last row of the previous page
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractContextManager[Any]:
+        """One atomic unit of work; writers from other processes wait for it."""
+        ...
+
+    def insert(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str]) -> int:
+        """Insert a new live memory; returns its internal row number."""
+        ...
+
+    def replace(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str] | None) -> None:
+        """Overwrite a memory's mutable fields (value, metadata, importance, times, hash, vector, terms)."""
+        ...
+
+    def supersede(self, account: str, memory_id: str, by_id: str) -> None: ...
+
+    def delete(self, account: str, memory_ids: Sequence[str], *, keep_history: bool = False) -> int: ...
+
+    def delete_scope(self, account: str, scope: str | None) -> int: ...
+
+    def get(self, account: str, memory_id: str) -> MemoryRecord | None: ...
+
+    def get_many_by_rowid(self, account: str, rowids: Sequence[int]) -> dict[int, MemoryRecord]: ...
+
+    def rowid_of(self, account: str, memory_id: str) -> int | None: ...
+
+    def get_by_key(self, account: str, scope: str, key: str) -> MemoryRecord | None: ...
+
+    def ids_by_key(self, account: str, scope: str, key: str) -> list[str]: ...
+
+    def find_by_hash(self, account: str, scope: str, content_hash: str) -> MemoryRecord | None: ...
+
+    def list(self, query: ListQuery) -> list[MemoryRecord]: ...
+
+    def count(self, query: ListQuery) -> int: ...
+
+    def count_live(self, accounts: Sequence[str], scope: str | None = None) -> int: ...
+
+    def namespaces(self, account: str) -> list[Namespace]: ...
+
+    def scope_exists(self, account: str, scope: str) -> bool: ...
+
+    def touch_scope(self, account: str, scope: str) -> None:
+        """Record that ``scope`` has been written to (it then exists even when empty)."""
+        ...
+
+    def scopes(self, account: str) -> list[str]: ...
+
+    def add_history(self, entry: HistoryEntry, account: str) -> None: ...
+
+    def history(self, account: str, *, memory_id: str | None, scope: str | None, key: str | None) -> list[HistoryEntry]: ...
+
+    def lexical(self, account: str, scope: str, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        """BM25 candidates as (rowid, score), best first; higher is better."""
+        ...
+
+    def term_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """Number of indexed documents, and how many contain each of ``terms``."""
+        ...
+
+    def terms_for(self, rowids: Sequence[int]) -> dict[int, set[str]]:
+        """The index terms of each memory."""
+        ...
+
+    def vector_changes(self, account: str, scope: str, since: int, model: str) -> tuple[list[StoredVector], int]:
+        """Live-set changes of ``model``'s vectors in ``scope`` after sequence ``since``, and the new high-water mark."""
+        ...
+
+    def vectors_for(self, rowids: Sequence[int]) -> dict[int, np.ndarray]: ...
+
+    def mark_recalled(self, account: str, memory_ids: Sequence[str], at: int) -> None: ...
+
+    def iter_records(self, account: str, scope: str | None = None) -> Iterator[MemoryRecord]: ...
+
+    def iter_for_reindex(self, model_id: str) -> Iterator[tuple[int, str]]:
+        """(rowid, value) of every memory whose vector is missing or from another model."""
+        ...
+
+    def set_vectors(self, items: Iterable[tuple[int, np.ndarray]], model_id: str) -> None: ...
+
+    def models(self) -> dict[str, int]:
+        """How many vectors each embedding model made."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,434 @@
+"""SQLite implementation of :class:`~memorylayer.store.accounts.AccountStore`.
+
+It shares the engine's database file; its tables carry a ``wm_`` prefix and its own named,
+append-only migrations (``a001_accounts``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..accounts import Account, ApiKey, AuthCode, Cache, CacheEntry, MeterResult
+from .db import Database, Migration
+
+MIGRATIONS = [
+    Migration(
+        "a001_accounts",
+        """
+        CREATE TABLE wm_accounts (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            name TEXT,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            parent_account_id TEXT REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            plan_tier TEXT NOT NULL DEFAULT 'free',
+            plan_status TEXT NOT NULL DEFAULT 'active',
+            memory_limit INTEGER NOT NULL,
+            monthly_api_call_limit INTEGER NOT NULL,
+            api_calls_this_period INTEGER NOT NULL DEFAULT 0,
+            current_period_start INTEGER NOT NULL,
+            current_period_end INTEGER,
+            extraction_prompt TEXT,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX wm_accounts_parent ON wm_accounts(parent_account_id) WHERE parent_account_id IS NOT NULL;
+        CREATE UNIQUE INDEX wm_accounts_child_name ON wm_accounts(parent_account_id, name)
+            WHERE parent_account_id IS NOT NULL;
+        CREATE TABLE wm_api_keys (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            key_hash TEXT NOT NULL,
+            key_prefix TEXT NOT NULL,
+            name TEXT,
+            scopes TEXT NOT NULL,
+            expires_at INTEGER,
+            issued_to TEXT,
+            revoked_at INTEGER,
+            parent_key_id TEXT REFERENCES wm_api_keys(id) ON DELETE SET NULL,
+            created_at INTEGER NOT NULL,
+            last_used_at INTEGER
+        );
+        CREATE INDEX wm_api_keys_hash ON wm_api_keys(key_hash);
+        CREATE INDEX wm_api_keys_account ON wm_api_keys(account_id);
+        CREATE TABLE wm_caches (
+            id TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            claim_token_hash TEXT NOT NULL UNIQUE,
+            ip_address TEXT NOT NULL,
+            ttl_seconds INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            claimed_by_account_id TEXT REFERENCES wm_accounts(id) ON DELETE SET NULL,
+            claimed_at INTEGER,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX wm_caches_ip ON wm_caches(ip_address, created_at);
+        CREATE TABLE wm_cache_entries (
+            cache_id TEXT NOT NULL REFERENCES wm_caches(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (cache_id, key)
+        );
+        CREATE TABLE wm_auth_codes (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL,
+            code_hash TEXT NOT NULL,
+            ip_address TEXT,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            locked_until INTEGER,
+            used_at INTEGER
+        );
+        CREATE INDEX wm_auth_codes_email ON wm_auth_codes(email, created_at);
+        CREATE INDEX wm_auth_codes_ip ON wm_auth_codes(ip_address, created_at);
+        CREATE TABLE wm_idempotency (
+            account_id TEXT NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            idempotency_key TEXT NOT NULL,
+            memory_ids TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, idempotency_key)
+        );
+        """,
+    ),
+]
+
+
+def _account(row: sqlite3.Row) -> Account:
+    data = dict(row)
+    data["metadata"] = json.loads(data["metadata"] or "{}")
+    return Account(**data)
+
+
+def _key(row: sqlite3.Row) -> ApiKey:
+    data = dict(row)
+    data.pop("key_hash", None)
+    return ApiKey(**data)
+
+
+def _cache(row: sqlite3.Row) -> Cache:
+    data = dict(row)
+    data.pop("token_hash", None)
+    data.pop("claim_token_hash", None)
+    return Cache(**data)
+
+
+class SqliteAccountStore:
+    """Accounts, keys, caches and codes in the shared SQLite file."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+        self.db.migrate(MIGRATIONS)
+
+    @contextmanager
+    def atomic(self) -> Iterator[sqlite3.Connection]:
+        with self.db.transaction() as conn:
+            yield conn
+
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.db.conn.execute(sql, params).fetchone()
+        return row
+
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return list(self.db.conn.execute(sql, params).fetchall())
+
+    # accounts -------------------------------------------------------------------------------
+    def create_account(
+        self,
+        email: str,
+        *,
+        plan_tier: str,
+        memory_limit: int,
+        monthly_api_call_limit: int,
+        parent_account_id: str | None = None,
+        name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        now: int,
+    ) -> Account:
+        account_id = str(uuid.uuid4())
+        with self.atomic() as conn:
+            conn.execute(
+                "INSERT INTO wm_accounts (id, email, name, metadata, parent_account_id, plan_tier, memory_limit,"
+                " monthly_api_call_limit, current_period_start, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    account_id,
+                    email,
+                    name,
+                    json.dumps(metadata or {}),
+                    parent_account_id,
+                    plan_tier,
+                    memory_limit,
+                    monthly_api_call_limit,
+                    now,
+                    now,
+                ),
+            )
+        account = self.get_account(account_id)
+        assert account is not None
+        return account
+
+    def get_account(self, account_id: str) -> Account | None:
+        row = self._one("SELECT * FROM wm_accounts WHERE id = ?", (account_id,))
+        return _account(row) if row else None
+
+    def account_by_email(self, email: str) -> Account | None:
+        row = self._one("SELECT * FROM wm_accounts WHERE email = ?", (email,))
+        return _account(row) if row else None
+
+    def list_accounts(self) -> list[Account]:
+        return [_account(r) for r in self._all("SELECT * FROM wm_accounts ORDER BY created_at, id")]
+
+    def containers(self, parent_account_id: str) -> list[Account]:
+        rows = self._all(
+            "SELECT * FROM wm_accounts WHERE parent_account_id = ? ORDER BY created_at, id", (parent_account_id,)
+        )
+        return [_account(r) for r in rows]
+
+    def container_by_name(self, parent_account_id: str, name: str) -> Account | None:
+        row = self._one(
+            "SELECT * FROM wm_accounts WHERE parent_account_id = ? AND name = ?", (parent_account_id, name)
+        )
+        return _account(row) if row else None
+
+    def set_plan(
+        self, account_id: str, *, plan_tier: str, memory_limit: int, monthly_api_call_limit: int
+    ) -> Account | None:
+        with self.atomic() as conn:
+            conn.execute(
+                "UPDATE wm_accounts SET plan_tier = ?, memory_limit = ?, monthly_api_call_limit = ? WHERE id = ?",
+                (plan_tier, memory_limit, monthly_api_call_limit, account_id),
+            )
+        return self.get_account(account_id)
+
+    def set_extraction_prompt(self, account_id: str, prompt: str | None) -> None:
+        with self.atomic() as conn:
+            conn.execute("UPDATE wm_accounts SET extraction_prompt = ? WHERE id = ?", (prompt, account_id))
+
+    def delete_account(self, account_id: str) -> bool:
+        with self.atomic() as conn:
+            return conn.execute("DELETE FROM wm_accounts WHERE id = ?", (account_id,)).rowcount > 0
+
+    def meter(self, account_id: str, *, now: int, window_ms: int, limit: int) -> MeterResult:
+        with self.atomic() as conn:
+            row = conn.execute(
+                "SELECT api_calls_this_period, current_period_start FROM wm_accounts WHERE id = ?", (account_id,)
+            ).fetchone()
+            count, start = int(row[0]), int(row[1])
+            if now >= start + window_ms:
+                count, start = 0, now
+            if count >= limit:
+                return MeterResult(False, count, start)
+            conn.execute(
+                "UPDATE wm_accounts SET api_calls_this_period = ?, current_period_start = ? WHERE id = ?",
+                (count + 1, start, account_id),
+            )
+            return MeterResult(True, count + 1, start)
+
+    # keys -----------------------------------------------------------------------------------
+    def create_key(
+        self,
+        account_id: str,
+        *,
+        key_hash: str,
+        key_prefix: str,
+        scopes: str,
+        now: int,
+        name: str | None = None,
+        issued_to: str | None = None,
+        expires_at: int | None = None,
+        parent_key_id: str | None = None,
+    ) -> ApiKey:
+        key_id = str(uuid.uuid4())
+        with self.atomic() as conn:
+            conn.execute(
+                "INSERT INTO wm_api_keys (id, account_id, key_hash, key_prefix, name, scopes, expires_at, issued_to,"
+                " parent_key_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (key_id, account_id, key_hash, key_prefix, name, scopes, expires_at, issued_to, parent_key_id, now),
+            )
+        key = self.get_key(key_id)
+        assert key is not None
+        return key
+
+    def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        row = self._one(
+            "SELECT * FROM wm_api_keys WHERE key_hash = ? AND revoked_at IS NULL ORDER BY created_at LIMIT 1",
+            (key_hash,),
+        )
+        return _key(row) if row else None
+
+    def get_key(self, key_id: str) -> ApiKey | None:
+        row = self._one("SELECT * FROM wm_api_keys WHERE id = ?", (key_id,))
+        return _key(row) if row else None
+
+    def list_keys(self, account_id: str) -> list[ApiKey]:
+        rows = self._all("SELECT * FROM wm_api_keys WHERE account_id = ? ORDER BY created_at, id", (account_id,))
+        return [_key(r) for r in rows]
+
+    def revoke_key(self, key_id: str, *, now: int) -> bool:
+        with self.atomic() as conn:
+            cur = conn.execute(
+                "UPDATE wm_api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now, key_id)
+            )
+            return cur.rowcount > 0
+
+    def touch_key(self, key_id: str, *, now: int) -> None:
+        with self.atomic() as conn:
+            conn.execute("UPDATE wm_api_keys SET last_used_at = ? WHERE id = ?", (now, key_id))
+
+    def count_active_keys(self, account_id: str) -> int:
+        row = self._one(
+            "SELECT count(*) FROM wm_api_keys WHERE account_id = ? AND revoked_at IS NULL", (account_id,)
+        )
+        return int(row[0]) if row else 0
+
+    # caches ---------------------------------------------------------------------------------
+    def create_cache(
+        self,
+        *,
+        cache_id: str,
+        token_hash: str,
+        claim_token_hash: str,
+        ip_address: str,
+        ttl_seconds: int,
+        now: int,
+    ) -> Cache:
+        with self.atomic() as conn:
+            conn.execute(
+                "INSERT INTO wm_caches (id, token_hash, claim_token_hash, ip_address, ttl_seconds, expires_at,"
+                " created_at) VALUES (?,?,?,?,?,?,?)",
+                (cache_id, token_hash, claim_token_hash, ip_address, ttl_seconds, now + ttl_seconds * 1000, now),
+            )
+        row = self._one("SELECT * FROM wm_caches WHERE id = ?", (cache_id,))
+        assert row is not None
+        return _cache(row)
+
+    def caches_created_since(self, ip_address: str, since: int) -> list[int]:
+        rows = self._all(
+            "SELECT created_at FROM wm_caches WHERE ip_address = ? AND created_at > ? ORDER BY created_at",
+            (ip_address, since),
+        )
+        return [int(r[0]) for r in rows]
+
+    def cache_by_token(self, token_hash: str) -> Cache | None:
+        row = self._one("SELECT * FROM wm_caches WHERE token_hash = ?", (token_hash,))
+        return _cache(row) if row else None
+
+    def cache_by_claim_token(self, claim_token_hash: str) -> Cache | None:
+        row = self._one("SELECT * FROM wm_caches WHERE claim_token_hash = ?", (claim_token_hash,))
+        return _cache(row) if row else None
+
+    def set_entry(self, cache_id: str, key: str, value: str, *, now: int, max_entries: int) -> CacheEntry | None:
+        """Upsert an entry; None when ``key`` is new and the cache already holds ``max_entries``."""
+        with self.atomic() as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM wm_cache_entries WHERE cache_id = ? AND key = ?", (cache_id, key)
+            ).fetchone()
+            if not exists:
+                count = conn.execute("SELECT count(*) FROM wm_cache_entries WHERE cache_id = ?", (cache_id,)).fetchone()
+                if int(count[0]) >= max_entries:
+                    return None
+            conn.execute(
+                "INSERT INTO wm_cache_entries (cache_id, key, value, created_at, updated_at) VALUES (?,?,?,?,?)"
+                " ON CONFLICT (cache_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (cache_id, key, value, now, now),
+            )
+        return self.get_entry(cache_id, key)
+
+    def get_entry(self, cache_id: str, key: str) -> CacheEntry | None:
+        row = self._one(
+            "SELECT key, value, created_at, updated_at FROM wm_cache_entries WHERE cache_id = ? AND key = ?",
+            (cache_id, key),
+        )
+        return CacheEntry(**dict(row)) if row else None
+
+    def delete_entry(self, cache_id: str, key: str) -> bool:
+        with self.atomic() as conn:
+            cur = conn.execute("DELETE FROM wm_cache_entries WHERE cache_id = ? AND key = ?", (cache_id, key))
+            return cur.rowcount > 0
+
+    def list_entries(self, cache_id: str) -> list[CacheEntry]:
+        rows = self._all(
+            "SELECT key, value, created_at, updated_at FROM wm_cache_entries WHERE cache_id = ? ORDER BY key",
+            (cache_id,),
+        )
+        return [CacheEntry(**dict(r)) for r in rows]
+
+    def mark_claimed(self, cache_id: str, account_id: str, *, now: int) -> bool:
+        with self.atomic() as conn:
+            cur = conn.execute(
+                "UPDATE wm_caches SET claimed_by_account_id = ?, claimed_at = ? WHERE id = ? AND claimed_at IS NULL",
+                (account_id, now, cache_id),
+            )
+            return cur.rowcount > 0
+
+    def release_claim(self, cache_id: str) -> None:
+        with self.atomic() as conn:
+            conn.execute("UPDATE wm_caches SET claimed_by_account_id = NULL, claimed_at = NULL WHERE id = ?", (cache_id,))
+
+    # sign-in codes --------------------------------------------------------------------------
+    def add_code(self, *, email: str, code_hash: str, ip_address: str | None, now: int, expires_at: int) -> AuthCode:
+        code_id = str(uuid.uuid4())
+        with self.atomic() as conn:
+            conn.execute(
+                "INSERT INTO wm_auth_codes (id, email, code_hash, ip_address, created_at, expires_at)"
+                " VALUES (?,?,?,?,?,?)",
+                (code_id, email, code_hash, ip_address, now, expires_at),
+            )
+        return AuthCode(code_id, email, code_hash, now, expires_at, ip_address=ip_address)
+
+    def codes_since(self, *, since: int, email: str | None = None, ip_address: str | None = None) -> list[int]:
+        column, value = ("email", email) if email is not None else ("ip_address", ip_address)
+        rows = self._all(
+            f"SELECT created_at FROM wm_auth_codes WHERE {column} = ? AND created_at > ? ORDER BY created_at",
+            (value, since),
+        )
+        return [int(r[0]) for r in rows]
+
+    def latest_code(self, email: str, *, now: int) -> AuthCode | None:
+        row = self._one(
+            "SELECT * FROM wm_auth_codes WHERE email = ? AND used_at IS NULL AND expires_at > ?"
+            " ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (email, now),
+        )
+        return AuthCode(**dict(row)) if row else None
+
+    def fail_code(self, code_id: str, *, max_attempts: int, lock_until: int) -> AuthCode:
+        with self.atomic() as conn:
+            conn.execute(
+                "UPDATE wm_auth_codes SET attempts = attempts + 1,"
+                " locked_until = CASE WHEN attempts + 1 >= ? THEN ? ELSE locked_until END WHERE id = ?",
+                (max_attempts, lock_until, code_id),
+            )
+            row = conn.execute("SELECT * FROM wm_auth_codes WHERE id = ?", (code_id,)).fetchone()
+        return AuthCode(**dict(row))
+
+    def use_code(self, code_id: str, *, now: int) -> bool:
+        with self.atomic() as conn:
+            cur = conn.execute(
+                "UPDATE wm_auth_codes SET used_at = ? WHERE id = ? AND used_at IS NULL", (now, code_id)
+            )
+            return cur.rowcount > 0
+
+    # idempotency ----------------------------------------------------------------------------
+    def idempotent_result(self, account_id: str, key: str) -> list[str] | None:
+        row = self._one(
+            "SELECT memory_ids FROM wm_idempotency WHERE account_id = ? AND idempotency_key = ?", (account_id, key)
+        )
+        if row is None:
+            return None
+        ids: list[str] = json.loads(row[0])
+        return ids
+
+    def save_idempotent_result(self, account_id: str, key: str, memory_ids: list[str], *, now: int) -> None:
+        with self.atomic() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO wm_idempotency (account_id, idempotency_key, memory_ids, created_at)"
+                " VALUES (?,?,?,?)",
+                (account_id, key, json.dumps(memory_ids), now),
+            )

@@ -1,0 +1,429 @@
+"""The embedded SQLite backend: one WAL file, FTS5 for BM25, vectors as float32 blobs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...engine.types import HistoryEntry, MemoryRecord, Namespace, now_ms
+from ..base import ListQuery, StoredVector
+from .db import Database
+from .migrations import MEMORY_MIGRATIONS
+
+_COLUMNS = (
+    "m.rowid, m.id, m.account, m.scope, m.key, m.value, m.metadata, m.importance, m.source, m.status, "
+    "m.created_at, m.updated_at, m.last_recalled_at, m.recall_count, m.content_hash, m.superseded_by, "
+    "v.model AS model"
+)
+_FROM = "memories m LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
+_ORDER_COLUMNS = {"updated_at", "created_at", "importance", "last_recalled_at"}
+_SQL_BATCH = 500  # stays under SQLite's host-parameter limit
+
+
+def _record(row: sqlite3.Row) -> MemoryRecord:
+    return MemoryRecord(
+        id=row["id"],
+        scope=row["scope"],
+        key=row["key"],
+        value=row["value"],
+        metadata=json.loads(row["metadata"]),
+        importance=row["importance"],
+        source=row["source"],
+        status=row["status"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_recalled_at=row["last_recalled_at"],
+        recall_count=row["recall_count"],
+        content_hash=row["content_hash"],
+        model=row["model"],
+        superseded_by=row["superseded_by"],
+        account=row["account"],
+    )
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+class SqliteStore:
+    """Implements :class:`memorylayer.store.Store` on one SQLite file."""
+
+    def __init__(self, path: Path | Database) -> None:
+        self.database = path if isinstance(path, Database) else Database(path)
+        self.database.migrate(MEMORY_MIGRATIONS)
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self.database.conn
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self.database.transaction()
+
+    def _next_seq(self) -> int:
+        row = self._conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value").fetchone()
+        return int(row[0])
+
+    # -- writes ------------------------------------------------------------------------------
+    def insert(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str]) -> int:
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO memories (id, account, scope, key, value, metadata, importance, source, status,"
+                " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id, record.account, record.scope, record.key, record.value,
+                    json.dumps(record.metadata, ensure_ascii=False), record.importance, record.source,
+                    record.status, record.created_at, record.updated_at, record.last_recalled_at,
+                    record.recall_count, record.content_hash, record.superseded_by, self._next_seq(),
+                ),
+            )
+            rowid = int(cursor.lastrowid or 0)
+            if vector is not None and record.model:
+                conn.execute(
+                    "INSERT INTO memory_vectors (memory_rowid, model, vector) VALUES (?, ?, ?)",
+                    (rowid, record.model, _blob(vector)),
+                )
+            conn.execute("INSERT INTO memory_terms (rowid, terms) VALUES (?, ?)", (rowid, " ".join(terms)))
+            self.touch_scope(record.account, record.scope)
+            return rowid
+
+    def replace(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str] | None) -> None:
+        with self.transaction() as conn:
+            row = conn.execute(
+                "UPDATE memories SET value = ?, metadata = ?, importance = ?, updated_at = ?, content_hash = ?,"
+                " key = ?, source = ?, superseded_by = ?, seq = ? WHERE account = ? AND id = ? RETURNING rowid",
+                (
+                    record.value, json.dumps(record.metadata, ensure_ascii=False), record.importance,
+                    record.updated_at, record.content_hash, record.key, record.source, record.superseded_by,
+                    self._next_seq(), record.account, record.id,
+                ),
+            ).fetchone()
+            if row is None:
+                return
+            rowid = row[0]
+            if vector is not None and record.model:
+                conn.execute(
+                    "INSERT OR REPLACE INTO memory_vectors (memory_rowid, model, vector) VALUES (?, ?, ?)",
+                    (rowid, record.model, _blob(vector)),
+                )
+            if terms is not None:
+                conn.execute("DELETE FROM memory_terms WHERE rowid = ?", (rowid,))
+                conn.execute("INSERT INTO memory_terms (rowid, terms) VALUES (?, ?)", (rowid, " ".join(terms)))
+
+    def supersede(self, account: str, memory_id: str, by_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE memories SET superseded_by = ?, seq = ? WHERE account = ? AND id = ?",
+                (by_id, self._next_seq(), account, memory_id),
+            )
+
+    def delete(self, account: str, memory_ids: Sequence[str], *, keep_history: bool = False) -> int:
+        deleted = 0
+        with self.transaction() as conn:
+            for start in range(0, len(memory_ids), _SQL_BATCH):
+                chunk = list(memory_ids[start : start + _SQL_BATCH])
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT rowid, scope, id FROM memories WHERE account = ? AND id IN ({marks})",
+                    (account, *chunk),
+                ).fetchall()
+                for rowid, scope, memory_id in rows:
+                    conn.execute("DELETE FROM memory_terms WHERE rowid = ?", (rowid,))
+                    conn.execute("DELETE FROM memories WHERE rowid = ?", (rowid,))
+                    conn.execute(
+                        "INSERT INTO memory_tombstones (seq, account, scope, memory_rowid) VALUES (?, ?, ?, ?)",
+                        (self._next_seq(), account, scope, rowid),
+                    )
+                    if not keep_history:
+                        conn.execute("DELETE FROM memory_history WHERE memory_id = ?", (memory_id,))
+                deleted += len(rows)
+        return deleted
+
+    def delete_scope(self, account: str, scope: str | None) -> int:
+        with self.transaction() as conn:
+            if scope is None:
+                ids = [r[0] for r in conn.execute("SELECT id FROM memories WHERE account = ?", (account,))]
+            else:
+                ids = [
+                    r[0]
+                    for r in conn.execute("SELECT id FROM memories WHERE account = ? AND scope = ?", (account, scope))
+                ]
+            count = self.delete(account, ids)
+            if scope is None:
+                conn.execute("DELETE FROM memory_history WHERE account = ?", (account,))
+                conn.execute("DELETE FROM scopes WHERE account = ?", (account,))
+            else:
+                conn.execute("DELETE FROM memory_history WHERE account = ? AND scope = ?", (account, scope))
+                conn.execute("DELETE FROM scopes WHERE account = ? AND scope = ?", (account, scope))
+            return count
+
+    def touch_scope(self, account: str, scope: str) -> None:
+        self._conn.execute(
+            "INSERT OR IGNORE INTO scopes (account, scope, created_at) VALUES (?, ?, ?)",
+            (account, scope, now_ms()),
+        )
+
+    def add_history(self, entry: HistoryEntry, account: str) -> None:
+        self._conn.execute(
+            "INSERT INTO memory_history (account, memory_id, scope, key, value, metadata, importance, source,"
+            " event, replaced_at, replaced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                account, entry.memory_id, entry.scope, entry.key, entry.value,
+                json.dumps(entry.metadata, ensure_ascii=False), entry.importance, entry.source, entry.event,
+                entry.replaced_at, entry.replaced_by,
+            ),
+        )
+
+    def mark_recalled(self, account: str, memory_ids: Sequence[str], at: int) -> None:
+        if not memory_ids:
+            return
+        with self.transaction() as conn:
+            marks = ",".join("?" * len(memory_ids))
+            # Access history is not a content change: seq and updated_at stay as they are.
+            conn.execute(
+                f"UPDATE memories SET last_recalled_at = ?, recall_count = recall_count + 1"
+                f" WHERE account = ? AND id IN ({marks})",
+                (at, account, *memory_ids),
+            )
+
+    def set_vectors(self, items: Iterable[tuple[int, np.ndarray]], model_id: str) -> None:
+        with self.transaction() as conn:
+            for rowid, vector in items:
+                conn.execute(
+                    "INSERT OR REPLACE INTO memory_vectors (memory_rowid, model, vector) VALUES (?, ?, ?)",
+                    (rowid, model_id, _blob(vector)),
+                )
+                conn.execute("UPDATE memories SET seq = ? WHERE rowid = ?", (self._next_seq(), rowid))
+
+    # -- reads -------------------------------------------------------------------------------
+    def get(self, account: str, memory_id: str) -> MemoryRecord | None:
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.id = ?", (account, memory_id)
+        ).fetchone()
+        return _record(row) if row else None
+
+    def rowid_of(self, account: str, memory_id: str) -> int | None:
+        row = self._conn.execute(
+            "SELECT rowid FROM memories WHERE account = ? AND id = ?", (account, memory_id)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def get_many_by_rowid(self, account: str, rowids: Sequence[int]) -> dict[int, MemoryRecord]:
+        found: dict[int, MemoryRecord] = {}
+        for start in range(0, len(rowids), _SQL_BATCH):
+            chunk = list(rowids[start : start + _SQL_BATCH])
+            marks = ",".join("?" * len(chunk))
+            for row in self._conn.execute(
+                f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.rowid IN ({marks})"
+                " AND m.superseded_by IS NULL",
+                (account, *chunk),
+            ):
+                found[row["rowid"]] = _record(row)
+        return found
+
+    def get_by_key(self, account: str, scope: str, key: str) -> MemoryRecord | None:
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.scope = ? AND m.key = ?"
+            " AND m.superseded_by IS NULL",
+            (account, scope, key),
+        ).fetchone()
+        return _record(row) if row else None
+
+    def ids_by_key(self, account: str, scope: str, key: str) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT id FROM memories WHERE account = ? AND scope = ? AND key = ?", (account, scope, key)
+        )
+        return [r[0] for r in rows]
+
+    def find_by_hash(self, account: str, scope: str, content_hash: str) -> MemoryRecord | None:
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.scope = ? AND m.content_hash = ?"
+            " AND m.superseded_by IS NULL ORDER BY m.key IS NULL, m.rowid LIMIT 1",
+            (account, scope, content_hash),
+        ).fetchone()
+        return _record(row) if row else None
+
+    def _where(self, query: ListQuery) -> tuple[str, list[Any]]:
+        clauses = ["m.account = ?", "m.superseded_by IS NULL"]
+        params: list[Any] = [query.account]
+        if query.scope is not None:
+            clauses.append("m.scope = ?")
+            params.append(query.scope)
+        if query.source is not None:
+            clauses.append("m.source = ?")
+            params.append(query.source)
+        if query.search:
+            pattern = "%" + query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append("(m.value LIKE ? ESCAPE '\\' OR coalesce(m.key, '') LIKE ? ESCAPE '\\')")
+            params.extend([pattern, pattern])
+        if query.created_after is not None:
+            clauses.append("m.created_at > ?")
+            params.append(query.created_after)
+        if query.created_before is not None:
+            clauses.append("m.created_at < ?")
+            params.append(query.created_before)
+        return " AND ".join(clauses), params
+
+    def list(self, query: ListQuery) -> list[MemoryRecord]:
+        if query.order_by not in _ORDER_COLUMNS or query.order_dir not in ("asc", "desc"):
+            raise ValueError("bad order")
+        where, params = self._where(query)
+        column, cmp, direction = f"m.{query.order_by}", (">" if query.order_dir == "asc" else "<"), query.order_dir
+        if query.after is not None:
+            value, last_id = query.after
+            if value is None:  # already inside the NULLS LAST tail
+                where += f" AND {column} IS NULL AND m.id {cmp} ?"
+                params.append(last_id)
+            else:
+                where += f" AND ({column} {cmp} ? OR ({column} = ? AND m.id {cmp} ?) OR {column} IS NULL)"
+                params.extend([value, value, last_id])
+        sql = (
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE {where}"
+            f" ORDER BY {column} IS NULL, {column} {direction}, m.id {direction} LIMIT ?"
+        )
+        return [_record(r) for r in self._conn.execute(sql, (*params, query.limit))]
+
+    def count(self, query: ListQuery) -> int:
+        where, params = self._where(query)
+        return int(self._conn.execute(f"SELECT count(*) FROM memories m WHERE {where}", params).fetchone()[0])
+
+    def count_live(self, accounts: Sequence[str], scope: str | None = None) -> int:
+        if not accounts:
+            return 0
+        marks = ",".join("?" * len(accounts))
+        sql = f"SELECT count(*) FROM memories WHERE account IN ({marks}) AND superseded_by IS NULL"
+        params: list[Any] = list(accounts)
+        if scope is not None:
+            sql += " AND scope = ?"
+            params.append(scope)
+        return int(self._conn.execute(sql, params).fetchone()[0])
+
+    def namespaces(self, account: str) -> list[Namespace]:
+        rows = self._conn.execute(
+            "SELECT scope, count(*) AS n, max(updated_at) AS last FROM memories"
+            " WHERE account = ? AND superseded_by IS NULL GROUP BY scope ORDER BY scope",
+            (account,),
+        )
+        return [Namespace(scope=r["scope"], count=r["n"], last_updated=r["last"]) for r in rows]
+
+    def scope_exists(self, account: str, scope: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM scopes WHERE account = ? AND scope = ?", (account, scope)).fetchone()
+        return row is not None
+
+    def scopes(self, account: str) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT scope FROM scopes WHERE account = ? ORDER BY scope", (account,))]
+
+    def history(
+        self, account: str, *, memory_id: str | None, scope: str | None, key: str | None
+    ) -> list[HistoryEntry]:
+        if memory_id is not None:
+            rows = self._conn.execute(
+                "SELECT * FROM memory_history WHERE account = ? AND memory_id = ? ORDER BY replaced_at, id",
+                (account, memory_id),
+            )
+        else:
+            rows = self._conn.execute(
+                "SELECT * FROM memory_history WHERE account = ? AND scope = ? AND key = ? ORDER BY replaced_at, id",
+                (account, scope, key),
+            )
+        return [
+            HistoryEntry(
+                memory_id=r["memory_id"], scope=r["scope"], key=r["key"], value=r["value"],
+                metadata=json.loads(r["metadata"]), importance=r["importance"], source=r["source"],
+                event=r["event"], replaced_at=r["replaced_at"], replaced_by=r["replaced_by"],
+            )
+            for r in rows
+        ]
+
+    def lexical(self, account: str, scope: str, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        if not terms:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        rows = self._conn.execute(
+            "SELECT t.rowid, -bm25(memory_terms) AS score FROM memory_terms t"
+            " JOIN memories m ON m.rowid = t.rowid"
+            " WHERE memory_terms MATCH ? AND m.account = ? AND m.scope = ? AND m.superseded_by IS NULL"
+            " ORDER BY bm25(memory_terms) LIMIT ?",
+            (match, account, scope, limit),
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def term_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        if not terms:
+            return 0, {}
+        total = int(self._conn.execute("SELECT count(*) FROM memory_terms").fetchone()[0])
+        marks = ",".join("?" * len(terms))
+        rows = self._conn.execute(f"SELECT term, doc FROM memory_terms_vocab WHERE term IN ({marks})", list(terms))
+        return total, {r[0]: int(r[1]) for r in rows}
+
+    def terms_for(self, rowids: Sequence[int]) -> dict[int, set[str]]:
+        found: dict[int, set[str]] = {}
+        for start in range(0, len(rowids), _SQL_BATCH):
+            chunk = list(rowids[start : start + _SQL_BATCH])
+            marks = ",".join("?" * len(chunk))
+            for rowid, terms in self._conn.execute(
+                f"SELECT rowid, terms FROM memory_terms WHERE rowid IN ({marks})", chunk
+            ):
+                found[rowid] = set(terms.split())
+        return found
+
+    def vector_changes(self, account: str, scope: str, since: int, model: str) -> tuple[list[StoredVector], int]:
+        conn = self._conn
+        changes: list[tuple[int, StoredVector]] = []
+        for row in conn.execute(
+            "SELECT m.rowid, m.seq, m.superseded_by IS NULL AS live, v.vector FROM memories m"
+            " LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid AND v.model = ?"
+            " WHERE m.account = ? AND m.scope = ? AND m.seq > ?",
+            (model, account, scope, since),
+        ):
+            vector = np.frombuffer(row[3], dtype=np.float32) if (row[2] and row[3] is not None) else None
+            changes.append((row[1], StoredVector(row[0], vector)))
+        for row in conn.execute(
+            "SELECT memory_rowid, seq FROM memory_tombstones WHERE account = ? AND scope = ? AND seq > ?",
+            (account, scope, since),
+        ):
+            changes.append((row[1], StoredVector(row[0], None)))
+        changes.sort(key=lambda item: item[0])
+        high = max([since, *(seq for seq, _ in changes)])
+        return [change for _, change in changes], high
+
+    def vectors_for(self, rowids: Sequence[int]) -> dict[int, np.ndarray]:
+        found: dict[int, np.ndarray] = {}
+        for start in range(0, len(rowids), _SQL_BATCH):
+            chunk = list(rowids[start : start + _SQL_BATCH])
+            marks = ",".join("?" * len(chunk))
+            for rowid, blob in self._conn.execute(
+                f"SELECT memory_rowid, vector FROM memory_vectors WHERE memory_rowid IN ({marks})", chunk
+            ):
+                found[rowid] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def iter_records(self, account: str, scope: str | None = None) -> Iterator[MemoryRecord]:
+        sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.superseded_by IS NULL"
+        params: list[Any] = [account]
+        if scope is not None:
+            sql += " AND m.scope = ?"
+            params.append(scope)
+        for row in self._conn.execute(sql + " ORDER BY m.rowid", params).fetchall():
+            yield _record(row)
+
+    def iter_for_reindex(self, model_id: str) -> Iterator[tuple[int, str]]:
+        rows = self._conn.execute(
+            "SELECT m.rowid, m.value FROM memories m LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
+            " WHERE v.model IS NULL OR v.model != ? ORDER BY m.rowid",
+            (model_id,),
+        ).fetchall()
+        yield from ((int(r[0]), str(r[1])) for r in rows)
+
+    def models(self) -> dict[str, int]:
+        rows = self._conn.execute("SELECT model, count(*) FROM memory_vectors GROUP BY model")
+        return {r[0]: r[1] for r in rows}
+
+    def close(self) -> None:
+        self.database.close()

@@ -1,0 +1,128 @@
+"""The tools over streamable HTTP at /mcp on the real server (uvicorn on a local port)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, serve_mcp: Any) -> Iterator[Any]:
+    with serve_mcp(tmp_path_factory.mktemp("mcp-http")) as running:
+        yield running
+
+
+@asynccontextmanager
+async def connect(url: str, key: str | None) -> Any:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+        async with Client(streamable_http_client(url, http_client=http)) as client:
+            yield client
+
+
+async def test_a_request_without_a_valid_key_is_401_with_the_error_envelope(served: Any) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        missing = await http.post(served.url, json=body)
+        wrong = await http.post(served.url, json=body, headers={"Authorization": "Bearer wm_live_nope"})
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "unauthorized"
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["message"] == "Invalid API key"
+
+
+async def test_every_tool_answers_over_http(served: Any, call: Any, call_error: Any) -> None:
+    async with connect(served.url, served.keys["alice"]) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        stored = await call(client, "memory_store", content="Alice drinks oat milk", namespace="kitchen")
+        hits = await call(client, "memory_search", query="which milk?", namespace="kitchen")
+        got = await call(client, "memory_get", memory_id=stored["memory_id"])
+        updated = await call(client, "memory_update", memory_id=stored["memory_id"], content="Alice drinks soy milk")
+        listed = await call(client, "memory_list", namespace="kitchen")
+        namespaces = await call(client, "memory_list_namespaces")
+        recalled = await call(
+            client, "memory_recall", query="what milk does Alice drink?", namespace="kitchen", threshold="permissive"
+        )
+        bad = await call_error(client, "memory_list", limit=0)
+        deleted = await call(client, "memory_delete", memory_id=stored["memory_id"])
+        again = await call_error(client, "memory_delete", memory_id=stored["memory_id"])
+    assert len(names) == 8
+    assert hits[0]["memory_id"] == stored["memory_id"]
+    assert got["content"] == "Alice drinks oat milk"
+    assert updated["content"] == "Alice drinks soy milk"
+    assert [m["content"] for m in listed] == ["Alice drinks soy milk"]
+    assert {n["namespace"] for n in namespaces} >= {"kitchen"}
+    assert "soy milk" in recalled["context"]
+    assert bad.startswith("[invalid_request]")
+    assert deleted["status"] == "deleted"
+    assert again.startswith("[not_found]")
+
+
+async def test_a_read_only_key_can_search_but_not_write(served: Any, call: Any, call_error: Any) -> None:
+    async with connect(served.url, served.keys["alice"]) as writer:
+        stored = await call(writer, "memory_store", content="Alice's locker is number 42", namespace="gym")
+    async with connect(served.url, served.keys["alice-read"]) as reader:
+        found = await call(reader, "memory_search", query="locker number", namespace="gym")
+        refused = await call_error(reader, "memory_store", content="Reader was here", namespace="gym")
+        not_deleted = await call_error(reader, "memory_delete", memory_id=stored["memory_id"])
+        still = await call(reader, "memory_get", memory_id=stored["memory_id"])
+    assert found[0]["memory_id"] == stored["memory_id"]
+    assert refused.startswith("[insufficient_scope]") and "memory:write" in refused
+    assert not_deleted.startswith("[insufficient_scope]")
+    assert still["content"] == "Alice's locker is number 42"
+
+
+async def test_another_accounts_memory_id_is_not_found_and_never_searched(
+    served: Any, call: Any, call_error: Any
+) -> None:
+    async with connect(served.url, served.keys["alice"]) as alice:
+        secret = await call(alice, "memory_store", content="Alice's bank PIN hint is her cat", namespace="secrets")
+    async with connect(served.url, served.keys["bob"]) as bob:
+        get = await call_error(bob, "memory_get", memory_id=secret["memory_id"])
+        update = await call_error(bob, "memory_update", memory_id=secret["memory_id"], content="hacked")
+        delete = await call_error(bob, "memory_delete", memory_id=secret["memory_id"])
+        search = await call(bob, "memory_search", query="bank PIN hint")
+        namespaces = await call(bob, "memory_list_namespaces")
+        listing = await call(bob, "memory_list", namespace="secrets")
+    async with connect(served.url, served.keys["alice"]) as alice:
+        intact = await call(alice, "memory_get", memory_id=secret["memory_id"])
+    assert get.startswith("[not_found]") and update.startswith("[not_found]") and delete.startswith("[not_found]")
+    assert search == [] and listing == []
+    assert "secrets" not in {n["namespace"] for n in namespaces}
+    assert intact["content"] == "Alice's bank PIN hint is her cat"
+
+
+async def test_the_daily_limit_refuses_calls_until_midnight_utc_then_resets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serve_mcp: Any, call: Any, call_error: Any
+) -> None:
+    monkeypatch.setenv("MEMORYLAYER_MCP_DAILY_LIMITS", "free=3")
+    with serve_mcp(tmp_path / "limited") as limited:
+        srv = limited.app.state.server
+        today = datetime(2026, 3, 14, 22, 30, tzinfo=UTC)
+        srv.clock = lambda: int(today.timestamp() * 1000)
+        async with connect(limited.url, limited.keys["alice"]) as alice:
+            for _ in range(3):
+                await call(alice, "memory_list_namespaces")
+            refused = await call_error(alice, "memory_search", query="anything")
+        async with connect(limited.url, limited.keys["bob"]) as bob:
+            other_key = await call(bob, "memory_list_namespaces")
+        tomorrow = today + timedelta(hours=2)
+        srv.clock = lambda: int(tomorrow.timestamp() * 1000)
+        async with connect(limited.url, limited.keys["alice"]) as alice:
+            after_reset = await call(alice, "memory_list_namespaces")
+    assert refused.startswith("[rate_limited] Daily MCP call limit reached")
+    assert "3 / 3" in refused and "free plan" in refused
+    assert "2026-03-15T00:00:00Z" in refused and "1 h 30 min" in refused
+    assert "upgrade" in refused
+    assert other_key == [] and after_reset == []
