@@ -212,9 +212,13 @@ def test_unknown_container_raises_not_found(sdk: Make) -> None:
     assert caught.value.status == 404
 
 
-def test_checkout_on_a_self_hosted_server_raises_not_configured_without_retrying(sdk: Make) -> None:
+def test_payments_on_a_self_hosted_server_raise_not_configured(sdk: Make) -> None:
+    client = sdk("pro")
+
     with pytest.raises(NotConfigured) as caught:
-        sdk("pro").checkout("pro")
+        client.checkout("pro")
+    with pytest.raises(NotConfigured):
+        client.billing_portal()
 
     assert caught.value.status == 501
 

@@ -136,6 +136,10 @@ class Engine:
         return self._shared.ranking
 
     def close(self) -> None:
+        """Close the database connections and any open client of the extraction model."""
+        extractor = self._shared.__dict__.get("extractor")
+        if extractor is not None and hasattr(extractor, "close"):
+            extractor.close()
         self._shared.store.close()
 
     def __enter__(self) -> Engine:

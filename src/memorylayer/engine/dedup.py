@@ -4,15 +4,15 @@ Rules, in order (``similarity`` is the cosine to the closest live memory of the 
 
 1. Same normalised text as a live memory → ``skip`` (an exact duplicate is never stored twice).
 2. Nothing at least ``RELATED`` similar, or too few shared words (``overlap``, the Jaccard index of
-   the two texts' index terms, below ``SAME_WORDS`` / ``SAME_SUBJECT``) → ``insert``. The word
-   check matters because MiniLM scores "server A is 10.0.0.1" and "server B is 10.0.0.2" as
-   near-identical although they are different facts.
+   the two texts' index terms, below ``SAME_SUBJECT``; any differing number makes it 0) → ``insert``.
+   The word check matters because MiniLM scores "server A is 10.0.0.1" and "server B is 10.0.0.2"
+   as near-identical although they are different facts.
 3. The closest memory is keyed → ``skip``: a keyed fact is authoritative and an extracted or free-text
    near-copy never supersedes it.
 4. ``DUPLICATE`` or more similar with ``SAME_WORDS`` overlap → ``supersede``: the newer wording replaces
    the old one, which stays readable in history.
 5. Between ``RELATED`` and ``DUPLICATE`` with ``SAME_SUBJECT`` overlap: an extracted fact supersedes an
-   older extracted fact (the same fact, updated: "User lives in Paris" → "User lives in Berlin");
+   older extracted fact (the same fact, reworded or extended);
    anything else is ``insert`` (a deliberate store of a related but different memory).
 """
 
@@ -51,7 +51,12 @@ def content_hash(value: str) -> str:
 
 
 def overlap(a: set[str], b: set[str]) -> float:
-    """Jaccard index of two term sets (1.0 when both are empty)."""
+    """Jaccard index of two term sets (1.0 when both are empty), or 0.0 when their numbers differ.
+
+    Numbers, versions, ids and addresses carry the fact: "fact 1" and "fact 11" are never the same.
+    """
+    if {t for t in a if any(c.isdigit() for c in t)} != {t for t in b if any(c.isdigit() for c in t)}:
+        return 0.0
     if not a and not b:
         return 1.0
     return len(a & b) / len(a | b)

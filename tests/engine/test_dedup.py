@@ -1,0 +1,66 @@
+"""The dedup rules, first as a decision table, then with the real model's similarities."""
+
+from __future__ import annotations
+
+import pytest
+
+from memorylayer.engine import Engine
+from memorylayer.engine.dedup import DUPLICATE, RELATED, decide
+from memorylayer.engine.types import MemoryRecord
+
+
+def memory(source: str = "extracted", key: str | None = None) -> MemoryRecord:
+    return MemoryRecord(
+        id="m1", scope="s", key=key, value="v", metadata={}, importance=0.5, source=source,
+        status="ready", created_at=0, updated_at=0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "exact", "closest", "similarity", "shared", "action"),
+    [
+        ("extracted", memory(), None, 0.0, 0.0, "skip"),
+        ("extracted", None, None, 0.0, 0.0, "insert"),
+        ("extracted", None, memory(), RELATED - 0.01, 1.0, "insert"),
+        ("extracted", None, memory(), DUPLICATE, 0.3, "insert"),  # different words: different facts
+        ("extracted", None, memory(key="k", source="explicit"), DUPLICATE, 1.0, "skip"),
+        ("extracted", None, memory(key="k", source="explicit"), RELATED, 0.6, "skip"),
+        ("explicit", None, memory(key="k", source="explicit"), DUPLICATE, 1.0, "skip"),
+        ("extracted", None, memory(), DUPLICATE, 0.7, "supersede"),
+        ("explicit", None, memory(source="explicit"), DUPLICATE, 0.7, "supersede"),
+        ("extracted", None, memory(), RELATED, 0.5, "supersede"),
+        ("explicit", None, memory(source="explicit"), RELATED, 0.5, "insert"),
+        ("extracted", None, memory(source="explicit"), RELATED, 0.5, "insert"),
+    ],
+)
+def test_decision_table(source, exact, closest, similarity, shared, action) -> None:
+    assert decide(source, exact, closest, similarity, shared).action == action
+
+
+def test_an_extended_extracted_fact_supersedes_the_old_one(engine: Engine) -> None:
+    old = engine.add("u", "I prefer Python with type hints and black.").memories[0]
+    new = engine.add("u", "I prefer Python with type hints, black and ruff.")
+    assert new.superseded == [old.id]
+    assert [m.value for m in engine.list(scope="u").memories] == ["User prefers Python with type hints, black and ruff."]
+    assert engine.history(old.id)[0].value == "User prefers Python with type hints and black."
+
+
+def test_a_changed_fact_with_a_distant_embedding_is_kept_beside_the_old_one(engine: Engine) -> None:
+    # "lives in Paris" vs "lives in Berlin" is only ~0.66 similar for MiniLM: without an LLM we cannot
+    # tell an update from a second fact, so both stay (nothing is lost); a keyed fact is the way to update.
+    engine.add("u", "I live in Paris.")
+    engine.add("u", "I live in Berlin.")
+    assert engine.count("u") == 2
+
+
+def test_different_facts_with_similar_wording_are_both_kept(engine: Engine) -> None:
+    engine.add("ops", "Server A has IP address 10.0.0.1", extract=False)
+    engine.add("ops", "Server B has IP address 10.0.0.2", extract=False)
+    engine.add("ops", "fact 1 about the build", extract=False)
+    engine.add("ops", "fact 2 about the build", extract=False)
+    assert engine.count("ops") == 4
+
+
+def test_facts_of_one_extraction_are_deduplicated_among_themselves(engine: Engine) -> None:
+    result = engine.add("u", "I'm allergic to peanuts. I am allergic to peanuts!")
+    assert len(result.memories) == 1
