@@ -1,84 +1,30 @@
 from __future__ import annotations
 
-import socket
-import threading
-import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
-from starlette.testclient import TestClient
-from starlette.types import ASGIApp
+from sdk_failing_server import FailingServer
+from sdk_helpers import (
+    CACHE_MAX_ENTRIES,
+    ENV_NAMES,
+    TEST_PLANS,
+    Clock,
+    RealServer,
+    free_port,
+    in_process,
+    serve,
+)
 
-from memorylayer.client import AsyncClient, Client
 from memorylayer.config import Settings
-from memorylayer.engine.types import now_ms
-from memorylayer.server import admin
 from memorylayer.server.app import create_app
 from memorylayer.server.settings import ServerSettings
-
-from sdk_blocking import Blocking
-from sdk_failing_server import FailingServer
-
-BASE_URL = "http://testserver"
-ENV_NAMES = ("MEMORYLAYER_API_KEY", "WITHMEMORY_API_KEY", "MEMORYLAYER_BASE_URL", "WITHMEMORY_BASE_URL")
-
-ClientFactory = Callable[..., Any]
 
 
 @pytest.fixture(autouse=True)
 def no_sdk_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
-
-
-class DroppedConnections:
-    """Counts down connection failures: the network, not our code, fails the first ``n`` requests."""
-
-    def __init__(self, n: int) -> None:
-        self.left = n
-
-    def check(self, request: httpx.Request) -> None:
-        if self.left > 0:
-            self.left -= 1
-            raise httpx.ConnectError("connection refused (simulated network)", request=request)
-
-
-class _SyncDropping(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport, drops: DroppedConnections) -> None:
-        self.inner, self.drops = inner, drops
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.drops.check(request)
-        return self.inner.handle_request(request)
-
-
-class _AsyncDropping(httpx.AsyncBaseTransport):
-    def __init__(self, inner: httpx.AsyncBaseTransport, drops: DroppedConnections) -> None:
-        self.inner, self.drops = inner, drops
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.drops.check(request)
-        return await self.inner.handle_async_request(request)
-
-
-def in_process(kind: str, app: ASGIApp, *, drops: DroppedConnections | None = None, **options: Any) -> Any:
-    """A ``Client`` over Starlette's ``TestClient``, or an ``AsyncClient`` over ``ASGITransport``."""
-    options.setdefault("base_url", BASE_URL)
-    if kind == "sync":
-        http = TestClient(app)
-        if drops is not None:
-            http._transport = _SyncDropping(http._transport, drops)
-        return Client(http_client=http, **options)
-    transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=app)
-    if drops is not None:
-        transport = _AsyncDropping(transport, drops)
-    return Blocking(AsyncClient(http_client=httpx.AsyncClient(transport=transport), **options))
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -97,75 +43,18 @@ def flaky(kind: str, failing: FailingServer) -> Any:
     return in_process(kind, failing.app(), api_key="wm_test_standin", retry_backoff=0.001)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(failing: FailingServer) -> Iterator[str]:
-    """The failing stand-in behind a real socket (uvicorn in a thread); yields its base URL."""
-    port = _free_port()
-    config = uvicorn.Config(failing.app(), host="127.0.0.1", port=port, log_level="error", lifespan="off", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    failing.release.set()
-    server.should_exit = True
-    thread.join(timeout=10)
+    """The failing stand-in behind a real socket; yields its base URL."""
+    with serve(failing.app()) as url:
+        yield url
+        failing.release.set()
 
 
 @pytest.fixture
 def closed_port_url() -> str:
     """A URL where nothing listens (the port was free a moment ago)."""
-    return f"http://127.0.0.1:{_free_port()}"
-
-
-# --- the real server, in-process --------------------------------------------------------------------
-
-#: Extra plan tiers that make limits reachable in a test: one memory, one container; three API calls.
-TEST_PLANS = {
-    "tiny": {"memory_limit": 1, "containers": 1},
-    "metered": {"monthly_api_calls": 3},
-}
-CACHE_MAX_ENTRIES = 3
-
-
-@dataclass
-class Clock:
-    """The server's clock: real time plus an offset a test can move forward."""
-
-    offset_ms: int = 0
-
-    def __call__(self) -> int:
-        return now_ms() + self.offset_ms
-
-    def advance(self, seconds: float) -> None:
-        self.offset_ms += int(seconds * 1000)
-
-
-@dataclass
-class RealServer:
-    """The real MemoryLayer app (one per test module) and helpers to make accounts without email."""
-
-    app: Any
-    clock: Clock
-    home: Path
-    emails: list[str] = field(default_factory=list)
-
-    def new_key(self, plan: str = "pro") -> str:
-        srv = self.app.state.server
-        email = f"sdk-{uuid.uuid4().hex[:12]}@example.com"
-        self.emails.append(email)
-        account = admin.create_account(srv.store, srv.server, email, plan=plan)
-        _, raw = admin.create_key(srv.store, account.id)
-        return raw
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,9 @@ class FailingServer:
         body = None
         if raw:
             body = json.loads(raw)
-        seen = Seen(request.method, request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
+        seen = Seen(
+            request.method, request.url.path, {k.lower(): v for k, v in request.headers.items()}, body
+        )
         self.seen.append(seen)
         return seen
 
@@ -96,13 +98,19 @@ class FailingServer:
             headers["Retry-After"] = failure.retry_after
         if failure.text is not None:
             return PlainTextResponse(failure.text, status_code=failure.status, headers=headers)
-        envelope = {"code": failure.code, "message": f"scripted {failure.status}", "request_id": headers["X-Request-Id"]}
+        envelope = {
+            "code": failure.code,
+            "message": f"scripted {failure.status}",
+            "request_id": headers["X-Request-Id"],
+        }
         return JSONResponse({"error": envelope}, status_code=failure.status, headers=headers)
 
     @staticmethod
     def _ok(payload: dict[str, Any], status: int = 200) -> JSONResponse:
         request_id = f"req-{uuid.uuid4()}"
-        return JSONResponse({**payload, "request_id": request_id}, status, headers={"X-Request-Id": request_id})
+        return JSONResponse(
+            {**payload, "request_id": request_id}, status, headers={"X-Request-Id": request_id}
+        )
 
     # --- routes -------------------------------------------------------------------------------------
 

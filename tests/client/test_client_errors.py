@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CACHE_MAX_ENTRIES, RealServer, in_process
 from sdk_failing_server import FailingServer
+from sdk_helpers import CACHE_MAX_ENTRIES, RealServer, in_process
 
 from memorylayer.config import Settings
 from memorylayer.errors import (
@@ -38,7 +38,7 @@ from memorylayer.errors import (
 from memorylayer.server.app import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the stand-in servers
-from standins.openai_chat import ChatCompletionsStandIn  # noqa: E402
+from standins.openai_chat import ChatCompletionsStandIn
 
 Make = Callable[..., Any]
 
@@ -233,7 +233,9 @@ def failing_llm() -> Iterator[ChatCompletionsStandIn]:
 @pytest.fixture(scope="module")
 def llm_app(tmp_path_factory: pytest.TempPathFactory, failing_llm: ChatCompletionsStandIn) -> Iterator[Any]:
     home = tmp_path_factory.mktemp("llm-home")
-    settings = Settings.load(home=home, llm_base_url=failing_llm.base_url, llm_api_key="sk-sdk", llm_model="sdk-model")
+    settings = Settings.load(
+        home=home, llm_base_url=failing_llm.base_url, llm_api_key="sk-sdk", llm_model="sdk-model"
+    )
     app = create_app(settings)
     yield app
     app.state.server.engine.close()

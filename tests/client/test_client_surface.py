@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import RealServer
+from sdk_helpers import RealServer
 
 from memorylayer.client import models as m
 from memorylayer.errors import NotFound, Unauthorized
@@ -54,7 +55,11 @@ def test_same_idempotency_key_does_not_extract_again_on_the_real_server(sdk: Mak
 
 def test_recall_honours_max_items_and_max_tokens(sdk: Make) -> None:
     client = sdk()
-    for key, value in [("drink", "User likes black coffee"), ("food", "User likes ramen"), ("city", "User likes Lisbon")]:
+    for key, value in [
+        ("drink", "User likes black coffee"),
+        ("food", "User likes ramen"),
+        ("city", "User likes Lisbon"),
+    ]:
         client.add("user-dan", value, key=key)
 
     two = client.recall("user-dan", "what does the user like?", max_items=2, threshold="permissive")
@@ -217,7 +222,9 @@ def test_containers_full_lifecycle(sdk: Make) -> None:
         owner.containers.get(container_id)
 
 
-def test_sign_in_with_an_emailed_code_returns_a_working_key(sdk: Make, caplog: pytest.LogCaptureFixture) -> None:
+def test_sign_in_with_an_emailed_code_returns_a_working_key(
+    sdk: Make, caplog: pytest.LogCaptureFixture
+) -> None:
     anonymous = sdk(api_key=None)
     email = "new.agent@example.com" if anonymous.__class__.__name__ == "Client" else "new.async@example.com"
 
@@ -238,6 +245,10 @@ def test_client_id_is_sent_as_x_withmemory_client(sdk: Make, caplog: pytest.LogC
 
     with caplog.at_level(logging.INFO, logger="memorylayer.server"):
         client.health()
+        # The server logs after the response has gone out; give its thread a bounded moment.
+        deadline = time.monotonic() + 5
+        while "client=my-agent/2.1" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     assert "client=my-agent/2.1" in caplog.text
 

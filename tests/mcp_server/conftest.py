@@ -82,7 +82,9 @@ def running_server(home: Path) -> Iterator[RunningServer]:
         "bob": create_key(srv.store, bob.id, scopes="memory:read,memory:write")[1],
     }
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

@@ -25,9 +25,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, serve_mcp: Any) -> Iterator
 @asynccontextmanager
 async def connect(url: str, key: str | None) -> Any:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
-        async with Client(streamable_http_client(url, http_client=http)) as client:
-            yield client
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=60) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        yield client
 
 
 async def test_a_request_without_a_valid_key_is_401_with_the_error_envelope(served: Any) -> None:
@@ -48,11 +50,17 @@ async def test_every_tool_answers_over_http(served: Any, call: Any, call_error: 
         stored = await call(client, "memory_store", content="Alice drinks oat milk", namespace="kitchen")
         hits = await call(client, "memory_search", query="which milk?", namespace="kitchen")
         got = await call(client, "memory_get", memory_id=stored["memory_id"])
-        updated = await call(client, "memory_update", memory_id=stored["memory_id"], content="Alice drinks soy milk")
+        updated = await call(
+            client, "memory_update", memory_id=stored["memory_id"], content="Alice drinks soy milk"
+        )
         listed = await call(client, "memory_list", namespace="kitchen")
         namespaces = await call(client, "memory_list_namespaces")
         recalled = await call(
-            client, "memory_recall", query="what milk does Alice drink?", namespace="kitchen", threshold="permissive"
+            client,
+            "memory_recall",
+            query="what milk does Alice drink?",
+            namespace="kitchen",
+            threshold="permissive",
         )
         bad = await call_error(client, "memory_list", limit=0)
         deleted = await call(client, "memory_delete", memory_id=stored["memory_id"])
@@ -87,7 +95,9 @@ async def test_another_accounts_memory_id_is_not_found_and_never_searched(
     served: Any, call: Any, call_error: Any
 ) -> None:
     async with connect(served.url, served.keys["alice"]) as alice:
-        secret = await call(alice, "memory_store", content="Alice's bank PIN hint is her cat", namespace="secrets")
+        secret = await call(
+            alice, "memory_store", content="Alice's bank PIN hint is her cat", namespace="secrets"
+        )
     async with connect(served.url, served.keys["bob"]) as bob:
         get = await call_error(bob, "memory_get", memory_id=secret["memory_id"])
         update = await call_error(bob, "memory_update", memory_id=secret["memory_id"], content="hacked")
@@ -97,7 +107,11 @@ async def test_another_accounts_memory_id_is_not_found_and_never_searched(
         listing = await call(bob, "memory_list", namespace="secrets")
     async with connect(served.url, served.keys["alice"]) as alice:
         intact = await call(alice, "memory_get", memory_id=secret["memory_id"])
-    assert get.startswith("[not_found]") and update.startswith("[not_found]") and delete.startswith("[not_found]")
+    assert (
+        get.startswith("[not_found]")
+        and update.startswith("[not_found]")
+        and delete.startswith("[not_found]")
+    )
     assert search == [] and listing == []
     assert "secrets" not in {n["namespace"] for n in namespaces}
     assert intact["content"] == "Alice's bank PIN hint is her cat"

@@ -26,7 +26,9 @@ INSPECTOR_ENV = "MEMORYLAYER_INSPECTOR"
 def inspector() -> list[str]:
     command = os.environ.get(INSPECTOR_ENV, "")
     if not command:
-        reason = f"{INSPECTOR_ENV} is not set: install @modelcontextprotocol/inspector (Node 22.19+) to run this"
+        reason = (
+            f"{INSPECTOR_ENV} is not set: install @modelcontextprotocol/inspector (Node 22.19+) to run this"
+        )
         print(f"SKIPPED: {reason}", file=sys.stderr)
         pytest.skip(reason)
     return shlex.split(command)
@@ -52,7 +54,9 @@ def run_inspector(command: list[str], target: list[str], *args: str) -> Any:
         timeout=120,
         check=False,
     )
-    assert done.returncode in (0, TOOL_IS_ERROR), f"inspector failed ({done.returncode}): {done.stderr[-2000:]}{done.stdout[-2000:]}"
+    assert done.returncode in (0, TOOL_IS_ERROR), (
+        f"inspector failed ({done.returncode}): {done.stderr[-2000:]}{done.stdout[-2000:]}"
+    )
     return json.loads(done.stdout)
 
 
@@ -67,25 +71,59 @@ def basic_flow(inspect: Callable[..., Any]) -> None:
     assert {"memory_store", "memory_search", "memory_get", "memory_delete", "memory_list"} <= names
     stored = tool(
         inspect(
-            "--method", "tools/call", "--tool-name", "memory_store",
-            "--tool-arg", "content=The user's favourite editor is Helix", "namespace=inspector",
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "memory_store",
+            "--tool-arg",
+            "content=The user's favourite editor is Helix",
+            "namespace=inspector",
         )
     )
     assert stored["status"] == "stored"
     hits = tool(
         inspect(
-            "--method", "tools/call", "--tool-name", "memory_search",
-            "--tool-arg", "query=which text editor?", "namespace=inspector", "top_k=3",
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "memory_search",
+            "--tool-arg",
+            "query=which text editor?",
+            "namespace=inspector",
+            "top_k=3",
         )
     )
     assert hits[0]["memory_id"] == stored["memory_id"]
-    got = tool(inspect("--method", "tools/call", "--tool-name", "memory_get", "--tool-arg", f"memory_id={stored['memory_id']}"))
+    got = tool(
+        inspect(
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "memory_get",
+            "--tool-arg",
+            f"memory_id={stored['memory_id']}",
+        )
+    )
     assert got["content"] == "The user's favourite editor is Helix"
     deleted = tool(
-        inspect("--method", "tools/call", "--tool-name", "memory_delete", "--tool-arg", f"memory_id={stored['memory_id']}")
+        inspect(
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "memory_delete",
+            "--tool-arg",
+            f"memory_id={stored['memory_id']}",
+        )
     )
     assert deleted["status"] == "deleted"
-    missing = inspect("--method", "tools/call", "--tool-name", "memory_get", "--tool-arg", f"memory_id={stored['memory_id']}")
+    missing = inspect(
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "memory_get",
+        "--tool-arg",
+        f"memory_id={stored['memory_id']}",
+    )
     assert missing["isError"] is True and missing["content"][0]["text"].startswith("[not_found]")
 
 
@@ -94,7 +132,15 @@ def test_inspector_runs_the_basic_flow_over_stdio(inspector: list[str], memoryla
     basic_flow(lambda *args: run_inspector(inspector, target, *args))
 
 
-def test_inspector_runs_the_basic_flow_over_http(inspector: list[str], tmp_path: Path, serve_mcp: Any) -> None:
+def test_inspector_runs_the_basic_flow_over_http(
+    inspector: list[str], tmp_path: Path, serve_mcp: Any
+) -> None:
     with serve_mcp(tmp_path / "server") as served:
-        target = [served.url, "--transport", "http", "--header", f"Authorization: Bearer {served.keys['alice']}"]
+        target = [
+            served.url,
+            "--transport",
+            "http",
+            "--header",
+            f"Authorization: Bearer {served.keys['alice']}",
+        ]
         basic_flow(lambda *args: run_inspector(inspector, target, *args))

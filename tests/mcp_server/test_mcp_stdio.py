@@ -16,7 +16,13 @@ from mcp import Client, StdioServerParameters
 pytestmark = pytest.mark.anyio
 
 PEOPLE = ["Alice", "Bruno", "Chen", "Dagny", "Emeka", "Farah", "Goran", "Hiro", "Ines", "Jonas"]
-HOBBIES = ["plays the cello", "climbs in Fontainebleau", "brews sour beer", "restores old Vespas", "keeps bees"]
+HOBBIES = [
+    "plays the cello",
+    "climbs in Fontainebleau",
+    "brews sour beer",
+    "restores old Vespas",
+    "keeps bees",
+]
 
 
 def memorylayer_command() -> list[str]:
@@ -37,7 +43,9 @@ def server_params(home: Path) -> StdioServerParameters:
 async def test_every_tool_answers_over_stdio(memorylayer_home: Path, call: Any, call_error: Any) -> None:
     async with Client(server_params(memorylayer_home), read_timeout_seconds=60) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        stored = await call(client, "memory_store", content="User prefers tabs over spaces", namespace="style")
+        stored = await call(
+            client, "memory_store", content="User prefers tabs over spaces", namespace="style"
+        )
         hits = await call(client, "memory_search", query="indentation preference", namespace="style", top_k=3)
         got = await call(client, "memory_get", memory_id=stored["memory_id"])
         updated = await call(
@@ -69,7 +77,9 @@ def facts(writer: str) -> list[str]:
     return [f"{writer}: {person} {hobby}" for person in PEOPLE for hobby in HOBBIES]
 
 
-async def test_two_stdio_servers_and_the_cli_writing_at_once_lose_nothing(memorylayer_home: Path, call: Any) -> None:
+async def test_two_stdio_servers_and_the_cli_writing_at_once_lose_nothing(
+    memorylayer_home: Path, call: Any
+) -> None:
     cli_facts = facts("cli")[:8]
     cli_done = anyio.Event()
     acknowledged: dict[str, list[str]] = {}
@@ -115,5 +125,9 @@ async def test_two_stdio_servers_and_the_cli_writing_at_once_lose_nothing(memory
             for memory_id in ids:
                 assert engine.get(memory_id).superseded_by is None
     written = {name: facts(name)[: len(ids)] for name, ids in acknowledged.items()}
-    assert counts == {"cursor": len(written["cursor"]), "claude": len(written["claude"]), "cli": len(cli_facts)}
+    assert counts == {
+        "cursor": len(written["cursor"]),
+        "claude": len(written["claude"]),
+        "cli": len(cli_facts),
+    }
     assert stored == set(written["cursor"] + written["claude"] + cli_facts)

@@ -27,7 +27,7 @@ def server(engine: Any) -> Any:
     return build_server(LocalAccess(engine))
 
 
-async def test_lists_every_seed_tool_plus_recall_with_annotations(server: Any, call: Any, call_error: Any) -> None:
+async def test_lists_every_seed_tool_plus_recall_with_annotations(server: Any) -> None:
     async with Client(server) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert sorted(tools) == sorted(TOOL_NAMES)
@@ -51,7 +51,9 @@ async def test_lists_every_seed_tool_plus_recall_with_annotations(server: Any, c
     assert set(tools["memory_update"].input_schema["properties"]) == {"memory_id", "content", "metadata"}
 
 
-async def test_store_then_get_returns_content_namespace_metadata_and_timestamps(server: Any, call: Any, call_error: Any) -> None:
+async def test_store_then_get_returns_content_namespace_metadata_and_timestamps(
+    server: Any, call: Any
+) -> None:
     async with Client(server) as client:
         stored = await call(
             client,
@@ -69,14 +71,16 @@ async def test_store_then_get_returns_content_namespace_metadata_and_timestamps(
     assert memory["created_at"].endswith("Z") and memory["updated_at"].endswith("Z")
 
 
-async def test_store_without_namespace_uses_default(server: Any, call: Any, call_error: Any) -> None:
+async def test_store_without_namespace_uses_default(server: Any, call: Any) -> None:
     async with Client(server) as client:
         stored = await call(client, "memory_store", content="The office wifi is called Basement-5G")
         memory = await call(client, "memory_get", memory_id=stored["memory_id"])
     assert memory["namespace"] == "default"
 
 
-async def test_storing_the_same_text_twice_answers_duplicate_with_the_first_id(server: Any, call: Any, call_error: Any) -> None:
+async def test_storing_the_same_text_twice_answers_duplicate_with_the_first_id(
+    server: Any, call: Any
+) -> None:
     async with Client(server) as client:
         first = await call(client, "memory_store", content="My dog is named Biscuit", namespace="pets")
         again = await call(client, "memory_store", content="My dog is named Biscuit", namespace="pets")
@@ -85,9 +89,11 @@ async def test_storing_the_same_text_twice_answers_duplicate_with_the_first_id(s
     assert len(listed) == 1
 
 
-async def test_search_ranks_the_relevant_memory_first_with_a_score_in_0_1(server: Any, call: Any, call_error: Any) -> None:
+async def test_search_ranks_the_relevant_memory_first_with_a_score_in_0_1(server: Any, call: Any) -> None:
     async with Client(server) as client:
-        await call(client, "memory_store", content="User prefers Python with type hints", namespace="preferences")
+        await call(
+            client, "memory_store", content="User prefers Python with type hints", namespace="preferences"
+        )
         await call(client, "memory_store", content="User's sister lives in Lisbon", namespace="family")
         results = await call(client, "memory_search", query="what programming language does the user like?")
     assert results[0]["content"] == "User prefers Python with type hints"
@@ -96,7 +102,7 @@ async def test_search_ranks_the_relevant_memory_first_with_a_score_in_0_1(server
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
 
 
-async def test_search_in_a_namespace_never_returns_other_namespaces(server: Any, call: Any, call_error: Any) -> None:
+async def test_search_in_a_namespace_never_returns_other_namespaces(server: Any, call: Any) -> None:
     async with Client(server) as client:
         await call(client, "memory_store", content="Deploys happen on Tuesdays", namespace="work")
         await call(client, "memory_store", content="Gym on Tuesdays at 7", namespace="personal")
@@ -106,7 +112,7 @@ async def test_search_in_a_namespace_never_returns_other_namespaces(server: Any,
     assert [r["content"] for r in work] == ["Deploys happen on Tuesdays"]
 
 
-async def test_search_honours_top_k_and_min_score(server: Any, call: Any, call_error: Any) -> None:
+async def test_search_honours_top_k_and_min_score(server: Any, call: Any) -> None:
     async with Client(server) as client:
         for fact in FALCON_FACTS:
             await call(client, "memory_store", content=fact, namespace="work")
@@ -150,7 +156,7 @@ async def test_store_rejects_empty_and_oversized_content(server: Any, call: Any,
     assert listed == []
 
 
-async def test_update_replaces_content_and_merges_metadata(server: Any, call: Any, call_error: Any) -> None:
+async def test_update_replaces_content_and_merges_metadata(server: Any, call: Any) -> None:
     async with Client(server) as client:
         stored = await call(
             client, "memory_store", content="User prefers black", metadata={"topic": "style", "v": 1}
@@ -168,7 +174,9 @@ async def test_update_replaces_content_and_merges_metadata(server: Any, call: An
     assert found[0]["memory_id"] == stored["memory_id"]
 
 
-async def test_update_with_nothing_to_change_or_unknown_id_fails_with_its_code(server: Any, call: Any, call_error: Any) -> None:
+async def test_update_with_nothing_to_change_or_unknown_id_fails_with_its_code(
+    server: Any, call: Any, call_error: Any
+) -> None:
     async with Client(server) as client:
         stored = await call(client, "memory_store", content="Coffee, no sugar")
         nothing = await call_error(client, "memory_update", memory_id=stored["memory_id"])
@@ -179,7 +187,9 @@ async def test_update_with_nothing_to_change_or_unknown_id_fails_with_its_code(s
     assert unknown.startswith("[not_found]")
 
 
-async def test_delete_removes_the_memory_and_a_second_delete_is_not_found(server: Any, call: Any, call_error: Any) -> None:
+async def test_delete_removes_the_memory_and_a_second_delete_is_not_found(
+    server: Any, call: Any, call_error: Any
+) -> None:
     async with Client(server) as client:
         stored = await call(client, "memory_store", content="Temporary door code 4411")
         deleted = await call(client, "memory_delete", memory_id=stored["memory_id"])
@@ -192,7 +202,7 @@ async def test_delete_removes_the_memory_and_a_second_delete_is_not_found(server
     assert found == []
 
 
-async def test_get_of_an_unknown_or_malformed_id_is_not_found(server: Any, call: Any, call_error: Any) -> None:
+async def test_get_of_an_unknown_or_malformed_id_is_not_found(server: Any, call_error: Any) -> None:
     async with Client(server) as client:
         unknown = await call_error(client, "memory_get", memory_id="00000000-0000-4000-8000-000000000000")
         malformed = await call_error(client, "memory_get", memory_id="mem_abc123")
@@ -200,7 +210,7 @@ async def test_get_of_an_unknown_or_malformed_id_is_not_found(server: Any, call:
     assert malformed.startswith("[not_found]")
 
 
-async def test_list_namespaces_counts_each_namespace(server: Any, call: Any, call_error: Any) -> None:
+async def test_list_namespaces_counts_each_namespace(server: Any, call: Any) -> None:
     async with Client(server) as client:
         for text in ("Likes tea", "Likes jazz", "Likes hiking"):
             await call(client, "memory_store", content=text, namespace="preferences")
@@ -228,13 +238,17 @@ async def test_list_pages_newest_first_with_limit_and_offset(server: Any, call: 
     assert bad.startswith("[invalid_request]") and "offset" in bad
 
 
-async def test_recall_returns_prompt_ready_context_from_one_namespace(server: Any, call: Any, call_error: Any) -> None:
+async def test_recall_returns_prompt_ready_context_from_one_namespace(server: Any, call: Any) -> None:
     async with Client(server) as client:
         await call(client, "memory_store", content="User is vegetarian", namespace="user-42")
         await call(client, "memory_store", content="User is allergic to peanuts", namespace="user-42")
         await call(client, "memory_store", content="User loves steak", namespace="user-99")
         recalled = await call(
-            client, "memory_recall", query="is the user vegetarian?", namespace="user-42", threshold="permissive"
+            client,
+            "memory_recall",
+            query="is the user vegetarian?",
+            namespace="user-42",
+            threshold="permissive",
         )
         unknown = await call(client, "memory_recall", query="anything", namespace="nobody")
     assert "vegetarian" in recalled["context"]
@@ -244,7 +258,7 @@ async def test_recall_returns_prompt_ready_context_from_one_namespace(server: An
     assert unknown["ranking"]["strategy"] == "user_not_found"
 
 
-async def test_structured_content_carries_the_same_data_as_the_text(server: Any, call: Any, call_error: Any) -> None:
+async def test_structured_content_carries_the_same_data_as_the_text(server: Any, call: Any) -> None:
     async with Client(server) as client:
         await call(client, "memory_store", content="Prefers dark mode")
         result = await client.call_tool("memory_search", {"query": "dark mode"})
@@ -253,7 +267,7 @@ async def test_structured_content_carries_the_same_data_as_the_text(server: Any,
     assert listed.structured_content == {"memories": json.loads(listed.content[0].text)}  # type: ignore[union-attr]
 
 
-async def test_an_unknown_tool_is_a_not_found_tool_error(server: Any, call: Any, call_error: Any) -> None:
+async def test_an_unknown_tool_is_a_not_found_tool_error(server: Any, call_error: Any) -> None:
     async with Client(server) as client:
         text = await call_error(client, "memory_forget_everything")
     assert text.startswith("[not_found]")

@@ -69,7 +69,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_status(fuzz: Any
     operations = [result.ok() for result in schema.get_all_operations()]
     for operation, mode in [(op, m) for op in operations for m in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]:
 
-        @settings(max_examples=12, deadline=None, database=None, derandomize=True,
+        @settings(max_examples=8, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         @given(operation.as_strategy(generation_mode=mode))
         def run(case: Any) -> None:

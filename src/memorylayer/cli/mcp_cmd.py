@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -13,14 +14,17 @@ from .app import app, fail
 
 @app.command("mcp")
 def mcp_command(
-    home: Path | None = typer.Option(
-        None, "--home", help="MemoryLayer home to serve (default: $MEMORYLAYER_HOME or the user data dir)."
-    ),
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home", help="MemoryLayer home to serve (default: $MEMORYLAYER_HOME or the user data dir)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the MCP memory tools over stdio (for Claude Desktop, Claude Code, Cursor...).
 
-    Stdout carries the protocol only; logs go to stderr. Several editors may each run one on the
-    same home while the CLI writes to it too.
+    Stdout carries the protocol only; logs go to stderr. Several editors may each run one on the same
+    home while the CLI writes to it too.
     """
     from ..mcp_server.stdio import serve_stdio
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Unpack
+from typing import Any, Self, Unpack
 
 import anyio
 import httpx
 
+from ..errors import MemoryLayerError
 from . import models as m
 from ._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_RETRY_BACKOFF,
     DEFAULT_TIMEOUT,
     TRANSPORT_ERRORS,
+    AsyncHTTPClient,
     Call,
     HTTPResponse,
-    AsyncHTTPClient,
     OrderDir,
     RequestOptions,
     Source,
@@ -81,6 +82,7 @@ class AsyncClient(_BaseClient):
         attempt = 0
         while True:
             response: HTTPResponse | None = None
+            error: MemoryLayerError
             try:
                 response = await http.send(request)
             except TRANSPORT_ERRORS as exc:
@@ -101,7 +103,7 @@ class AsyncClient(_BaseClient):
             await self._http.aclose()
             self._http = None
 
-    async def __aenter__(self) -> AsyncClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -139,7 +141,9 @@ class AsyncClient(_BaseClient):
         **options: Unpack[RequestOptions],
     ) -> m.RecallResponse:
         """A prompt-ready ``context`` for ``query``; registered defaults merge under ``defaults``."""
-        return await self._send(self._recall(scope, query, threshold, max_items, max_tokens, defaults), options)
+        return await self._send(
+            self._recall(scope, query, threshold, max_items, max_tokens, defaults), options
+        )
 
     async def get(self, scope: str, key: str, **options: Unpack[RequestOptions]) -> m.GetResponse:
         """The live memory under ``(scope, key)``; ``response.memory`` is ``None`` if there is none."""
@@ -236,7 +240,9 @@ class AsyncClient(_BaseClient):
         """The account's custom extraction prompt, or ``prompt=None, source="default"``."""
         return await self._send(self._get_extraction_prompt(), options)
 
-    async def set_extraction_prompt(self, prompt: str, **options: Unpack[RequestOptions]) -> m.ExtractionPromptResponse:
+    async def set_extraction_prompt(
+        self, prompt: str, **options: Unpack[RequestOptions]
+    ) -> m.ExtractionPromptResponse:
         """Use ``prompt`` (trimmed by the server) for this account's extraction adds."""
         return await self._send(self._set_extraction_prompt(prompt), options)
 
@@ -290,7 +296,9 @@ class AsyncContainers:
         call = self._client._container_create_key(container_id, issued_to, scopes, expires_in)
         return await self._client._send(call, options)
 
-    async def revoke_key(self, container_id: str, key_id: str, **options: Unpack[RequestOptions]) -> m.RevokeKeyResponse:
+    async def revoke_key(
+        self, container_id: str, key_id: str, **options: Unpack[RequestOptions]
+    ) -> m.RevokeKeyResponse:
         """Revoke one of the container's keys."""
         return await self._client._send(self._client._container_revoke_key(container_id, key_id), options)
 
@@ -305,7 +313,9 @@ class AsyncCaches:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
-    async def create(self, *, ttl_seconds: int | None = None, **options: Unpack[RequestOptions]) -> AsyncCache:
+    async def create(
+        self, *, ttl_seconds: int | None = None, **options: Unpack[RequestOptions]
+    ) -> AsyncCache:
         """A new cache (no API key needed) living ``ttl_seconds`` (default 24 h)."""
         response = await self._client._send(self._client._cache_create(ttl_seconds), options)
         return AsyncCache(self._client, response.cache, response.request_id)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import os
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar
 from urllib.parse import quote
 
@@ -97,6 +99,7 @@ class Prepared:
         return {"method": self.method, "url": self.url, "headers": self.headers, "content": self.content,
                 "timeout": self.timeout}  # fmt: skip
 
+
 DEFAULT_BASE_URL = "http://127.0.0.1:8787"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 3
@@ -173,11 +176,12 @@ def _iso(value: datetime | str | None) -> str | None:
 
 def _version() -> str:
     try:
-        from importlib.metadata import version
-
         return version("memorylayer")
-    except Exception:  # pragma: no cover - running from a source tree without metadata
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
         return "0"
+
+
+USER_AGENT = f"memorylayer-python/{_version()}"
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -195,7 +199,7 @@ def parse_retry_after(value: str | None) -> float | None:
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, seconds) if seconds == seconds else None  # NaN is not a delay
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def error_from_response(response: HTTPResponse) -> MemoryLayerError:
@@ -274,7 +278,7 @@ class _BaseClient:
     def base_url(self) -> str:
         """The URL given, else ``MEMORYLAYER_BASE_URL`` / ``WITHMEMORY_BASE_URL``, else the local server."""
         url = self._base_url or _env(BASE_URL_ENVS) or DEFAULT_BASE_URL
-        return url[:-1] if url.endswith("/") else url
+        return url.removesuffix("/")
 
     def register(self, defaults: Mapping[str, str]) -> None:
         """Remember fallback facts that every ``recall`` sends as ``defaults`` (per-call ones win)."""
@@ -292,7 +296,7 @@ class _BaseClient:
         Raises:
             Unauthorized: the call needs an API key and none is configured (nothing is sent).
         """
-        headers = {"Accept": "application/json", "User-Agent": f"memorylayer-python/{_version()}"}
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if self.client_id:
             headers[CLIENT_HEADER] = self.client_id
         if call.token is not None:
@@ -358,7 +362,7 @@ class _BaseClient:
         if not transient:
             return None
         base = self.retry_backoff
-        delay = min(base * 2**attempt, base * 8) + random.uniform(0, base)
+        delay = min(base * 2.0**attempt, base * 8) + random.uniform(0, base)
         if response is not None:
             asked = parse_retry_after(response.headers.get("retry-after"))
             if asked is not None:

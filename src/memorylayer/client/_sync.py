@@ -6,10 +6,11 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Unpack
+from typing import Any, Self, Unpack
 
 import httpx
 
+from ..errors import MemoryLayerError
 from . import models as m
 from ._base import (
     DEFAULT_MAX_RETRIES,
@@ -18,10 +19,10 @@ from ._base import (
     TRANSPORT_ERRORS,
     Call,
     HTTPResponse,
-    SyncHTTPClient,
     OrderDir,
     RequestOptions,
     Source,
+    SyncHTTPClient,
     T,
     Threshold,
     _BaseCache,
@@ -81,6 +82,7 @@ class Client(_BaseClient):
         attempt = 0
         while True:
             response: HTTPResponse | None = None
+            error: MemoryLayerError
             try:
                 response = http.send(request)
             except TRANSPORT_ERRORS as exc:
@@ -101,7 +103,7 @@ class Client(_BaseClient):
             self._http.close()
             self._http = None
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -235,7 +237,9 @@ class Client(_BaseClient):
         """The account's custom extraction prompt, or ``prompt=None, source="default"``."""
         return self._send(self._get_extraction_prompt(), options)
 
-    def set_extraction_prompt(self, prompt: str, **options: Unpack[RequestOptions]) -> m.ExtractionPromptResponse:
+    def set_extraction_prompt(
+        self, prompt: str, **options: Unpack[RequestOptions]
+    ) -> m.ExtractionPromptResponse:
         """Use ``prompt`` (trimmed by the server) for this account's extraction adds."""
         return self._send(self._set_extraction_prompt(prompt), options)
 
@@ -289,7 +293,9 @@ class Containers:
         call = self._client._container_create_key(container_id, issued_to, scopes, expires_in)
         return self._client._send(call, options)
 
-    def revoke_key(self, container_id: str, key_id: str, **options: Unpack[RequestOptions]) -> m.RevokeKeyResponse:
+    def revoke_key(
+        self, container_id: str, key_id: str, **options: Unpack[RequestOptions]
+    ) -> m.RevokeKeyResponse:
         """Revoke one of the container's keys."""
         return self._client._send(self._client._container_revoke_key(container_id, key_id), options)
 

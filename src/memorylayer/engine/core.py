@@ -262,7 +262,7 @@ class Engine:
                     scope, value, key=key, source="explicit", metadata=metadata, importance=importance,
                     created_at=created_at,
                 )
-                store.insert(record, vector, analyze(f"{key} {value}"))
+                store.insert(record, vector, index_terms(record))
                 return AddResult(memories=[record])
             merged = {**existing.metadata, **metadata}
             new_importance = existing.importance if importance is None else importance
@@ -279,7 +279,7 @@ class Engine:
                 model=self.embedder.model_id,
                 source="explicit",
             )
-            store.replace(record, vector, analyze(f"{key} {value}"))
+            store.replace(record, vector, index_terms(record))
             return AddResult(memories=[record])
 
     def _store_facts(
@@ -316,7 +316,7 @@ class Engine:
                     scope, fact, key=None, source=source, metadata=metadata, importance=importance,
                     created_at=stamp,
                 )
-                store.insert(record, vector, analyze(fact))
+                store.insert(record, vector, index_terms(record))
                 if decision.action == "supersede" and decision.target is not None:
                     old = decision.target
                     store.add_history(self._history(old, "superseded", record.id), self.account)
@@ -406,7 +406,7 @@ class Engine:
             if record == existing:
                 return existing
             self.store.add_history(self._history(existing, "updated", None), self.account)
-            terms = analyze(f"{record.key or ''} {record.value}") if value is not None else None
+            terms = index_terms(record) if value is not None else None
             self.store.replace(record, vector, terms)
             return record
 
@@ -582,11 +582,15 @@ class Engine:
         terms = analyze_query(query)
         documents, frequencies = store.term_stats(terms)
         weights = {t: idf(documents, frequencies.get(t, 0)) for t in terms}
+        # Terms in a large share of all memories add little to BM25 but make FTS5 score every one
+        # of those rows; match on the rarer terms when there are any (coverage still counts all).
+        rare = [t for t in terms if frequencies.get(t, 0) <= config.common_term_share * documents]
+        match_terms = rare or sorted(terms, key=lambda t: frequencies.get(t, 0))[:1]
         now = now_ms()
         hits: list[SearchHit] = []
         for scope in scopes:
             signals: dict[int, list[float]] = {}
-            for rowid, bm25 in store.lexical(self.account, scope, terms, pool):
+            for rowid, bm25 in store.lexical(self.account, scope, match_terms, pool):
                 signals[rowid] = [0.0, bm25]
             lexical_only = set(signals)
             for rowid, cosine in index.search(self.account, scope, query_vector, pool):
@@ -681,12 +685,11 @@ class Engine:
                 if existing.value == item["value"]:
                     return 0
                 store.add_history(self._history(existing, "updated", None), self.account)
-                store.replace(
-                    replace(existing, value=item["value"], content_hash=content_hash(item["value"]),
-                            updated_at=max(now_ms(), existing.updated_at + 1), model=self.embedder.model_id),
-                    vector,
-                    analyze(f"{key} {item['value']}"),
+                updated = replace(
+                    existing, value=item["value"], content_hash=content_hash(item["value"]),
+                    updated_at=max(now_ms(), existing.updated_at + 1), model=self.embedder.model_id,
                 )
+                store.replace(updated, vector, index_terms(updated))
                 return 1
         elif store.find_by_hash(self.account, scope, content_hash(item["value"])) is not None:
             return 0
@@ -696,7 +699,7 @@ class Engine:
         )
         if item.get("updated_at"):
             record = replace(record, updated_at=item["updated_at"])
-        store.insert(record, vector, analyze(f"{key or ''} {item['value']}"))
+        store.insert(record, vector, index_terms(record))
         return 1
 
     def reindex(self, *, progress: Progress | None = None) -> int:
@@ -717,6 +720,11 @@ class Engine:
     def models(self) -> dict[str, int]:
         """How many stored vectors each embedding model made (more than one means `reindex` is due)."""
         return self.store.models()
+
+
+def index_terms(record: MemoryRecord) -> list[str]:
+    """What BM25 indexes for a memory: its key, its value and the terms of its date."""
+    return analyze(f"{record.key or ''} {record.value}", created_at=record.created_at)
 
 
 def _encode_cursor(value: Any, memory_id: str) -> str:

@@ -21,8 +21,10 @@ class RankingConfig:
     #: Candidates taken from each retriever: max(pool, top_k * pool_factor).
     pool: int = 50
     pool_factor: int = 10
+    #: Query terms found in more than this share of all memories are left out of the BM25 match.
+    common_term_share: float = 0.2
     #: How far a full lexical match (every query term, IDF-weighted) lifts relevance towards 1.
-    lexical_weight: float = 0.5
+    lexical_weight: float = 1.0
     #: With a cross-encoder, relevance = rerank_weight * rerank + (1 - rerank_weight) * fused.
     rerank_weight: float = 0.7
     rerank_depth: int = 30
@@ -38,7 +40,7 @@ class RankingConfig:
     )
     #: Minimum relevance to be recalled; strict ⊂ balanced ⊂ permissive.
     thresholds: dict[str, float] = field(
-        default_factory=lambda: {"strict": 0.45, "balanced": 0.3, "permissive": 0.18}
+        default_factory=lambda: {"strict": 0.55, "balanced": 0.4, "permissive": 0.25}
     )
 
     def pool_size(self, top_k: int) -> int:

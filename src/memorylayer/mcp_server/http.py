@@ -259,7 +259,9 @@ def mount_mcp(
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     manager = server.session_manager
-    app.router.routes.append(Route(path, endpoint=McpHttpEndpoint(manager, authenticate), include_in_schema=False))
+    app.router.routes.append(
+        Route(path, endpoint=McpHttpEndpoint(manager, authenticate), include_in_schema=False)
+    )
 
     inner = app.router.lifespan_context
 
@@ -294,7 +296,9 @@ def mount_on_server(app: Any, path: str = "/mcp") -> StreamableHTTPSessionManage
 
     database = srv.engine.database
     counter = SqliteCallCounter(database if isinstance(database, Database) else srv.settings.database_path)
-    return mount_mcp(app, engine=srv.engine, authenticate=principal, counter=counter, path=path, clock=srv.now)
+    return mount_mcp(
+        app, engine=srv.engine, authenticate=principal, counter=counter, path=path, clock=srv.now
+    )
 
 
 __all__ = [

@@ -175,12 +175,16 @@ Namespace = Annotated[
     ),
 ]
 MemoryId = Annotated[str, Field(min_length=1, max_length=200, description="The ID returned by memory_store")]
-Metadata = Annotated[dict[str, Any] | None, Field(description="Arbitrary key-value pairs attached to the memory")]
+Metadata = Annotated[
+    dict[str, Any] | None, Field(description="Arbitrary key-value pairs attached to the memory")
+]
 
 
 # ---- the server ----------------------------------------------------------------------------------
 
-_READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+_READ = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 
 
 class MemoryMCPServer(MCPServer):
@@ -272,7 +276,9 @@ def build_server(
     @tool(title="Search memories", annotations=_READ)
     def memory_search(
         ctx: Context,
-        query: Annotated[str, Field(min_length=1, max_length=16384, description="Natural language search query")],
+        query: Annotated[
+            str, Field(min_length=1, max_length=16384, description="Natural language search query")
+        ],
         namespace: Annotated[
             str | None,
             Field(
@@ -323,11 +329,16 @@ def build_server(
     )
     def memory_update(
         ctx: Context,
-        memory_id: Annotated[str, Field(min_length=1, max_length=200, description="The ID of the memory to update")],
+        memory_id: Annotated[
+            str, Field(min_length=1, max_length=200, description="The ID of the memory to update")
+        ],
         content: Annotated[
-            str | None, Field(min_length=1, max_length=16384, description="New content (re-embeds automatically)")
+            str | None,
+            Field(min_length=1, max_length=16384, description="New content (re-embeds automatically)"),
         ] = None,
-        metadata: Annotated[dict[str, Any] | None, Field(description="Metadata to merge (partial update)")] = None,
+        metadata: Annotated[
+            dict[str, Any] | None, Field(description="Metadata to merge (partial update)")
+        ] = None,
     ) -> Annotated[CallToolResult, MemoryOut]:
         """Update an existing memory's content or metadata (metadata is merged). The previous content
         stays in the memory's history."""
@@ -347,7 +358,9 @@ def build_server(
     )
     def memory_delete(
         ctx: Context,
-        memory_id: Annotated[str, Field(min_length=1, max_length=200, description="The ID of the memory to delete")],
+        memory_id: Annotated[
+            str, Field(min_length=1, max_length=200, description="The ID of the memory to delete")
+        ],
     ) -> Annotated[CallToolResult, DeleteOut]:
         """Permanently delete a memory: its text, vectors and history are removed."""
 
@@ -377,8 +390,12 @@ def build_server(
         namespace: Annotated[
             str, Field(min_length=1, max_length=255, description="Namespace to list. Defaults to 'default'")
         ] = DEFAULT_NAMESPACE,
-        limit: Annotated[int, Field(ge=1, le=MAX_LIST_LIMIT, description="Max results. Default: 20, max: 100")] = 20,
-        offset: Annotated[int, Field(ge=0, le=MAX_LIST_OFFSET, description="Pagination offset. Default: 0")] = 0,
+        limit: Annotated[
+            int, Field(ge=1, le=MAX_LIST_LIMIT, description="Max results. Default: 20, max: 100")
+        ] = 20,
+        offset: Annotated[
+            int, Field(ge=0, le=MAX_LIST_OFFSET, description="Pagination offset. Default: 0")
+        ] = 0,
     ) -> Annotated[CallToolResult, ListOut]:
         """List memories in a namespace, most recently updated first."""
 
@@ -394,7 +411,9 @@ def build_server(
             str, Field(min_length=1, max_length=16384, description="What the agent is about to answer or do")
         ],
         namespace: Namespace = DEFAULT_NAMESPACE,
-        max_items: Annotated[int, Field(ge=1, le=50, description="Most memories in the context. Default: 4")] = 4,
+        max_items: Annotated[
+            int, Field(ge=1, le=50, description="Most memories in the context. Default: 4")
+        ] = 4,
         max_tokens: Annotated[
             int, Field(ge=1, le=8000, description="Token budget of the context. Default: 150")
         ] = 150,
@@ -407,7 +426,9 @@ def build_server(
         as text to put in front of the next model call (keyed facts as `key: value`)."""
 
         def body(eng: Engine) -> CallToolResult:
-            res = eng.recall(namespace, query, max_items=max_items, max_tokens=max_tokens, threshold=threshold)
+            res = eng.recall(
+                namespace, query, max_items=max_items, max_tokens=max_tokens, threshold=threshold
+            )
             out = {
                 "context": res.context,
                 "memories": [memory_out(m) for m in res.memories],
@@ -438,7 +459,11 @@ def _page(eng: Engine, namespace: str, limit: int, offset: int) -> list[MemoryRe
     seen, need, cursor = 0, offset + limit, None
     while True:
         page = eng.list(
-            scope=namespace, order_by="updated_at", order_dir="desc", limit=min(_PAGE, need - seen), cursor=cursor
+            scope=namespace,
+            order_by="updated_at",
+            order_dir="desc",
+            limit=min(_PAGE, need - seen),
+            cursor=cursor,
         )
         for row in page.memories:
             if seen >= offset:
@@ -470,4 +495,3 @@ def _version() -> str:
         return version("memorylayer")
     except PackageNotFoundError:
         return "0.0.0"
-

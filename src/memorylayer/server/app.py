@@ -148,6 +148,9 @@ def create_app(
         app.include_router(module.router)
     _meta_routes(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    from ..mcp_server.http import mount_on_server
+
+    mount_on_server(app)  # /mcp: the MCP tools over streamable HTTP, same keys
     return app
 
 

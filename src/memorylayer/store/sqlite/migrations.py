@@ -93,4 +93,10 @@ MEMORY_MIGRATIONS = [
         CREATE VIRTUAL TABLE memory_terms_vocab USING fts5vocab (memory_terms, 'row');
         """,
     ),
+    Migration(
+        "m006_document_count",
+        """
+        INSERT INTO counters (name, value) SELECT 'documents', count(*) FROM memory_terms;
+        """,
+    ),
 ]

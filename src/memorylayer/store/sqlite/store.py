@@ -90,6 +90,7 @@ class SqliteStore:
                     (rowid, record.model, _blob(vector)),
                 )
             conn.execute("INSERT INTO memory_terms (rowid, terms) VALUES (?, ?)", (rowid, " ".join(terms)))
+            conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'documents'")
             self.touch_scope(record.account, record.scope)
             return rowid
 
@@ -143,6 +144,7 @@ class SqliteStore:
                     if not keep_history:
                         conn.execute("DELETE FROM memory_history WHERE memory_id = ?", (memory_id,))
                 deleted += len(rows)
+            conn.execute("UPDATE counters SET value = value - ? WHERE name = 'documents'", (deleted,))
         return deleted
 
     def delete_scope(self, account: str, scope: str | None) -> int:
@@ -357,7 +359,7 @@ class SqliteStore:
     def term_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
         if not terms:
             return 0, {}
-        total = int(self._conn.execute("SELECT count(*) FROM memory_terms").fetchone()[0])
+        total = int(self._conn.execute("SELECT value FROM counters WHERE name = 'documents'").fetchone()[0])
         marks = ",".join("?" * len(terms))
         rows = self._conn.execute(f"SELECT term, doc FROM memory_terms_vocab WHERE term IN ({marks})", list(terms))
         return total, {r[0]: int(r[1]) for r in rows}

@@ -1,0 +1,149 @@
+"""Engine speed and memory: add throughput, search/recall latency at 1k/10k/100k memories, resident memory.
+
+    .venv/bin/python bench/perf.py [--sizes 1000,10000,100000] [--queries 60] [--out bench/results/perf.json]
+
+Every figure comes from one run, next to the raw embedder's own figures measured in the same run,
+so ratios are meaningful on a noisy 2-core machine. Memories beyond the first ``--real`` ones are
+stored with vectors made by perturbing real embeddings (embedding 100k texts takes ~20 minutes here);
+search cost does not depend on the vector values, and their text is real for BM25.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from memorylayer.engine import Engine
+from memorylayer.engine.types import now_ms
+
+SUBJECTS = ["The deploy job", "Alice", "The billing service", "Our API gateway", "The user", "Bob's team",
+            "The staging cluster", "The mobile app", "The data pipeline", "Customer support"]
+VERBS = ["prefers", "runs on", "depends on", "was migrated to", "is owned by", "reports to", "uses",
+         "stores logs in", "is deployed with", "talks to"]
+
+
+def corpus(n: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    words = [w.strip() for w in (Path(__file__).parent / "words.txt").read_text().split()]
+    return [
+        f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {' '.join(rng.sample(words, 6))} (note {i})"
+        for i in range(n)
+    ]
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--queries", type=int, default=60)
+    parser.add_argument("--real", type=int, default=1000, help="memories embedded for real")
+    parser.add_argument("--out", default="bench/results/perf.json")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    texts = corpus(max(sizes) + 200)
+    queries = [f"what does {random.Random(i).choice(SUBJECTS).lower()} {random.Random(i + 1).choice(VERBS)}?"
+               for i in range(args.queries)]
+    home = Path(tempfile.mkdtemp(prefix="ml-bench-"))
+    engine = Engine.open(home)
+    embedder = engine.embedder
+    embedder.embed(["warm up"])
+    results: dict[str, object] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+    # Raw embedder, same texts as the engine will store.
+    sample = texts[: args.real]
+    query_embed = timed(lambda: embedder.embed([queries[0]]), args.queries)
+    start = time.perf_counter()
+    embedder.embed(sample)
+    raw_batch = len(sample) / (time.perf_counter() - start)
+    single_embed = timed(lambda: embedder.embed([texts[0]]), 50)
+    results["embedder"] = {
+        "query_p50_ms": statistics.median(query_embed),
+        "single_text_p50_ms": statistics.median(single_embed),
+        "batch_texts_per_s": raw_batch,
+    }
+
+    # Engine adds: one at a time, then one batch of the same size as the raw batch above.
+    single_texts = iter(texts[args.real : args.real + 100])
+    single = timed(lambda: engine.add("single", next(single_texts), extract=False), 100)
+    start = time.perf_counter()
+    engine.add_many("main", sample, dedup=False)
+    batch_rate = len(sample) / (time.perf_counter() - start)
+    results["add"] = {
+        "single_p50_ms": statistics.median(single),
+        "single_p95_ms": pct(single, 0.95),
+        "batch_texts_per_s": batch_rate,
+        "batch_vs_raw_embedder": batch_rate / raw_batch,
+    }
+
+    base = embedder.embed(sample)
+    rng = np.random.default_rng(3)
+    stored = args.real
+    scale: dict[str, object] = {}
+    for size in sizes:
+        while stored < size:
+            chunk = min(5000, size - stored)
+            vectors = base[rng.integers(0, len(base), chunk)] + rng.normal(0, 0.05, (chunk, base.shape[1]))
+            vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+            engine._store_facts(  # bench-only: bulk load with prepared vectors
+                "main", texts[stored : stored + chunk], "explicit", {}, None, [now_ms()] * chunk,
+                dedup=False, vectors=vectors,
+            )
+            stored += chunk
+        engine.search(queries[0], scope="main")  # sync the vector index once
+        embed_q = timed(lambda: embedder.embed([queries[0]]), args.queries)
+        it = iter(queries * 3)
+        search = timed(lambda: engine.search(next(it), scope="main", top_k=5), args.queries)
+        it = iter(queries * 3)
+        recall = timed(lambda: engine.recall("main", next(it)), args.queries)
+        scale[str(size)] = {
+            "query_embed_p50_ms": statistics.median(embed_q),
+            "search_p50_ms": statistics.median(search),
+            "search_p95_ms": pct(search, 0.95),
+            "recall_p50_ms": statistics.median(recall),
+            "recall_p95_ms": pct(recall, 0.95),
+            "search_vs_embed": statistics.median(search) / statistics.median(embed_q),
+            "rss_mb": rss_mb(),
+        }
+        print(size, json.dumps(scale[str(size)]), file=sys.stderr)
+    results["scale"] = scale
+    engine.close()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Helpers shared by the SDK tests: in-process clients, a served app, the real server's setup."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from sdk_blocking import Blocking
+from starlette.testclient import TestClient
+from starlette.types import ASGIApp
+
+from memorylayer.client import AsyncClient, Client
+from memorylayer.engine.types import now_ms
+from memorylayer.server import admin
+
+BASE_URL = "http://testserver"
+ENV_NAMES = ("MEMORYLAYER_API_KEY", "WITHMEMORY_API_KEY", "MEMORYLAYER_BASE_URL", "WITHMEMORY_BASE_URL")
+
+
+class DroppedConnections:
+    """Counts down connection failures: the network, not our code, fails the first ``n`` requests."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def check(self, request: httpx.Request) -> None:
+        if self.left > 0:
+            self.left -= 1
+            raise httpx.ConnectError("connection refused (simulated network)", request=request)
+
+
+class _SyncDropping(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport, drops: DroppedConnections) -> None:
+        self.inner, self.drops = inner, drops
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.drops.check(request)
+        return self.inner.handle_request(request)
+
+
+class _AsyncDropping(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport, drops: DroppedConnections) -> None:
+        self.inner, self.drops = inner, drops
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.drops.check(request)
+        return await self.inner.handle_async_request(request)
+
+
+def in_process(kind: str, app: ASGIApp, *, drops: DroppedConnections | None = None, **options: Any) -> Any:
+    """A ``Client`` over Starlette's ``TestClient``, or an ``AsyncClient`` over ``ASGITransport``."""
+    options.setdefault("base_url", BASE_URL)
+    if kind == "sync":
+        http = TestClient(app)
+        if drops is not None:
+            http._transport = _SyncDropping(http._transport, drops)
+        return Client(http_client=http, **options)
+    transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=app)
+    if drops is not None:
+        transport = _AsyncDropping(transport, drops)
+    return Blocking(AsyncClient(http_client=httpx.AsyncClient(transport=transport), **options))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(app: ASGIApp) -> Iterator[str]:
+    """``app`` behind a real socket (uvicorn in a thread); yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off", ws="none")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+# --- the real server, in-process --------------------------------------------------------------------
+
+#: Extra plan tiers that make limits reachable in a test: one memory, one container; three API calls.
+TEST_PLANS = {
+    "tiny": {"memory_limit": 1, "containers": 1},
+    "metered": {"monthly_api_calls": 3},
+}
+CACHE_MAX_ENTRIES = 3
+
+
+@dataclass
+class Clock:
+    """The server's clock: real time plus an offset a test can move forward."""
+
+    offset_ms: int = 0
+
+    def __call__(self) -> int:
+        return now_ms() + self.offset_ms
+
+    def advance(self, seconds: float) -> None:
+        self.offset_ms += int(seconds * 1000)
+
+
+@dataclass
+class RealServer:
+    """The real MemoryLayer app (one per test module) and helpers to make accounts without email."""
+
+    app: Any
+    clock: Clock
+    home: Path
+    emails: list[str] = field(default_factory=list)
+
+    def new_key(self, plan: str = "pro") -> str:
+        srv = self.app.state.server
+        email = f"sdk-{uuid.uuid4().hex[:12]}@example.com"
+        self.emails.append(email)
+        account = admin.create_account(srv.store, srv.server, email, plan=plan)
+        _, raw = admin.create_key(srv.store, account.id)
+        return raw

@@ -1,0 +1,82 @@
+"""`memorylayer admin` and `memorylayer serve` against a real home directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from server_support import build
+from typer.testing import CliRunner
+
+from memorylayer.cli import app
+
+runner = CliRunner()
+
+
+def admin(home: Path, *args: str) -> dict:
+    result = runner.invoke(app, ["admin", *args, "--home", str(home), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_admin_creates_accounts_sets_plans_and_mints_and_revokes_keys(home: Path) -> None:
+    created = admin(home, "create-account", "Ops@Example.com")
+    assert created["account"]["email"] == "ops@example.com" and created["account"]["planTier"] == "free"
+    account_id, first_key = created["account"]["id"], created["apiKey"]
+    assert admin(home, "set-plan", "ops@example.com", "pro")["account"]["memoryLimit"] == 100000
+    minted = admin(home, "create-key", account_id, "--scopes", "memory:read", "--name", "reader")
+    listed = admin(home, "list-keys", account_id)["keys"]
+    assert {k["id"] for k in listed} >= {minted["key"]["id"]} and len(listed) == 2
+    server = build(home)
+    with server.client:
+        who = server.call("GET", "/v1/account", minted["apiKey"]).json()
+        assert who["account"]["planTier"] == "pro" and who["key"]["name"] == "reader"
+        assert server.call("POST", "/v1/memories", minted["apiKey"], {"scope": "s", "key": "k", "value": "v"}
+                           ).status_code == 403
+        admin(home, "revoke-key", minted["key"]["id"])
+        assert server.call("GET", "/v1/account", minted["apiKey"]).status_code == 401
+        assert server.call("GET", "/v1/account", first_key).status_code == 200
+    server.state.engine.close()
+
+
+def test_admin_reports_unknown_accounts_plans_and_duplicates(home: Path) -> None:
+    admin(home, "create-account", "dup@example.com")
+    result = runner.invoke(app, ["admin", "create-account", "dup@example.com", "--home", str(home), "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["error"]["code"] == "conflict"
+    result = runner.invoke(app, ["admin", "set-plan", "ghost@example.com", "pro", "--home", str(home), "--json"])
+    assert result.exit_code == 3 and json.loads(result.stdout)["error"]["code"] == "not_found"
+    result = runner.invoke(app, ["admin", "set-plan", "dup@example.com", "platinum", "--home", str(home), "--json"])
+    assert result.exit_code == 2 and json.loads(result.stdout)["error"]["code"] == "invalid_request"
+
+
+def test_serve_answers_http_on_the_given_port(home: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "MEMORYLAYER_HOME": str(home)}
+    command = [sys.executable, "-c", "from memorylayer.cli import main; main()", "serve", "--port", str(port),
+               "--database", str(home / "served.db")]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "server did not start within 60 s"
+                assert process.poll() is None, "server exited"
+                time.sleep(0.2)
+        assert response.json()["status"] == "ok" and response.headers["x-request-id"]
+        missing = httpx.get(f"http://127.0.0.1:{port}/v1/account", timeout=5)
+        assert missing.status_code == 401 and missing.json()["error"]["code"] == "unauthorized"
+        assert (home / "served.db").exists()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
