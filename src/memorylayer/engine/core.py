@@ -534,8 +534,8 @@ class Engine:
         top_k = v.integer(top_k, "top_k", 1, 1000)
         min_score = v.unit_interval(min_score, "min_score")
         scopes = [v.scope(scope)] if scope is not None else self.store.scopes(self.account)
-        hits = self._rank(scopes, query, self.ranking.pool_size(top_k))
-        return [hit for hit in hits if hit.score >= min_score][:top_k]
+        hits = self._rank(scopes, query, self.ranking.pool_size(top_k), top_k)
+        return [hit for hit in hits if hit.score >= min_score]
 
     def recall(
         self,
@@ -563,7 +563,7 @@ class Engine:
         if not self.store.scope_exists(self.account, scope):
             context, _ = build_context([], defaults, max_items, max_chars)
             return RecallResult(context=context, memories=[], ranking=Ranking("user_not_found"))
-        hits = [h for h in self._rank([scope], query, self.ranking.pool_size(max_items)) if h.signals["relevance"] >= floor]
+        hits = self._rank([scope], query, self.ranking.pool_size(max_items), max_items, floor)
         context, kept = build_context([h.memory for h in hits], defaults, max_items, max_chars)
         kept_hits = hits[: len(kept)]
         self.store.mark_recalled(self.account, [m.id for m in kept], now_ms())
@@ -575,61 +575,65 @@ class Engine:
             hits=kept_hits,
         )
 
-    def _rank(self, scopes: Iterable[str], query: str, pool: int) -> list[SearchHit]:
-        """Candidates from BM25 and vectors, fused, optionally reranked, in final order."""
+    def _rank(self, scopes: Iterable[str], query: str, pool: int, limit: int, floor: float = 0.0) -> list[SearchHit]:
+        """The best ``limit`` memories of ``scopes`` with relevance >= ``floor``, in final order.
+
+        BM25 and vector candidates are fused and (optionally) reranked on their ranking columns;
+        full rows are read only for the memories returned.
+        """
         config, store, index = self.ranking, self.store, self._shared.index
         query_vector = self.embedder.embed([query])[0]
         terms = analyze_query(query)
         documents, frequencies = store.term_stats(terms)
         weights = {t: idf(documents, frequencies.get(t, 0)) for t in terms}
-        # Terms in a large share of all memories add little to BM25 but make FTS5 score every one
-        # of those rows; match on the rarer terms when there are any (coverage still counts all).
-        rare = [t for t in terms if frequencies.get(t, 0) <= config.common_term_share * documents]
-        match_terms = rare or sorted(terms, key=lambda t: frequencies.get(t, 0))[:1]
-        now = now_ms()
-        hits: list[SearchHit] = []
+        match_terms = lexical_match_terms(terms, frequencies, documents, config)
+        signals: dict[int, dict[str, float]] = {}
         for scope in scopes:
-            signals: dict[int, list[float]] = {}
+            found: dict[int, list[float]] = {}
             for rowid, bm25 in store.lexical(self.account, scope, match_terms, pool):
-                signals[rowid] = [0.0, bm25]
-            lexical_only = set(signals)
+                found[rowid] = [0.0, bm25]
+            lexical_only = set(found)
             for rowid, cosine in index.search(self.account, scope, query_vector, pool):
-                signals.setdefault(rowid, [0.0, 0.0])[0] = cosine
+                found.setdefault(rowid, [0.0, 0.0])[0] = cosine
                 lexical_only.discard(rowid)
             if lexical_only:
                 for rowid, vector in index.vectors(self.account, scope, list(lexical_only)).items():
-                    signals[rowid][0] = float(vector @ query_vector)
-            records = store.get_many_by_rowid(self.account, list(signals))
-            memory_terms = store.terms_for(list(records))
-            for rowid, record in records.items():
-                cosine, bm25 = signals[rowid]
+                    found[rowid][0] = float(vector @ query_vector)
+            memory_terms = store.terms_for(list(found))
+            for rowid, (cosine, bm25) in found.items():
                 lexical = coverage(weights, memory_terms.get(rowid, set()))
-                relevance = fuse(cosine, lexical, config)
-                hits.append(
-                    SearchHit(
-                        record, 0.0, {"semantic": cosine, "lexical": lexical, "bm25": bm25, "relevance": relevance}
-                    )
-                )
-        hits = self._rerank(query, hits)
-        scored = [
-            SearchHit(h.memory, final_score(h.memory, h.signals["relevance"], now, config), h.signals) for h in hits
-        ]
-        scored.sort(key=lambda h: (-h.score, -h.memory.updated_at, h.memory.id))
-        return scored
+                signals[rowid] = {
+                    "semantic": cosine, "lexical": lexical, "bm25": bm25, "relevance": fuse(cosine, lexical, config),
+                }
+        fields = store.rank_fields(self.account, list(signals))
+        signals = {r: s for r, s in signals.items() if r in fields}
+        self._rerank(query, signals)
+        now = now_ms()
+        ranked = sorted(
+            (
+                (final_score(fields[rowid], s["relevance"], now, config), rowid)
+                for rowid, s in signals.items()
+                if s["relevance"] >= floor
+            ),
+            key=lambda item: (-item[0], -fields[item[1]].updated_at, fields[item[1]].id),
+        )[:limit]
+        records = store.get_many_by_rowid(self.account, [rowid for _, rowid in ranked])
+        return [SearchHit(records[rowid], score, signals[rowid]) for score, rowid in ranked if rowid in records]
 
-    def _rerank(self, query: str, hits: list[SearchHit]) -> list[SearchHit]:
+    def _rerank(self, query: str, signals: dict[int, dict[str, float]]) -> None:
+        """Blend the cross-encoder's score into the relevance of the head of the list, in place."""
         reranker = self._shared.reranker
-        if reranker is None or not hits:
-            return hits
+        if reranker is None or not signals:
+            return
         config = self.ranking
-        hits.sort(key=lambda h: -h.signals["relevance"])
-        head, tail = hits[: config.rerank_depth], hits[config.rerank_depth :]
-        scores = reranker.score(query, [h.memory.value for h in head])
-        reranked = []
-        for hit, score in zip(head, scores, strict=True):
-            relevance = config.rerank_weight * float(score) + (1 - config.rerank_weight) * hit.signals["relevance"]
-            reranked.append(SearchHit(hit.memory, 0.0, {**hit.signals, "rerank": float(score), "relevance": relevance}))
-        return reranked + tail
+        head = sorted(signals, key=lambda r: -signals[r]["relevance"])[: config.rerank_depth]
+        records = self.store.get_many_by_rowid(self.account, head)
+        head = [r for r in head if r in records]
+        scores = reranker.score(query, [records[r].value for r in head])
+        for rowid, score in zip(head, scores, strict=True):
+            s = signals[rowid]
+            s["rerank"] = float(score)
+            s["relevance"] = config.rerank_weight * float(score) + (1 - config.rerank_weight) * s["relevance"]
 
     # -- bulk --------------------------------------------------------------------------------
     def export_jsonl(self, fp: IO[str], *, scope: str | None = None) -> int:
@@ -720,6 +724,25 @@ class Engine:
     def models(self) -> dict[str, int]:
         """How many stored vectors each embedding model made (more than one means `reindex` is due)."""
         return self.store.models()
+
+
+def lexical_match_terms(
+    terms: list[str], frequencies: dict[str, int], documents: int, config: RankingConfig
+) -> list[str]:
+    """The query terms FTS5 matches on: rarest first, within a budget of postings.
+
+    FTS5 scores every row a term occurs in (about 1 µs each), so a term found in a large share of
+    all memories costs milliseconds at 100k memories and adds little to BM25. Such terms still count
+    in ``coverage`` for every candidate; they just do not bring candidates in.
+    """
+    chosen, postings = [], 0
+    for term in sorted(terms, key=lambda t: frequencies.get(t, 0)):
+        frequency = frequencies.get(term, 0)
+        if frequency > config.common_term_share * documents or postings + frequency > config.posting_budget:
+            break
+        chosen.append(term)
+        postings += frequency
+    return chosen
 
 
 def index_terms(record: MemoryRecord) -> list[str]:

@@ -8,8 +8,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .types import MemoryRecord
+
+
+class Rankable(Protocol):
+    """What the final score reads of a memory (a full record or the store's ranking columns)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def importance(self) -> float: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def updated_at(self) -> int: ...
+    @property
+    def recall_count(self) -> int: ...
 
 DAY_MS = 86_400_000
 
@@ -23,6 +39,8 @@ class RankingConfig:
     pool_factor: int = 10
     #: Query terms found in more than this share of all memories are left out of the BM25 match.
     common_term_share: float = 0.2
+    #: At most this many postings (term occurrences) are scored by FTS5 per query.
+    posting_budget: int = 2000
     #: How far a full lexical match (every query term, IDF-weighted) lifts relevance towards 1.
     lexical_weight: float = 1.0
     #: With a cross-encoder, relevance = rerank_weight * rerank + (1 - rerank_weight) * fused.
@@ -81,12 +99,12 @@ def fuse(cosine: float, lexical: float, config: RankingConfig) -> float:
     return semantic + config.lexical_weight * lexical * (1.0 - semantic)
 
 
-def recency(memory: MemoryRecord, now: int, config: RankingConfig) -> float:
+def recency(memory: Rankable, now: int, config: RankingConfig) -> float:
     age_days = max(0, now - memory.updated_at) / DAY_MS
     return math.exp(-math.log(2) * age_days / config.recency_half_life_days)
 
 
-def activation(memory: MemoryRecord, now: int, config: RankingConfig) -> float:
+def activation(memory: Rankable, now: int, config: RankingConfig) -> float:
     """ACT-R base-level activation from the access count and lifetime (Petrov's approximation), in (0, 1).
 
     B = ln(n / (1 - d)) - d * ln(L), with n accesses (the write counts as one) over a lifetime of L days.
@@ -98,7 +116,7 @@ def activation(memory: MemoryRecord, now: int, config: RankingConfig) -> float:
     return 1.0 / (1.0 + math.exp(-base))
 
 
-def final_score(memory: MemoryRecord, relevance: float, now: int, config: RankingConfig) -> float:
+def final_score(memory: Rankable, relevance: float, now: int, config: RankingConfig) -> float:
     score = (
         config.relevance_weight * relevance
         + config.recency_weight * recency(memory, now, config)

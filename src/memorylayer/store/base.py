@@ -25,6 +25,19 @@ class StoredVector:
 
 
 @dataclass(frozen=True)
+class RankFields:
+    """The few columns ranking needs, read for every candidate before full rows are fetched."""
+
+    rowid: int
+    id: str
+    source: str
+    importance: float
+    created_at: int
+    updated_at: int
+    recall_count: int
+
+
+@dataclass(frozen=True)
 class ListQuery:
     account: str
     scope: str | None = None
@@ -60,6 +73,10 @@ class Store(Protocol):
     def get(self, account: str, memory_id: str) -> MemoryRecord | None: ...
 
     def get_many_by_rowid(self, account: str, rowids: Sequence[int]) -> dict[int, MemoryRecord]: ...
+
+    def rank_fields(self, account: str, rowids: Sequence[int]) -> dict[int, RankFields]:
+        """Ranking columns of the live memories among ``rowids``."""
+        ...
 
     def rowid_of(self, account: str, memory_id: str) -> int | None: ...
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...engine.types import HistoryEntry, MemoryRecord, Namespace, now_ms
-from ..base import ListQuery, StoredVector
+from ..base import ListQuery, RankFields, StoredVector
 from .db import Database
 from .migrations import MEMORY_MIGRATIONS
 
@@ -210,6 +210,20 @@ class SqliteStore:
         ).fetchone()
         return _record(row) if row else None
 
+    def rank_fields(self, account: str, rowids: Sequence[int]) -> dict[int, RankFields]:
+        found: dict[int, RankFields] = {}
+        for start in range(0, len(rowids), _SQL_BATCH):
+            chunk = list(rowids[start : start + _SQL_BATCH])
+            marks = ",".join("?" * len(chunk))
+            # "+account" keeps SQLite on the rowid lookups instead of scanning the account index.
+            for row in self._conn.execute(
+                "SELECT rowid, id, source, importance, created_at, updated_at, recall_count FROM memories"
+                f" WHERE rowid IN ({marks}) AND +account = ? AND superseded_by IS NULL",
+                (*chunk, account),
+            ):
+                found[row[0]] = RankFields(*row)
+        return found
+
     def rowid_of(self, account: str, memory_id: str) -> int | None:
         row = self._conn.execute(
             "SELECT rowid FROM memories WHERE account = ? AND id = ?", (account, memory_id)
@@ -222,9 +236,9 @@ class SqliteStore:
             chunk = list(rowids[start : start + _SQL_BATCH])
             marks = ",".join("?" * len(chunk))
             for row in self._conn.execute(
-                f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.rowid IN ({marks})"
+                f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.rowid IN ({marks}) AND +m.account = ?"
                 " AND m.superseded_by IS NULL",
-                (account, *chunk),
+                (*chunk, account),
             ):
                 found[row["rowid"]] = _record(row)
         return found
