@@ -99,4 +99,11 @@ MEMORY_MIGRATIONS = [
         INSERT INTO counters (name, value) SELECT 'documents', count(*) FROM memory_terms;
         """,
     ),
+    Migration(
+        "m007_key_index",
+        """
+        -- remove() deletes superseded rows of a key too, which the partial unique index does not cover.
+        CREATE INDEX memories_key ON memories (account, scope, key) WHERE key IS NOT NULL;
+        """,
+    ),
 ]

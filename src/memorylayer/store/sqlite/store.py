@@ -98,11 +98,11 @@ class SqliteStore:
         with self.transaction() as conn:
             row = conn.execute(
                 "UPDATE memories SET value = ?, metadata = ?, importance = ?, updated_at = ?, content_hash = ?,"
-                " key = ?, source = ?, superseded_by = ?, seq = ? WHERE account = ? AND id = ? RETURNING rowid",
+                " key = ?, source = ?, superseded_by = ?, seq = ? WHERE id = ? AND +account = ? RETURNING rowid",
                 (
                     record.value, json.dumps(record.metadata, ensure_ascii=False), record.importance,
                     record.updated_at, record.content_hash, record.key, record.source, record.superseded_by,
-                    self._next_seq(), record.account, record.id,
+                    self._next_seq(), record.id, record.account,
                 ),
             ).fetchone()
             if row is None:
@@ -120,8 +120,8 @@ class SqliteStore:
     def supersede(self, account: str, memory_id: str, by_id: str) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE memories SET superseded_by = ?, seq = ? WHERE account = ? AND id = ?",
-                (by_id, self._next_seq(), account, memory_id),
+                "UPDATE memories SET superseded_by = ?, seq = ? WHERE id = ? AND +account = ?",
+                (by_id, self._next_seq(), memory_id, account),
             )
 
     def delete(self, account: str, memory_ids: Sequence[str], *, keep_history: bool = False) -> int:
@@ -131,8 +131,8 @@ class SqliteStore:
                 chunk = list(memory_ids[start : start + _SQL_BATCH])
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
-                    f"SELECT rowid, scope, id FROM memories WHERE account = ? AND id IN ({marks})",
-                    (account, *chunk),
+                    f"SELECT rowid, scope, id FROM memories WHERE id IN ({marks}) AND +account = ?",
+                    (*chunk, account),
                 ).fetchall()
                 for rowid, scope, memory_id in rows:
                     conn.execute("DELETE FROM memory_terms WHERE rowid = ?", (rowid,))
@@ -190,8 +190,8 @@ class SqliteStore:
             # Access history is not a content change: seq and updated_at stay as they are.
             conn.execute(
                 f"UPDATE memories SET last_recalled_at = ?, recall_count = recall_count + 1"
-                f" WHERE account = ? AND id IN ({marks})",
-                (at, account, *memory_ids),
+                f" WHERE id IN ({marks}) AND +account = ?",
+                (at, *memory_ids, account),
             )
 
     def set_vectors(self, items: Iterable[tuple[int, np.ndarray]], model_id: str) -> None:
@@ -206,7 +206,7 @@ class SqliteStore:
     # -- reads -------------------------------------------------------------------------------
     def get(self, account: str, memory_id: str) -> MemoryRecord | None:
         row = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.id = ?", (account, memory_id)
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.id = ? AND +m.account = ?", (memory_id, account)
         ).fetchone()
         return _record(row) if row else None
 
@@ -226,7 +226,7 @@ class SqliteStore:
 
     def rowid_of(self, account: str, memory_id: str) -> int | None:
         row = self._conn.execute(
-            "SELECT rowid FROM memories WHERE account = ? AND id = ?", (account, memory_id)
+            "SELECT rowid FROM memories WHERE id = ? AND +account = ?", (memory_id, account)
         ).fetchone()
         return int(row[0]) if row else None
 
@@ -340,8 +340,8 @@ class SqliteStore:
     ) -> list[HistoryEntry]:
         if memory_id is not None:
             rows = self._conn.execute(
-                "SELECT * FROM memory_history WHERE account = ? AND memory_id = ? ORDER BY replaced_at, id",
-                (account, memory_id),
+                "SELECT * FROM memory_history WHERE memory_id = ? AND +account = ? ORDER BY replaced_at, id",
+                (memory_id, account),
             )
         else:
             rows = self._conn.execute(
