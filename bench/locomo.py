@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,7 +33,7 @@ TOP_K = 10
 
 def session_ms(stamp: str) -> int:
     """'1:56 pm on 8 May, 2023' -> UTC milliseconds."""
-    when = datetime.strptime(stamp.strip(), "%I:%M %p on %d %B, %Y").replace(tzinfo=timezone.utc)
+    when = datetime.strptime(stamp.strip(), "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
     return int(when.timestamp() * 1000)
 
 

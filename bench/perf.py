@@ -125,9 +125,9 @@ def main() -> None:
         engine.search(queries[0], scope="main")  # sync the vector index once
         embed_q = timed(lambda: embedder.embed([queries[0]]), args.queries)
         it = iter(queries * 3)
-        search = timed(lambda: engine.search(next(it), scope="main", top_k=5), args.queries)
+        search = timed(lambda it=it: engine.search(next(it), scope="main", top_k=5), args.queries)
         it = iter(queries * 3)
-        recall = timed(lambda: engine.recall("main", next(it)), args.queries)
+        recall = timed(lambda it=it: engine.recall("main", next(it)), args.queries)
         scale[str(size)] = {
             "query_embed_p50_ms": statistics.median(embed_q),
             "search_p50_ms": statistics.median(search),

@@ -14,7 +14,12 @@ from memorylayer.engine import Engine
 def memorylayer_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("MEMORYLAYER_HOME", str(home))
-    for name in ("MEMORYLAYER_LLM_BASE_URL", "MEMORYLAYER_LLM_API_KEY", "MEMORYLAYER_RERANKER_PATH", "MEMORYLAYER_DATABASE"):
+    for name in (
+        "MEMORYLAYER_LLM_BASE_URL",
+        "MEMORYLAYER_LLM_API_KEY",
+        "MEMORYLAYER_RERANKER_PATH",
+        "MEMORYLAYER_DATABASE",
+    ):
         monkeypatch.delenv(name, raising=False)
     return home
 

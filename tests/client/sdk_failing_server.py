@@ -4,7 +4,8 @@ Routes answer a scripted list of failures first (``fail(times, status, ...)``), 
 extraction route (``POST /v1/memories`` without ``key``) commits its result under the request's
 ``Idempotency-Key`` *before* answering a scripted failure, the way a response lost after the work was
 done looks to a client; a repeated key replays the stored result without extracting again.
-``GET /v1/health`` waits (bounded) for ``release`` on its first ``slow_first`` calls so timeouts can be provoked over a real socket.
+``GET /v1/health`` waits (bounded) for ``release`` on its first ``slow_first`` calls so timeouts can be
+provoked over a real socket.
 """
 
 from __future__ import annotations

@@ -41,7 +41,8 @@ def test_an_extended_extracted_fact_supersedes_the_old_one(engine: Engine) -> No
     old = engine.add("u", "I prefer Python with type hints and black.").memories[0]
     new = engine.add("u", "I prefer Python with type hints, black and ruff.")
     assert new.superseded == [old.id]
-    assert [m.value for m in engine.list(scope="u").memories] == ["User prefers Python with type hints, black and ruff."]
+    values = [m.value for m in engine.list(scope="u").memories]
+    assert values == ["User prefers Python with type hints, black and ruff."]
     assert engine.history(old.id)[0].value == "User prefers Python with type hints and black."
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from embedding.test_reranker import write_model, write_tokenizer
-
 from memorylayer.config import Settings
 from memorylayer.engine import Engine
 

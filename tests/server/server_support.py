@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 from memorylayer.config import Settings
 from memorylayer.engine import Engine
 from memorylayer.engine.types import now_ms
-from memorylayer.server import ServerSettings, create_app
-from memorylayer.server import admin
+from memorylayer.server import ServerSettings, admin, create_app
 from memorylayer.server.core import ServerState
 
 

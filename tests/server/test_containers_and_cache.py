@@ -37,11 +37,14 @@ def test_container_lifecycle_with_keys_and_isolation(srv: Server, pro: str) -> N
     assert minted["key"]["keyPrefix"] == minted["rawKey"][:11] and minted["rawKey"].startswith("wm_live_")
     assert len(minted["rawKey"]) == 51
     ckey = minted["rawKey"]
-    assert srv.call("POST", "/v1/memories", ckey, {"scope": "s", "key": "k", "value": "in container"}).status_code == 200
+    written = srv.call("POST", "/v1/memories", ckey, {"scope": "s", "key": "k", "value": "in container"})
+    assert written.status_code == 200
     assert srv.call("POST", "/v1/memories/get", pro, {"scope": "s", "key": "k"}).json()["memory"] is None
     who = srv.call("GET", "/v1/account", ckey).json()["account"]
     assert who["id"] == container["id"] and who["email"].endswith("@sub.memorylayer.internal")
-    assert_error(srv.call("GET", "/v1/containers", ckey), 401, "unauthorized", "Containers cannot manage other containers")
+    assert_error(
+        srv.call("GET", "/v1/containers", ckey), 401, "unauthorized", "Containers cannot manage other containers"
+    )
     listed = srv.call("GET", "/v1/containers", pro).json()
     assert listed["total"] == 1 and listed["containers"][0]["memoryCount"] == 1
     got = srv.call("GET", f"/v1/containers/{container['id']}", pro).json()["container"]

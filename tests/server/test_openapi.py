@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
-from hypothesis import HealthCheck, settings
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import content_type_conformance, status_code_conformance
 from server_support import Server, build
 

@@ -24,7 +24,8 @@ def test_request_id_is_echoed_verbatim_and_generated_when_absent(srv: Server, us
     r = srv.call("GET", "/v1/health", user, headers={"X-Request-Id": "my-trace-1"})
     assert r.status_code == 200
     assert r.headers["x-request-id"] == "my-trace-1"
-    assert r.json() == {"health": {"status": "ok", "version": r.json()["health"]["version"]}, "request_id": "my-trace-1"}
+    version = r.json()["health"]["version"]
+    assert r.json() == {"health": {"status": "ok", "version": version}, "request_id": "my-trace-1"}
     generated = srv.call("GET", "/health").headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f-]{36}", generated)
 

@@ -79,7 +79,9 @@ def remember(
     key: Annotated[str | None, typer.Option(help="Store as a keyed fact (re-adding the key updates it).")] = None,
     importance: Annotated[float | None, typer.Option(help="0-1; nudges ranking when the budget is tight.")] = None,
     metadata: Annotated[str | None, typer.Option(help="JSON object attached to the memory.")] = None,
-    extract: Annotated[bool, typer.Option(help="Run free text through the extractor instead of storing it as is.")] = False,
+    extract: Annotated[
+        bool, typer.Option(help="Run free text through the extractor instead of storing it as is.")
+    ] = False,
     home: Home = None,
     as_json: Json = False,
 ) -> None:
@@ -167,8 +169,12 @@ def get(
 def list_memories(
     namespace: OptionalNamespace = None,
     source: Annotated[str | None, typer.Option(help="explicit, extracted or imported.")] = None,
-    contains: Annotated[str | None, typer.Option("--search", help="Case-insensitive substring of key or value.")] = None,
-    order_by: Annotated[str, typer.Option(help="updated_at, created_at, importance or last_recalled_at.")] = "updated_at",
+    contains: Annotated[
+        str | None, typer.Option("--search", help="Case-insensitive substring of key or value.")
+    ] = None,
+    order_by: Annotated[
+        str, typer.Option(help="updated_at, created_at, importance or last_recalled_at.")
+    ] = "updated_at",
     order_dir: Annotated[str, typer.Option(help="asc or desc.")] = "desc",
     limit: Annotated[int, typer.Option(help="Page size.")] = 50,
     cursor: Annotated[str | None, typer.Option(help="Cursor from a previous page.")] = None,
@@ -217,7 +223,9 @@ def namespaces(home: Home = None, as_json: Json = False) -> None:
     with engine_for(home, as_json) as engine:
         spaces = engine.namespaces()
         if as_json:
-            emit_json([{"namespace": n.scope, "count": n.count, "last_updated": iso_ms(n.last_updated)} for n in spaces])
+            emit_json(
+                [{"namespace": n.scope, "count": n.count, "last_updated": iso_ms(n.last_updated)} for n in spaces]
+            )
             return
         table = Table("namespace", "count", "last updated")
         for n in spaces:

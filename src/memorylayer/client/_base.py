@@ -350,7 +350,8 @@ class _BaseClient:
         """Seconds to wait before attempt ``attempt + 1``, or ``None`` to raise ``error`` now.
 
         Transient: transport failures and timeouts, 408, 429 and 5xx except 501 (not implemented
-        stays not implemented). 409 conflicts and other 4xx are final. A ``Retry-After`` longer than ``MAX_RETRY_AFTER`` is not waited for.
+        stays not implemented). 409 conflicts and other 4xx are final. A ``Retry-After`` longer than
+        ``MAX_RETRY_AFTER`` is not waited for.
         """
         if attempt >= options.get("max_retries", self.max_retries):
             return None

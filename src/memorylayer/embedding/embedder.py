@@ -124,7 +124,8 @@ class OnnxEmbedder:
         mask = inputs["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        unit: np.ndarray = pooled / np.clip(norms, 1e-12, None)
+        return unit.astype(np.float32)
 
 
 @cache

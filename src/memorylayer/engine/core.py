@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -500,18 +501,20 @@ class Engine:
         """Live memories of this account (in one scope if given)."""
         return self.store.count_live([self.account], None if scope is None else v.scope(scope))
 
-    def count_accounts(self, accounts: list[str]) -> int:
+    def count_accounts(self, accounts: builtins.list[str]) -> int:
         """Live memories across several accounts (a parent and its containers, for quotas)."""
         return self.store.count_live(accounts)
 
-    def namespaces(self) -> list[Namespace]:
+    def namespaces(self) -> builtins.list[Namespace]:
         """Scopes with live memories, with their count and last update."""
         return self.store.namespaces(self.account)
 
     def scope_exists(self, scope: str) -> bool:
         return self.store.scope_exists(self.account, v.scope(scope))
 
-    def history(self, memory_id: str | None = None, *, scope: str | None = None, key: str | None = None) -> list[HistoryEntry]:
+    def history(
+        self, memory_id: str | None = None, *, scope: str | None = None, key: str | None = None
+    ) -> builtins.list[HistoryEntry]:
         """Past states of a memory (by id) or of a key, oldest first.
 
         Raises:
@@ -525,7 +528,7 @@ class Engine:
 
     def search(
         self, query: str, *, scope: str | None = None, top_k: int = 5, min_score: float = 0.0
-    ) -> list[SearchHit]:
+    ) -> builtins.list[SearchHit]:
         """Hybrid keyword + semantic search; results best first with scores in [0, 1].
 
         Searches every scope of the account when ``scope`` is None.
@@ -554,7 +557,8 @@ class Engine:
         scope, query = v.scope(scope), v.query(query)
         max_items = v.integer(max_items, "max_items", 1, 50)
         max_tokens = v.integer(max_tokens, "max_tokens", 10, 2000)
-        floor = self.ranking.thresholds[v.choice(threshold or "balanced", "threshold", ("strict", "balanced", "permissive"))]
+        level = v.choice(threshold or "balanced", "threshold", ("strict", "balanced", "permissive"))
+        floor = self.ranking.thresholds[level]
         if defaults is not None and (
             not isinstance(defaults, dict) or not all(isinstance(x, str) for x in (*defaults, *defaults.values()))
         ):
@@ -575,7 +579,9 @@ class Engine:
             hits=kept_hits,
         )
 
-    def _rank(self, scopes: Iterable[str], query: str, pool: int, limit: int, floor: float = 0.0) -> list[SearchHit]:
+    def _rank(
+        self, scopes: Iterable[str], query: str, pool: int, limit: int, floor: float = 0.0
+    ) -> builtins.list[SearchHit]:
         """The best ``limit`` memories of ``scopes`` with relevance >= ``floor``, in final order.
 
         BM25 and vector candidates are fused and (optionally) reranked on their ranking columns;
@@ -788,7 +794,9 @@ def _parse_jsonl(fp: IO[str], scope: str | None) -> Iterator[dict[str, Any]]:
                 "value": v.memory_value(data.get("value")),
                 "key": None if data.get("key") is None else v.key(data.get("key")),
                 "metadata": v.metadata(data.get("metadata")),
-                "importance": None if data.get("importance") is None else v.unit_interval(data["importance"], "importance"),
+                "importance": (
+                    None if data.get("importance") is None else v.unit_interval(data["importance"], "importance")
+                ),
                 "created_at": _parse_time(data.get("created_at")),
                 "updated_at": _parse_time(data.get("updated_at")),
             }

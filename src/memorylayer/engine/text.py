@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import snowballstemmer
@@ -74,7 +74,7 @@ def _terms(word: str) -> list[str]:
 
 def date_terms(ms: int) -> list[str]:
     """Day, month name and year of a UTC millisecond timestamp, as index terms: ["8", "may", "2023"]."""
-    when = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    when = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return [str(when.day), _stem(MONTHS[when.month - 1]), str(when.year)]
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -131,7 +132,7 @@ def route(
     errors: tuple[int, ...],
     schema: Schema | None = None,
     status: int = 200,
-    tags: list[str] | None = None,
+    tags: list[str | Enum] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an endpoint with its request body and every status it can answer in the OpenAPI schema."""
     responses: dict[int | str, dict[str, Any]] = {

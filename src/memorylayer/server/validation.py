@@ -343,7 +343,8 @@ EMPTY = Schema({})
 
 def _importance_needs_key(body: dict[str, Any]) -> list[Issue]:
     if "importance" in body and "key" not in body:
-        return [{"code": "custom", "path": ["importance"], "message": "importance is only valid with key (explicit path)"}]
+        message = "importance is only valid with key (explicit path)"
+        return [{"code": "custom", "path": ["importance"], "message": message}]
     return []
 
 

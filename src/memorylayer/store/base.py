@@ -6,6 +6,7 @@ All writes happen inside ``transaction()``, so one logical write is one transact
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ class Store(Protocol):
 
     def count_live(self, accounts: Sequence[str], scope: str | None = None) -> int: ...
 
-    def namespaces(self, account: str) -> list[Namespace]: ...
+    def namespaces(self, account: str) -> builtins.list[Namespace]: ...
 
     def scope_exists(self, account: str, scope: str) -> bool: ...
 
@@ -100,13 +101,15 @@ class Store(Protocol):
         """Record that ``scope`` has been written to (it then exists even when empty)."""
         ...
 
-    def scopes(self, account: str) -> list[str]: ...
+    def scopes(self, account: str) -> builtins.list[str]: ...
 
     def add_history(self, entry: HistoryEntry, account: str) -> None: ...
 
-    def history(self, account: str, *, memory_id: str | None, scope: str | None, key: str | None) -> list[HistoryEntry]: ...
+    def history(
+        self, account: str, *, memory_id: str | None, scope: str | None, key: str | None
+    ) -> builtins.list[HistoryEntry]: ...
 
-    def lexical(self, account: str, scope: str, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+    def lexical(self, account: str, scope: str, terms: Sequence[str], limit: int) -> builtins.list[tuple[int, float]]:
         """BM25 candidates as (rowid, score), best first; higher is better."""
         ...
 
@@ -118,8 +121,13 @@ class Store(Protocol):
         """The index terms of each memory."""
         ...
 
-    def vector_changes(self, account: str, scope: str, since: int, model: str) -> tuple[list[StoredVector], int]:
-        """Live-set changes of ``model``'s vectors in ``scope`` after sequence ``since``, and the new high-water mark."""
+    def vector_changes(
+        self, account: str, scope: str, since: int, model: str
+    ) -> tuple[builtins.list[StoredVector], int]:
+        """Live-set changes of ``model``'s vectors in ``scope`` after sequence ``since``.
+
+        Returns the changes and the new high-water mark.
+        """
         ...
 
     def vectors_for(self, rowids: Sequence[int]) -> dict[int, np.ndarray]: ...

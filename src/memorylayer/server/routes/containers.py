@@ -12,8 +12,17 @@ from ...engine.types import iso_ms
 from ...errors import ContainerLimitExceeded, ContainerNameExists, InvalidRequest, NotFound
 from ...store.accounts import Account, ApiKey
 from .. import validation as v
-from ..auth import ADMIN, CONTAINER_DEFAULT_SCOPES, UPGRADE, Caller, authenticate, mint_key, require, require_plan
-from ..auth import require_top_level
+from ..auth import (
+    ADMIN,
+    CONTAINER_DEFAULT_SCOPES,
+    UPGRADE,
+    Caller,
+    authenticate,
+    mint_key,
+    require,
+    require_plan,
+    require_top_level,
+)
 from ..core import UUID_RE, ServerState, body, ok, route, state
 
 router = APIRouter(tags=["containers"])

@@ -369,7 +369,9 @@ class SqliteAccountStore:
 
     def release_claim(self, cache_id: str) -> None:
         with self.atomic() as conn:
-            conn.execute("UPDATE wm_caches SET claimed_by_account_id = NULL, claimed_at = NULL WHERE id = ?", (cache_id,))
+            conn.execute(
+                "UPDATE wm_caches SET claimed_by_account_id = NULL, claimed_at = NULL WHERE id = ?", (cache_id,)
+            )
 
     # sign-in codes --------------------------------------------------------------------------
     def add_code(self, *, email: str, code_hash: str, ip_address: str | None, now: int, expires_at: int) -> AuthCode:

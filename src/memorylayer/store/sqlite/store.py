@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -320,7 +321,7 @@ class SqliteStore:
             params.append(scope)
         return int(self._conn.execute(sql, params).fetchone()[0])
 
-    def namespaces(self, account: str) -> list[Namespace]:
+    def namespaces(self, account: str) -> builtins.list[Namespace]:
         rows = self._conn.execute(
             "SELECT scope, count(*) AS n, max(updated_at) AS last FROM memories"
             " WHERE account = ? AND superseded_by IS NULL GROUP BY scope ORDER BY scope",
@@ -332,12 +333,13 @@ class SqliteStore:
         row = self._conn.execute("SELECT 1 FROM scopes WHERE account = ? AND scope = ?", (account, scope)).fetchone()
         return row is not None
 
-    def scopes(self, account: str) -> list[str]:
-        return [r[0] for r in self._conn.execute("SELECT scope FROM scopes WHERE account = ? ORDER BY scope", (account,))]
+    def scopes(self, account: str) -> builtins.list[str]:
+        rows = self._conn.execute("SELECT scope FROM scopes WHERE account = ? ORDER BY scope", (account,))
+        return [r[0] for r in rows]
 
     def history(
         self, account: str, *, memory_id: str | None, scope: str | None, key: str | None
-    ) -> list[HistoryEntry]:
+    ) -> builtins.list[HistoryEntry]:
         if memory_id is not None:
             rows = self._conn.execute(
                 "SELECT * FROM memory_history WHERE memory_id = ? AND +account = ? ORDER BY replaced_at, id",
@@ -357,7 +359,7 @@ class SqliteStore:
             for r in rows
         ]
 
-    def lexical(self, account: str, scope: str, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+    def lexical(self, account: str, scope: str, terms: Sequence[str], limit: int) -> builtins.list[tuple[int, float]]:
         if not terms:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
@@ -389,7 +391,9 @@ class SqliteStore:
                 found[rowid] = set(terms.split())
         return found
 
-    def vector_changes(self, account: str, scope: str, since: int, model: str) -> tuple[list[StoredVector], int]:
+    def vector_changes(
+        self, account: str, scope: str, since: int, model: str
+    ) -> tuple[builtins.list[StoredVector], int]:
         conn = self._conn
         changes: list[tuple[int, StoredVector]] = []
         for row in conn.execute(
