@@ -99,15 +99,40 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def calibration(matched: list[list[tuple[float, bool]]], foreign: list[float], thresholds: dict[str, float]) -> dict:
+    """How each recall threshold separates evidence from the rest.
+
+    ``matched``: per question, (relevance, is evidence) of its top-10 hits in its own conversation;
+    ``foreign``: the best relevance each question gets in another conversation, where nothing is
+    relevant (a threshold should keep those out).
+    """
+    report = {}
+    for name, floor in thresholds.items():
+        kept = [[is_ev for rel, is_ev in hits if rel >= floor] for hits in matched]
+        evidence_total = sum(is_ev for hits in matched for _, is_ev in hits)
+        report[name] = {
+            "threshold": floor,
+            "kept_per_question": round(statistics.fmean(len(k) for k in kept), 2),
+            "precision": round(sum(map(sum, kept)) / max(1, sum(map(len, kept))), 3),
+            "evidence_kept": round(sum(map(sum, kept)) / max(1, evidence_total), 3),
+            "foreign_questions_recalling_something": round(statistics.fmean(f >= floor for f in foreign), 3),
+        }
+    return report
+
+
 def run(data_path: Path, conversations: int | None) -> dict:
     from memorylayer.engine import Engine
 
     samples = json.loads(data_path.read_text(encoding="utf-8"))[:conversations]
     per_category: dict[int, list[dict[str, float]]] = defaultdict(list)
     ingest_s, turns_total, unmapped, latencies = 0.0, 0, 0, []
+    matched: list[list[tuple[float, bool]]] = []
+    foreign: list[float] = []
+    asked: list[tuple[int, str]] = []
     with tempfile.TemporaryDirectory() as home:
         engine = Engine.open(home=Path(home))
         try:
+            thresholds = dict(engine.ranking.thresholds)
             for index, sample in enumerate(samples):
                 scope = f"locomo-{index}"
                 turns, questions = load_conversation(sample)
@@ -122,8 +147,19 @@ def run(data_path: Path, conversations: int | None) -> dict:
                     latencies.append((time.perf_counter() - started) * 1000)
                     ranked = [d for hit in hits for d in id_to_dias.get(hit.memory.id, [])]
                     per_category[q["category"]].append(score(ranked, q["evidence"]))
+                    if q["category"] in (1, 2, 3, 4):
+                        matched.append([
+                            (h.signals["relevance"], bool(set(id_to_dias.get(h.memory.id, [])) & q["evidence"]))
+                            for h in hits
+                        ])
+                        asked.append((index, q["question"]))
                 print(f"conversation {index + 1}/{len(samples)}: {len(turns)} turns, "
                       f"{len(questions)} questions", file=sys.stderr)
+            if len(samples) > 1:
+                for index, question in asked:
+                    other = f"locomo-{(index + 1) % len(samples)}"
+                    hits = engine.search(question, scope=other, top_k=1)
+                    foreign.append(hits[0].signals["relevance"] if hits else 0.0)
         finally:
             engine.close()
     results = {str(c): mean_metrics(per_category[c]) for c in sorted(per_category)}
@@ -138,6 +174,7 @@ def run(data_path: Path, conversations: int | None) -> dict:
         "query_ms_p50": round(percentile(latencies, 0.5), 1) if latencies else None,
         "query_ms_p95": round(percentile(latencies, 0.95), 1) if latencies else None,
         "results": results,
+        "thresholds": calibration(matched, foreign, thresholds),
     }
 
 
@@ -156,6 +193,16 @@ def markdown(report: dict) -> str:
         lines.append(
             f"| {name} | {m['n']} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | "
             f"{m['ndcg@10']:.3f} | {m['mrr']:.3f} |"
+        )
+    lines += [
+        "",
+        "| threshold | relevance ≥ | kept of top 10 | precision | evidence kept | foreign questions recalling |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, t in report["thresholds"].items():
+        lines.append(
+            f"| {name} | {t['threshold']} | {t['kept_per_question']} | {t['precision']} | {t['evidence_kept']} | "
+            f"{t['foreign_questions_recalling_something']} |"
         )
     lines.append("")
     lines.append(

@@ -76,7 +76,9 @@ class _Shared:
 
     @cached_property
     def index(self) -> VectorIndex:
-        return VectorIndex(self.store, self.embedder.model_id, self.embedder.dimensions)
+        return VectorIndex(
+            self.store, self.embedder.model_id, self.embedder.dimensions, threads=self.settings.embed_threads
+        )
 
 
 class Engine:
