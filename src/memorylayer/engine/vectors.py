@@ -2,7 +2,9 @@
 
 Vectors are held as float16 and scored with SimSIMD's mixed-precision dot product: half the
 memory and about half the time of a float32 NumPy scan at 100k vectors (the scan is memory-bound),
-with scores within 1e-4 of float32. SQLite stays the source of truth. Each scope's matrix follows the store's change sequence, so
+with scores within 1e-4 of float32.
+
+SQLite stays the source of truth. Each scope's matrix follows the store's change sequence, so
 writes from other processes (two editors' MCP servers plus the CLI) show up on the next query
 without a rebuild: only rows changed since the last sync are read.
 """
