@@ -106,7 +106,15 @@ def calibration(matched: list[list[tuple[float, bool]]], foreign: list[float], t
     ``foreign``: the best relevance each question gets in another conversation, where nothing is
     relevant (a threshold should keep those out).
     """
-    report = {}
+    def quantiles(values: list[float], qs: tuple[float, ...]) -> dict[str, float]:
+        ordered = sorted(values) or [0.0]
+        return {f"p{int(q * 100)}": round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3) for q in qs}
+
+    evidence = [rel for hits in matched for rel, is_ev in hits if is_ev]
+    report: dict = {
+        "evidence_relevance": quantiles(evidence, (0.05, 0.1, 0.25, 0.5)),
+        "foreign_best_relevance": quantiles(foreign, (0.5, 0.75, 0.9, 0.95)),
+    }
     for name, floor in thresholds.items():
         kept = [[is_ev for rel, is_ev in hits if rel >= floor] for hits in matched]
         evidence_total = sum(is_ev for hits in matched for _, is_ev in hits)
@@ -200,10 +208,15 @@ def markdown(report: dict) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, t in report["thresholds"].items():
+        if "threshold" not in t:
+            continue
         lines.append(
             f"| {name} | {t['threshold']} | {t['kept_per_question']} | {t['precision']} | {t['evidence_kept']} | "
             f"{t['foreign_questions_recalling_something']} |"
         )
+    lines.append("")
+    lines.append(f"evidence relevance quantiles: {report['thresholds']['evidence_relevance']}")
+    lines.append(f"best foreign relevance quantiles: {report['thresholds']['foreign_best_relevance']}")
     lines.append("")
     lines.append(
         f"{report['turns']} turns, ingest {report['ingest_ms_per_turn']} ms/turn; "

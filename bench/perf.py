@@ -123,11 +123,12 @@ def main() -> None:
             )
             stored += chunk
         engine.search(queries[0], scope="main")  # sync the vector index once
-        embed_q = timed(lambda: embedder.embed([queries[0]]), args.queries)
-        it = iter(queries * 3)
-        search = timed(lambda it=it: engine.search(next(it), scope="main", top_k=5), args.queries)
-        it = iter(queries * 3)
-        recall = timed(lambda it=it: engine.recall("main", next(it)), args.queries)
+        # Embedding alone, search and recall take turns query by query, so all three see the same noise.
+        embed_q, search, recall = [], [], []
+        for query in queries:
+            embed_q += timed(lambda query=query: embedder.embed([query]), 1)
+            search += timed(lambda query=query: engine.search(query, scope="main", top_k=5), 1)
+            recall += timed(lambda query=query: engine.recall("main", query), 1)
         scale[str(size)] = {
             "query_embed_p50_ms": statistics.median(embed_q),
             "search_p50_ms": statistics.median(search),

@@ -164,6 +164,48 @@ def test_recall_thresholds_are_nested(engine: Engine) -> None:
     assert counts["strict"] >= 1
 
 
+FACTS = [
+    "User's favourite food is sushi",
+    "User is allergic to peanuts.",
+    "User's team deploys on merge to main.",
+    "User lives in Oslo.",
+    "User has two cats named Miso and Tofu.",
+    "The staging database is Postgres 15.",
+    "User's manager is Dana.",
+    "User works as a nurse at the city hospital",
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("do I have pets?", "User has two cats named Miso and Tofu."),
+        ("dietary restrictions", "User is allergic to peanuts."),
+        ("who is my boss?", "User's manager is Dana."),
+        ("how do we deploy?", "User's team deploys on merge to main."),
+        ("which database version runs in staging?", "The staging database is Postgres 15."),
+    ],
+)
+def test_balanced_recall_finds_paraphrases(engine: Engine, question: str, expected: str) -> None:
+    engine.add_many("facts", FACTS)
+    assert engine.recall("facts", question).memories[0].value == expected
+
+
+@pytest.mark.parametrize("question", ["what is the capital of France?", "tell me a joke", "how tall is Mount Everest?"])
+def test_balanced_recall_returns_nothing_for_unrelated_questions(engine: Engine, question: str) -> None:
+    engine.add_many("facts", FACTS)
+    assert engine.recall("facts", question).context == ""
+    assert engine.recall("facts", question, threshold="strict").memories == []
+
+
+def test_strict_recall_keeps_only_strong_matches(engine: Engine) -> None:
+    engine.add_many("facts", FACTS)
+    assert [m.value for m in engine.recall("facts", "where do I live?", threshold="strict").memories] == [
+        "User lives in Oslo."
+    ]
+    assert engine.recall("facts", "who is my boss?", threshold="strict").memories == []
+
+
 def test_recall_records_access_history(engine: Engine) -> None:
     memory = engine.add("p", "The deploy key rotates every 90 days", extract=False).memories[0]
     engine.recall("p", "when does the deploy key rotate?")

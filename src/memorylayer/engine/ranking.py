@@ -58,7 +58,7 @@ class RankingConfig:
     )
     #: Minimum relevance to be recalled; strict ⊂ balanced ⊂ permissive.
     thresholds: dict[str, float] = field(
-        default_factory=lambda: {"strict": 0.55, "balanced": 0.4, "permissive": 0.25}
+        default_factory=lambda: {"strict": 0.6, "balanced": 0.3, "permissive": 0.2}
     )
 
     def pool_size(self, top_k: int) -> int:
