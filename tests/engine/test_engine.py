@@ -42,8 +42,10 @@ def test_free_text_goes_through_extraction(engine: Engine) -> None:
 
 def test_an_exact_duplicate_is_not_stored_twice(engine: Engine) -> None:
     engine.add("s", "Deploys run on merge to main", extract=False)
+    first = engine.list(scope="s").memories[0]
     again = engine.add("s", "  deploys run on   merge to main ", extract=False)
     assert again.memories == []
+    assert again.duplicates == [first.id]
     assert again.skipped == ["  deploys run on   merge to main "]
     assert engine.count("s") == 1
 

@@ -302,6 +302,7 @@ class Engine:
         store, index = self.store, self._shared.index
         written: list[MemoryRecord] = []
         skipped: list[str] = []
+        duplicates: list[str] = []
         superseded: list[str] = []
         with store.transaction():
             # Search the committed state once, before this transaction writes anything, so the
@@ -314,6 +315,7 @@ class Engine:
                     decision = self._dedup(scope, fact, vector, hits, fresh, source)
                 if decision.action == "skip":
                     skipped.append(fact)
+                    duplicates.append(decision.target.id if decision.target is not None else "")
                     continue
                 record = self._new_record(
                     scope, fact, key=None, source=source, metadata=metadata, importance=importance,
@@ -327,7 +329,7 @@ class Engine:
                     superseded.append(old.id)
                 written.append(record)
                 fresh.append((record, vector))
-        return AddResult(memories=written, skipped=skipped, superseded=superseded)
+        return AddResult(memories=written, skipped=skipped, superseded=superseded, duplicates=duplicates)
 
     def _dedup(
         self,

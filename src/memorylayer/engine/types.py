@@ -121,8 +121,12 @@ class RecallResult:
 
 @dataclass(frozen=True)
 class AddResult:
-    """What an add wrote: ``memories`` new or updated rows; ``skipped`` facts dedup dropped."""
+    """What an add wrote: ``memories`` new or updated rows; ``skipped`` facts dedup dropped.
+
+    ``duplicates[i]`` is the id of the live memory that made dedup skip ``skipped[i]``.
+    """
 
     memories: list[MemoryRecord]
     skipped: list[str] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)

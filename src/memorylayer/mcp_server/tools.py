@@ -268,7 +268,7 @@ def build_server(
             added = eng.add(namespace, content, metadata=metadata, extract=False)
             if added.memories:
                 return _obj({"memory_id": added.memories[0].id, "status": "stored"})
-            existing = _existing_duplicate(eng, namespace, content, added)
+            existing = _existing_duplicate(added)
             return _obj({"memory_id": existing, "status": "duplicate"})
 
         return run(ctx, "memory_store", WRITE_SCOPE, body)
@@ -474,18 +474,11 @@ def _page(eng: Engine, namespace: str, limit: int, offset: int) -> list[MemoryRe
         cursor = page.next_cursor
 
 
-def _existing_duplicate(eng: Engine, namespace: str, content: str, added: AddResult) -> str:
+def _existing_duplicate(added: AddResult) -> str:
     """The id of the memory that made dedup skip ``content``."""
-    known = getattr(added, "duplicates", None)  # ids of the memories each skip matched, when the engine says
-    if known:
-        return str(known[0])
-    hits = eng.search(content, scope=namespace, top_k=5)
-    for hit in hits:
-        if hit.memory.value.strip() == content.strip():
-            return hit.memory.id
-    if hits:
-        return hits[0].memory.id
-    raise NotFound("the memory this duplicates could not be found")
+    if not added.duplicates or not added.duplicates[0]:
+        raise NotFound("the memory this duplicates could not be found")
+    return added.duplicates[0]
 
 
 def _version() -> str:
