@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shutil
 import socket
 import statistics
@@ -28,9 +27,9 @@ from typing import Any
 
 import anyio
 
+from report import write_section
+
 HERE = Path(__file__).resolve().parent
-DOC = HERE.parent / "docs" / "benchmarks.md"
-START, END = "<!-- mcp-latency:start -->", "<!-- mcp-latency:end -->"
 
 SUBJECTS = ["The user", "Their manager", "Their sister", "The team", "Their landlord", "Their dentist"]
 VERBS = ["prefers", "dislikes", "recommended", "asked about", "is planning", "forgot about"]
@@ -103,14 +102,11 @@ async def http_client(home: Path) -> AsyncIterator[Any]:
     from mcp.client.streamable_http import streamable_http_client
 
     from memorylayer.config import Settings
-    from memorylayer.mcp_server.http import mount_on_server
     from memorylayer.server import create_app
     from memorylayer.server.admin import create_account, create_key
 
     os.environ["MEMORYLAYER_MCP_DAILY_LIMITS"] = "free=1000000,enterprise=1000000"
     app = create_app(Settings.load(home=home))
-    if not any(getattr(route, "path", None) == "/mcp" for route in app.routes):
-        mount_on_server(app)
     srv = app.state.server
     account = create_account(srv.store, srv.server, "bench@example.com", plan="enterprise")
     _, key = create_key(srv.store, account.id, scopes="memory:read,memory:write")
@@ -165,17 +161,6 @@ async def measure(home: Path, queries: list[str]) -> dict[str, list[float]]:
     return samples
 
 
-def write_doc(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -225,7 +210,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if not args.no_write:
-        write_doc(section)
+        write_section("mcp-latency", section)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,9 @@ Writes the ``http`` section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import os
 import platform
-import re
 import socket
 import statistics
 import subprocess
@@ -33,27 +31,18 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+import perf
 from memorylayer.engine import Engine
 from memorylayer.engine.types import now_ms
+from report import write_section
 
 HERE = Path(__file__).resolve().parent
 
-DOC = HERE.parent / "docs" / "benchmarks.md"
-START, END = "<!-- http:start -->", "<!-- http:end -->"
 SCOPE, ADD_SCOPE = "bench", "bench-add"
 SERVER_START_S = 180.0
 REQUEST_TIMEOUT_S = 60.0
 
 
-def _perf() -> object:
-    spec = importlib.util.spec_from_file_location("bench_perf", HERE / "perf.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-perf = _perf()
 
 
 def queries(n: int) -> list[str]:
@@ -189,16 +178,6 @@ def throughput(url: str, key: str, clients: int, requests: int, make: Callable[[
     return requests / elapsed
 
 
-def write_doc(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--memories", type=int, default=10_000)
@@ -250,7 +229,7 @@ def main() -> None:
     section = report(args, levels, counts, local, remote, rates)
     print(section)
     if not args.no_write:
-        write_doc(section)
+        write_section("http", section)
 
 
 def report(args: argparse.Namespace, levels: list[int], counts: list[int], local: list[float],

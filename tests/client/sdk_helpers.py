@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from sdk_blocking import Blocking
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
@@ -21,6 +17,7 @@ from starlette.types import ASGIApp
 from memorylayer.client import AsyncClient, Client
 from memorylayer.engine.types import now_ms
 from memorylayer.server import admin
+from support import serve_in_thread
 
 BASE_URL = "http://testserver"
 ENV_NAMES = ("MEMORYLAYER_API_KEY", "WITHMEMORY_API_KEY", "MEMORYLAYER_BASE_URL", "WITHMEMORY_BASE_URL")
@@ -70,29 +67,11 @@ def in_process(kind: str, app: ASGIApp, *, drops: DroppedConnections | None = No
     return Blocking(AsyncClient(http_client=httpx.AsyncClient(transport=transport), **options))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serve(app: ASGIApp) -> Iterator[str]:
     """``app`` behind a real socket (uvicorn in a thread); yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(app) as base_url:
+        yield base_url
 
 
 # --- the real server, in-process --------------------------------------------------------------------

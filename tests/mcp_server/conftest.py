@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from mcp import Client
 
 from memorylayer.config import Settings
+from support import serve_in_thread
 
 
 @pytest.fixture
@@ -57,22 +54,13 @@ class RunningServer:
     keys: dict[str, str]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def running_server(home: Path) -> Iterator[RunningServer]:
     """``create_app`` with /mcp mounted, served by uvicorn, with three keys on two accounts."""
-    from memorylayer.mcp_server.http import mount_on_server
     from memorylayer.server import create_app
     from memorylayer.server.admin import create_account, create_key
 
     app = create_app(Settings.load(home=home))
-    if not any(getattr(route, "path", None) == "/mcp" for route in app.routes):
-        mount_on_server(app)
     srv = app.state.server
     alice = create_account(srv.store, srv.server, "alice@example.com")
     bob = create_account(srv.store, srv.server, "bob@example.com")
@@ -81,21 +69,10 @@ def running_server(home: Path) -> Iterator[RunningServer]:
         "alice-read": create_key(srv.store, alice.id, scopes="memory:read")[1],
         "bob": create_key(srv.store, bob.id, scopes="memory:read,memory:write")[1],
     }
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
     try:
-        yield RunningServer(f"http://127.0.0.1:{port}/mcp", app, keys)
+        with serve_in_thread(app, lifespan="on", log_level="warning") as base_url:
+            yield RunningServer(f"{base_url}/mcp", app, keys)
     finally:
-        server.should_exit = True
-        thread.join(30)
         srv.engine.close()
 
 
