@@ -11,7 +11,6 @@ from sdk_helpers import (
     TEST_PLANS,
     Clock,
     RealServer,
-    free_port,
     in_process,
     serve,
 )
@@ -19,6 +18,7 @@ from sdk_helpers import (
 from memorylayer.config import Settings
 from memorylayer.server.app import create_app
 from memorylayer.server.settings import ServerSettings
+from support import free_port
 
 
 @pytest.fixture(autouse=True)
