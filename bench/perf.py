@@ -99,7 +99,7 @@ def main() -> None:
     single_texts = iter(texts[args.real : args.real + 100])
     single = timed(lambda: engine.add("single", next(single_texts), extract=False), 100)
     start = time.perf_counter()
-    engine.add_many("main", sample, dedup=False)
+    engine.add_many("main", sample)  # the default: dedup on
     batch_rate = len(sample) / (time.perf_counter() - start)
     results["add"] = {
         "single_p50_ms": statistics.median(single),

@@ -76,6 +76,12 @@ def test_update_re_embeds_merges_metadata_and_records_history(engine: Engine) ->
     assert engine.history(memory.id)[0].value == "User prefers Python"
 
 
+def test_an_update_that_changes_nothing_leaves_no_history(engine: Engine) -> None:
+    memory = engine.add("s", "User prefers Python", extract=False, metadata={"a": 1}).memories[0]
+    assert engine.update(memory.id, value="User prefers Python", metadata={"a": 1}) == memory
+    assert engine.history(memory.id) == []
+
+
 def test_update_of_an_unknown_id_is_not_found(engine: Engine) -> None:
     with pytest.raises(NotFound):
         engine.update("no-such-id", value="x")

@@ -307,7 +307,7 @@ class Engine:
         with store.transaction():
             # Search the committed state once, before this transaction writes anything, so the
             # shared vector index never caches a row that a rollback could undo.
-            nearest = [index.search(self.account, scope, vec, 1) if dedup else [] for vec in vectors]
+            nearest = index.search_many(self.account, scope, vectors, 1) if dedup else [[] for _ in facts]
             fresh: list[tuple[MemoryRecord, np.ndarray]] = []
             for fact, vector, hits, stamp in zip(facts, vectors, nearest, created_at, strict=True):
                 decision = Decision("insert")
@@ -399,17 +399,20 @@ class Engine:
             existing = self.store.get(self.account, memory_id)
             if existing is None or existing.superseded_by is not None:
                 raise NotFound(f"memory {memory_id} does not exist")
+            new_value = existing.value if value is None else value
+            new_metadata = {**existing.metadata, **meta}
+            new_importance = existing.importance if importance is None else importance
+            if (new_value, new_metadata, new_importance) == (existing.value, existing.metadata, existing.importance):
+                return existing  # nothing changes: no history entry, no new timestamp
             record = replace(
                 existing,
-                value=existing.value if value is None else value,
-                metadata={**existing.metadata, **meta},
-                importance=existing.importance if importance is None else importance,
+                value=new_value,
+                metadata=new_metadata,
+                importance=new_importance,
                 updated_at=max(now_ms(), existing.updated_at + 1),
-                content_hash=content_hash(existing.value if value is None else value),
+                content_hash=content_hash(new_value),
                 model=self.embedder.model_id if vector is not None else existing.model,
             )
-            if record == existing:
-                return existing
             self.store.add_history(self._history(existing, "updated", None), self.account)
             terms = index_terms(record) if value is not None else None
             self.store.replace(record, vector, terms)

@@ -20,6 +20,14 @@ import simsimd
 from ..store.base import Store
 
 DTYPE = np.float16
+#: Queries scored per scan in search_many (bounds the score table to 64 x scope size floats).
+QUERY_BATCH = 64
+
+
+def _top(scores: np.ndarray, rowids: np.ndarray, k: int) -> list[tuple[int, float]]:
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(rowids[i]), float(scores[i])) for i in top]
 
 
 @dataclass
@@ -87,21 +95,22 @@ class VectorIndex:
 
     def search(self, account: str, scope: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(rowid, cosine) of the ``k`` nearest live memories, nearest first."""
+        return self.search_many(account, scope, query[None, :], k)[0]
+
+    def search_many(self, account: str, scope: str, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        """:meth:`search` for each row of ``queries``, scanning the scope's matrix once per 64 queries."""
+        results: list[list[tuple[int, float]]] = []
         with self._lock:
             entry = self._sync(account, scope)
             if entry.size == 0 or k <= 0:
-                return []
-            distances = simsimd.cdist(
-                query.astype(DTYPE)[None, :], entry.matrix[: entry.size], metric="dot", threads=self._threads
-            )
-            scores = np.asarray(distances, dtype=np.float32).ravel()
-            rowids = entry.rowids[: entry.size].copy()
-        if k < len(scores):
-            top = np.argpartition(-scores, k - 1)[:k]
-        else:
-            top = np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(rowids[i]), float(scores[i])) for i in top]
+                return [[] for _ in range(len(queries))]
+            matrix, rowids = entry.matrix[: entry.size], entry.rowids[: entry.size].copy()
+            for start in range(0, len(queries), QUERY_BATCH):
+                chunk = queries[start : start + QUERY_BATCH].astype(DTYPE)
+                distances = simsimd.cdist(chunk, matrix, metric="dot", threads=self._threads)
+                table = np.asarray(distances, dtype=np.float32).reshape(len(chunk), entry.size)
+                results.extend(_top(scores, rowids, k) for scores in table)
+        return results
 
     def vectors(self, account: str, scope: str, rowids: list[int]) -> dict[int, np.ndarray]:
         """The cached vectors of ``rowids`` (those the scope holds)."""
