@@ -20,7 +20,7 @@ from ..embedding.embedder import Embedder, default_embedder
 from ..errors import InvalidRequest, NotFound
 from ..store.base import ListQuery, Store
 from . import validation as v
-from .dedup import Decision, content_hash, decide, overlap
+from .dedup import RELATED, Decision, content_hash, decide, overlap
 from .ranking import DEFAULT_RANKING, RankingConfig, build_context, coverage, final_score, fuse, idf
 from .text import analyze, analyze_query
 from .types import (
@@ -288,31 +288,26 @@ class Engine:
     def _store_facts(
         self,
         scope: str,
-        facts: list[str],
+        facts: builtins.list[str],
         source: str,
         metadata: dict[str, Any],
         importance: float | None,
-        created_at: list[int | None],
+        created_at: builtins.list[int | None],
         *,
         dedup: bool,
         vectors: np.ndarray | None = None,
     ) -> AddResult:
         if vectors is None:
             vectors = self.embedder.embed(facts)  # before the transaction: never hold the lock while embedding
-        store, index = self.store, self._shared.index
-        written: list[MemoryRecord] = []
-        skipped: list[str] = []
-        duplicates: list[str] = []
-        superseded: list[str] = []
+        store = self.store
+        written: builtins.list[MemoryRecord] = []
+        skipped: builtins.list[str] = []
+        duplicates: builtins.list[str] = []
+        superseded: builtins.list[str] = []
         with store.transaction():
-            # Search the committed state once, before this transaction writes anything, so the
-            # shared vector index never caches a row that a rollback could undo.
-            nearest = index.search_many(self.account, scope, vectors, 1) if dedup else [[] for _ in facts]
-            fresh: list[tuple[MemoryRecord, np.ndarray]] = []
-            for fact, vector, hits, stamp in zip(facts, vectors, nearest, created_at, strict=True):
-                decision = Decision("insert")
-                if dedup:
-                    decision = self._dedup(scope, fact, vector, hits, fresh, source)
+            batch = _BatchDedup(self, scope, facts, vectors, source) if dedup else None
+            for i, (fact, vector, stamp) in enumerate(zip(facts, vectors, created_at, strict=True)):
+                decision = batch.decide(i) if batch is not None else Decision("insert")
                 if decision.action == "skip":
                     skipped.append(fact)
                     duplicates.append(decision.target.id if decision.target is not None else "")
@@ -322,41 +317,15 @@ class Engine:
                     created_at=stamp,
                 )
                 store.insert(record, vector, index_terms(record))
-                if decision.action == "supersede" and decision.target is not None:
-                    old = decision.target
-                    store.add_history(self._history(old, "superseded", record.id), self.account)
-                    store.supersede(self.account, old.id, record.id)
-                    superseded.append(old.id)
+                replaced = decision.target if decision.action == "supersede" else None
+                if replaced is not None:
+                    store.add_history(self._history(replaced, "superseded", record.id), self.account)
+                    store.supersede(self.account, replaced.id, record.id)
+                    superseded.append(replaced.id)
+                if batch is not None:
+                    batch.added(record, vector, replaced)
                 written.append(record)
-                fresh.append((record, vector))
         return AddResult(memories=written, skipped=skipped, superseded=superseded, duplicates=duplicates)
-
-    def _dedup(
-        self,
-        scope: str,
-        fact: str,
-        vector: np.ndarray,
-        hits: list[tuple[int, float]],
-        fresh: list[tuple[MemoryRecord, np.ndarray]],
-        source: str,
-    ) -> Decision:
-        digest = content_hash(fact)
-        exact = self.store.find_by_hash(self.account, scope, digest)
-        if exact is None:
-            exact = next((r for r, _ in fresh if r.content_hash == digest), None)
-        closest: MemoryRecord | None = None
-        similarity = 0.0
-        if hits:
-            rowid, similarity = hits[0]
-            closest = self.store.get_many_by_rowid(self.account, [rowid]).get(rowid)
-            if closest is None:
-                similarity = 0.0
-        for record, other in fresh:
-            score = float(other @ vector)
-            if score > similarity:
-                closest, similarity = record, score
-        shared = overlap(set(analyze(fact)), set(analyze(closest.value))) if closest is not None else 0.0
-        return decide(source, exact, closest, similarity, shared)
 
     def _history(self, old: MemoryRecord, event: str, replaced_by: str | None) -> HistoryEntry:
         return HistoryEntry(
@@ -737,6 +706,56 @@ class Engine:
     def models(self) -> dict[str, int]:
         """How many stored vectors each embedding model made (more than one means `reindex` is due)."""
         return self.store.models()
+
+
+class _BatchDedup:
+    """Dedup for one batch of unkeyed facts, against the scope's live memories and the batch's own.
+
+    Everything that can be read once is: the nearest committed memory of every fact (one scan of the
+    vector matrix per 64 facts) and the live memories with the batch's content hashes (one query).
+    Facts the batch has already written are compared with one matrix product per fact.
+    """
+
+    def __init__(self, engine: Engine, scope: str, facts: list[str], vectors: np.ndarray, source: str) -> None:
+        self._engine, self._scope, self._facts, self._vectors, self._source = engine, scope, facts, vectors, source
+        # Search the committed state before this transaction writes anything, so the shared
+        # vector index never caches a row that a rollback could undo.
+        self._nearest = engine._shared.index.search_many(engine.account, scope, vectors, 1)
+        self._by_hash = engine.store.find_by_hashes(engine.account, scope, [content_hash(f) for f in facts])
+        self._fresh: list[MemoryRecord] = []
+        self._fresh_vectors = np.zeros_like(vectors)
+
+    def decide(self, i: int) -> Decision:
+        fact, vector = self._facts[i], self._vectors[i]
+        exact = self._by_hash.get(content_hash(fact))
+        if exact is not None:
+            return decide(self._source, exact, None, 1.0, 1.0)
+        closest: MemoryRecord | None = None
+        rowid, similarity = self._nearest[i][0] if self._nearest[i] else (None, 0.0)
+        if self._fresh:
+            scores = self._fresh_vectors[: len(self._fresh)] @ vector
+            best = int(np.argmax(scores))
+            if scores[best] > similarity:
+                closest, similarity = self._fresh[best], float(scores[best])
+        if similarity < RELATED:
+            return Decision("insert")  # rule 2, without reading the neighbour's row
+        if closest is None and rowid is not None:
+            closest = self._engine.store.get_many_by_rowid(self._engine.account, [rowid]).get(rowid)
+        if closest is None:  # the neighbour was superseded earlier in this batch
+            return Decision("insert")
+        shared = overlap(set(analyze(fact)), set(analyze(closest.value)))
+        return decide(self._source, None, closest, similarity, shared)
+
+    def added(self, record: MemoryRecord, vector: np.ndarray, replaced: MemoryRecord | None) -> None:
+        """Record a written fact (and forget the one it superseded) for the rest of the batch."""
+        self._by_hash[record.content_hash] = record
+        if replaced is not None:
+            self._by_hash.pop(replaced.content_hash, None)
+            for j, fresh in enumerate(self._fresh):
+                if fresh.id == replaced.id:
+                    self._fresh_vectors[j] = 0.0
+        self._fresh_vectors[len(self._fresh)] = vector
+        self._fresh.append(record)
 
 
 def lexical_match_terms(

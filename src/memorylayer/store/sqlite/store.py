@@ -267,6 +267,20 @@ class SqliteStore:
         ).fetchone()
         return _record(row) if row else None
 
+    def find_by_hashes(self, account: str, scope: str, hashes: Sequence[str]) -> dict[str, MemoryRecord]:
+        found: dict[str, MemoryRecord] = {}
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), _SQL_BATCH):
+            chunk = unique[start : start + _SQL_BATCH]
+            marks = ",".join("?" * len(chunk))
+            for row in self._conn.execute(
+                f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.scope = ? AND m.content_hash IN ({marks})"
+                " AND m.superseded_by IS NULL ORDER BY m.key IS NULL, m.rowid",
+                (account, scope, *chunk),
+            ):
+                found.setdefault(row["content_hash"], _record(row))
+        return found
+
     def _where(self, query: ListQuery) -> tuple[str, list[Any]]:
         clauses = ["m.account = ?", "m.superseded_by IS NULL"]
         params: list[Any] = [query.account]
