@@ -7,9 +7,25 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+
+from memorylayer.engine.types import now_ms
+
+
+@dataclass
+class Clock:
+    """A server clock the tests can move forward instead of sleeping: real time plus an offset."""
+
+    offset_ms: int = 0
+
+    def __call__(self) -> int:
+        return now_ms() + self.offset_ms
+
+    def advance(self, seconds: float) -> None:
+        self.offset_ms += int(seconds * 1000)
 
 
 def free_port() -> int:

@@ -15,9 +15,8 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
 from memorylayer.client import AsyncClient, Client
-from memorylayer.engine.types import now_ms
 from memorylayer.server import admin
-from support import serve_in_thread
+from support import Clock, serve_in_thread
 
 BASE_URL = "http://testserver"
 ENV_NAMES = ("MEMORYLAYER_API_KEY", "WITHMEMORY_API_KEY", "MEMORYLAYER_BASE_URL", "WITHMEMORY_BASE_URL")
@@ -82,19 +81,6 @@ TEST_PLANS = {
     "metered": {"monthly_api_calls": 3},
 }
 CACHE_MAX_ENTRIES = 3
-
-
-@dataclass
-class Clock:
-    """The server's clock: real time plus an offset a test can move forward."""
-
-    offset_ms: int = 0
-
-    def __call__(self) -> int:
-        return now_ms() + self.offset_ms
-
-    def advance(self, seconds: float) -> None:
-        self.offset_ms += int(seconds * 1000)
 
 
 @dataclass

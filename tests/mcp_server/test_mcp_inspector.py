@@ -65,65 +65,25 @@ def tool(result: Any) -> Any:
     return json.loads(result["content"][0]["text"])
 
 
+def call_tool(inspect: Callable[..., Any], name: str, *arguments: str) -> Any:
+    """The Inspector's answer to ``tools/call`` of ``name`` with ``key=value`` arguments."""
+    return inspect("--method", "tools/call", "--tool-name", name, "--tool-arg", *arguments)
+
+
 def basic_flow(inspect: Callable[..., Any]) -> None:
     listed = inspect("--method", "tools/list")
     names = {t["name"] for t in listed["tools"]}
     assert {"memory_store", "memory_search", "memory_get", "memory_delete", "memory_list"} <= names
-    stored = tool(
-        inspect(
-            "--method",
-            "tools/call",
-            "--tool-name",
-            "memory_store",
-            "--tool-arg",
-            "content=The user's favourite editor is Helix",
-            "namespace=inspector",
-        )
-    )
+    content = "The user's favourite editor is Helix"
+    stored = tool(call_tool(inspect, "memory_store", f"content={content}", "namespace=inspector"))
     assert stored["status"] == "stored"
-    hits = tool(
-        inspect(
-            "--method",
-            "tools/call",
-            "--tool-name",
-            "memory_search",
-            "--tool-arg",
-            "query=which text editor?",
-            "namespace=inspector",
-            "top_k=3",
-        )
-    )
+    hits = tool(call_tool(inspect, "memory_search", "query=which text editor?", "namespace=inspector", "top_k=3"))
     assert hits[0]["memory_id"] == stored["memory_id"]
-    got = tool(
-        inspect(
-            "--method",
-            "tools/call",
-            "--tool-name",
-            "memory_get",
-            "--tool-arg",
-            f"memory_id={stored['memory_id']}",
-        )
-    )
-    assert got["content"] == "The user's favourite editor is Helix"
-    deleted = tool(
-        inspect(
-            "--method",
-            "tools/call",
-            "--tool-name",
-            "memory_delete",
-            "--tool-arg",
-            f"memory_id={stored['memory_id']}",
-        )
-    )
+    got = tool(call_tool(inspect, "memory_get", f"memory_id={stored['memory_id']}"))
+    assert got["content"] == content
+    deleted = tool(call_tool(inspect, "memory_delete", f"memory_id={stored['memory_id']}"))
     assert deleted["status"] == "deleted"
-    missing = inspect(
-        "--method",
-        "tools/call",
-        "--tool-name",
-        "memory_get",
-        "--tool-arg",
-        f"memory_id={stored['memory_id']}",
-    )
+    missing = call_tool(inspect, "memory_get", f"memory_id={stored['memory_id']}")
     assert missing["isError"] is True and missing["content"][0]["text"].startswith("[not_found]")
 
 

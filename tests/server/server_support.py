@@ -10,22 +10,9 @@ from fastapi.testclient import TestClient
 
 from memorylayer.config import Settings
 from memorylayer.engine import Engine
-from memorylayer.engine.types import now_ms
 from memorylayer.server import ServerSettings, admin, create_app
 from memorylayer.server.core import ServerState
-
-
-@dataclass
-class Clock:
-    """A time source the tests can move forward (no sleeps)."""
-
-    offset: int = 0
-
-    def __call__(self) -> int:
-        return now_ms() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += int(seconds * 1000)
+from support import Clock
 
 
 @dataclass
