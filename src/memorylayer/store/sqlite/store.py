@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -25,6 +25,14 @@ _COLUMNS = (
 _FROM = "memories m LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
 _ORDER_COLUMNS = {"updated_at", "created_at", "importance", "last_recalled_at"}
 _SQL_BATCH = 500  # stays under SQLite's host-parameter limit
+T = TypeVar("T")
+
+
+def _in_batches(items: Sequence[T]) -> Iterator[tuple[list[T], str]]:
+    """``items`` in slices small enough for one ``IN (...)``, each with its ``?,?,…`` placeholders."""
+    for start in range(0, len(items), _SQL_BATCH):
+        chunk = list(items[start : start + _SQL_BATCH])
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def _record(row: sqlite3.Row) -> MemoryRecord:
@@ -129,9 +137,7 @@ class SqliteStore:
     def delete(self, account: str, memory_ids: Sequence[str], *, keep_history: bool = False) -> int:
         deleted = 0
         with self.transaction() as conn:
-            for start in range(0, len(memory_ids), _SQL_BATCH):
-                chunk = list(memory_ids[start : start + _SQL_BATCH])
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _in_batches(memory_ids):
                 rows = conn.execute(
                     f"SELECT rowid, scope, id FROM memories WHERE id IN ({marks}) AND +account = ?",
                     (*chunk, account),
@@ -214,9 +220,7 @@ class SqliteStore:
 
     def rank_fields(self, account: str, rowids: Sequence[int]) -> dict[int, RankFields]:
         found: dict[int, RankFields] = {}
-        for start in range(0, len(rowids), _SQL_BATCH):
-            chunk = list(rowids[start : start + _SQL_BATCH])
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_batches(rowids):
             # "+account" keeps SQLite on the rowid lookups instead of scanning the account index.
             for row in self._conn.execute(
                 "SELECT rowid, id, source, importance, created_at, updated_at, recall_count FROM memories"
@@ -234,9 +238,7 @@ class SqliteStore:
 
     def get_many_by_rowid(self, account: str, rowids: Sequence[int]) -> dict[int, MemoryRecord]:
         found: dict[int, MemoryRecord] = {}
-        for start in range(0, len(rowids), _SQL_BATCH):
-            chunk = list(rowids[start : start + _SQL_BATCH])
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_batches(rowids):
             for row in self._conn.execute(
                 f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.rowid IN ({marks}) AND +m.account = ?"
                 " AND m.superseded_by IS NULL",
@@ -270,9 +272,7 @@ class SqliteStore:
     def find_by_hashes(self, account: str, scope: str, hashes: Sequence[str]) -> dict[str, MemoryRecord]:
         found: dict[str, MemoryRecord] = {}
         unique = list(dict.fromkeys(hashes))
-        for start in range(0, len(unique), _SQL_BATCH):
-            chunk = unique[start : start + _SQL_BATCH]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_batches(unique):
             for row in self._conn.execute(
                 f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.scope = ? AND m.content_hash IN ({marks})"
                 " AND m.superseded_by IS NULL ORDER BY m.key IS NULL, m.rowid",
@@ -410,9 +410,7 @@ class SqliteStore:
 
     def terms_for(self, rowids: Sequence[int]) -> dict[int, set[str]]:
         found: dict[int, set[str]] = {}
-        for start in range(0, len(rowids), _SQL_BATCH):
-            chunk = list(rowids[start : start + _SQL_BATCH])
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_batches(rowids):
             for rowid, terms in self._conn.execute(
                 f"SELECT rowid, terms FROM memory_terms WHERE rowid IN ({marks})", chunk
             ):
@@ -443,9 +441,7 @@ class SqliteStore:
 
     def vectors_for(self, rowids: Sequence[int]) -> dict[int, np.ndarray]:
         found: dict[int, np.ndarray] = {}
-        for start in range(0, len(rowids), _SQL_BATCH):
-            chunk = list(rowids[start : start + _SQL_BATCH])
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_batches(rowids):
             for rowid, blob in self._conn.execute(
                 f"SELECT memory_rowid, vector FROM memory_vectors WHERE memory_rowid IN ({marks})", chunk
             ):
