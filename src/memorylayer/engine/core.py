@@ -677,7 +677,7 @@ class Engine:
                 )
                 store.replace(updated, vector, index_terms(updated))
                 return 1
-        elif store.find_by_hash(self.account, scope, content_hash(item["value"])) is not None:
+        elif store.find_by_hashes(self.account, scope, [content_hash(item["value"])]):
             return 0
         record = self._new_record(
             scope, item["value"], key=key, source="imported", metadata=item.get("metadata") or {},

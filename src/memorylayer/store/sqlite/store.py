@@ -230,12 +230,6 @@ class SqliteStore:
                 found[row[0]] = RankFields(*row)
         return found
 
-    def rowid_of(self, account: str, memory_id: str) -> int | None:
-        row = self._conn.execute(
-            "SELECT rowid FROM memories WHERE id = ? AND +account = ?", (memory_id, account)
-        ).fetchone()
-        return int(row[0]) if row else None
-
     def get_many_by_rowid(self, account: str, rowids: Sequence[int]) -> dict[int, MemoryRecord]:
         found: dict[int, MemoryRecord] = {}
         for chunk, marks in _in_batches(rowids):
@@ -260,14 +254,6 @@ class SqliteStore:
             "SELECT id FROM memories WHERE account = ? AND scope = ? AND key = ?", (account, scope, key)
         )
         return [r[0] for r in rows]
-
-    def find_by_hash(self, account: str, scope: str, content_hash: str) -> MemoryRecord | None:
-        row = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.scope = ? AND m.content_hash = ?"
-            " AND m.superseded_by IS NULL ORDER BY m.key IS NULL, m.rowid LIMIT 1",
-            (account, scope, content_hash),
-        ).fetchone()
-        return _record(row) if row else None
 
     def find_by_hashes(self, account: str, scope: str, hashes: Sequence[str]) -> dict[str, MemoryRecord]:
         found: dict[str, MemoryRecord] = {}
@@ -438,15 +424,6 @@ class SqliteStore:
         changes.sort(key=lambda item: item[0])
         high = max([since, *(seq for seq, _ in changes)])
         return [change for _, change in changes], high
-
-    def vectors_for(self, rowids: Sequence[int]) -> dict[int, np.ndarray]:
-        found: dict[int, np.ndarray] = {}
-        for chunk, marks in _in_batches(rowids):
-            for rowid, blob in self._conn.execute(
-                f"SELECT memory_rowid, vector FROM memory_vectors WHERE memory_rowid IN ({marks})", chunk
-            ):
-                found[rowid] = np.frombuffer(blob, dtype=np.float32)
-        return found
 
     def iter_records(self, account: str, scope: str | None = None) -> Iterator[MemoryRecord]:
         sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.superseded_by IS NULL"
