@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from memorylayer.engine import Engine
-from memorylayer.engine.types import now_ms
+from memorylayer.types import now_ms
 
 SUBJECTS = ["The deploy job", "Alice", "The billing service", "Our API gateway", "The user", "Bob's team",
             "The staging cluster", "The mobile app", "The data pipeline", "Customer support"]

@@ -33,7 +33,7 @@ import numpy as np
 
 import perf
 from memorylayer.engine import Engine
-from memorylayer.engine.types import now_ms
+from memorylayer.types import now_ms
 from report import write_section
 
 HERE = Path(__file__).resolve().parent
@@ -195,12 +195,11 @@ def main() -> None:
 
     from memorylayer.server.admin import create_account, create_key
     from memorylayer.server.settings import ServerSettings
-    from memorylayer.store.sqlite.accounts import SqliteAccountStore
 
     with tempfile.TemporaryDirectory(prefix="ml-bench-http-") as tmp:
         home = Path(tmp)
         with Engine.open(home) as root:
-            store = SqliteAccountStore(root.database)
+            store = root.backend.accounts
             account = create_account(store, ServerSettings.load(home), "bench@example.com", plan="enterprise")
             _, key = create_key(store, account.id, scopes="memory:read,memory:write")
             engine = root.for_account(account.id)

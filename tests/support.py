@@ -12,7 +12,7 @@ from typing import Any
 
 import uvicorn
 
-from memorylayer.engine.types import now_ms
+from memorylayer.types import now_ms
 
 
 @dataclass

@@ -34,7 +34,7 @@ class Settings:
     """Everything configurable. Each field maps to env var ``MEMORYLAYER_<NAME>`` and config key ``name``."""
 
     home: Path = field(default_factory=default_home)
-    #: ``sqlite:///path`` or a path; empty means ``<home>/memory.db``.
+    #: A SQLite path or ``sqlite:///path`` URL; empty means ``<home>/memory.db``.
     database: str = ""
     #: OpenAI-compatible chat-completions endpoint for extraction; empty means the offline rules extractor.
     llm_base_url: str = ""
@@ -47,16 +47,9 @@ class Settings:
     embed_threads: int = 2
 
     @property
-    def database_path(self) -> Path:
-        """The SQLite file this configuration points at."""
-        url = self.database
-        if not url:
-            return self.home / DATABASE_FILE
-        if url.startswith("sqlite:///"):
-            return Path(url[len("sqlite:///") :])
-        if "://" in url:
-            raise InvalidRequest(f"unsupported database URL: {url.split('://')[0]}://")
-        return Path(url).expanduser()
+    def database_url(self) -> str:
+        """The database this configuration points at, for :func:`memorylayer.store.open_backend`."""
+        return self.database or f"sqlite:///{self.home / DATABASE_FILE}"
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

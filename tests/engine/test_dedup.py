@@ -6,7 +6,7 @@ import pytest
 
 from memorylayer.engine import Engine
 from memorylayer.engine.dedup import DUPLICATE, RELATED, decide
-from memorylayer.engine.types import MemoryRecord
+from memorylayer.types import MemoryRecord
 
 
 def memory(source: str = "extracted", key: str | None = None) -> MemoryRecord:

@@ -118,10 +118,12 @@ async def test_another_accounts_memory_id_is_not_found_and_never_searched(
 
 
 async def test_the_daily_limit_refuses_calls_until_midnight_utc_then_resets(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serve_mcp: Any, call: Any, call_error: Any
+    tmp_path: Path, serve_mcp: Any, call: Any, call_error: Any
 ) -> None:
-    monkeypatch.setenv("MEMORYLAYER_MCP_DAILY_LIMITS", "free=3")
-    with serve_mcp(tmp_path / "limited") as limited:
+    home = tmp_path / "limited"
+    home.mkdir()
+    (home / "server.toml").write_text("[plans.free]\nmcp_daily_calls = 3\n", encoding="utf-8")
+    with serve_mcp(home) as limited:
         srv = limited.app.state.server
         today = datetime(2026, 3, 14, 22, 30, tzinfo=UTC)
         srv.clock = lambda: int(today.timestamp() * 1000)

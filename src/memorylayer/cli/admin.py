@@ -9,37 +9,35 @@ from typing import Any
 
 import typer
 
-from ..config import Settings
-from ..engine.types import iso_ms
 from ..errors import MemoryLayerError
 from ..store.accounts import Account, AccountStore, ApiKey
+from ..types import iso_ms
 from .app import app, emit_json, fail, stdout
+from .options import Database, Home, Json, load_settings
 
 admin_app = typer.Typer(help="Operator commands for a server: accounts, plans and keys.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 
-HOME = typer.Option(None, "--home", help="MemoryLayer home (default $MEMORYLAYER_HOME).")
-JSON = typer.Option(False, "--json", help="Machine-readable output.")
 
 
 @contextmanager
-def _store(home: Path | None, as_json: bool) -> Iterator[tuple[AccountStore, Any]]:
+def _store(home: Path | None, database: str | None, as_json: bool) -> Iterator[tuple[AccountStore, Any]]:
+    """The account store of the database ``serve`` would use with the same ``--home``/``--database``."""
     from ..server.settings import ServerSettings
-    from ..store.sqlite.accounts import SqliteAccountStore
-    from ..store.sqlite.db import Database
+    from ..store import open_backend
 
     try:
-        settings = Settings.load(home=home)
+        settings = load_settings(home, database)
         server = ServerSettings.load(settings.home)
-        database = Database(settings.database_path)
+        backend = open_backend(settings.database_url)
     except MemoryLayerError as error:
         fail(error, as_json)
     try:
-        yield SqliteAccountStore(database), server
+        yield backend.accounts, server
     except MemoryLayerError as error:
         fail(error, as_json)
     finally:
-        database.close()
+        backend.close()
 
 
 def _account(a: Account) -> dict[str, Any]:
@@ -73,13 +71,14 @@ def create_account(
     email: str = typer.Argument(..., help="Email of the new account."),
     plan: str = typer.Option("", help="Plan tier (default: the configured default plan)."),
     key: bool = typer.Option(True, "--key/--no-key", help="Also mint a full-scope key and print it once."),
-    home: Path | None = HOME,
-    as_json: bool = JSON,
+    home: Home = None,
+    database: Database = None,
+    as_json: Json = False,
 ) -> None:
     """Create an account (and a full-scope API key) without the email code flow."""
     from ..server import admin
 
-    with _store(home, as_json) as (store, server):
+    with _store(home, database, as_json) as (store, server):
         account = admin.create_account(store, server, email, plan=plan or None)
         raw = admin.create_key(store, account.id)[1] if key else None
     if as_json:
@@ -91,9 +90,9 @@ def create_account(
 
 
 @admin_app.command("list-accounts")
-def list_accounts(home: Path | None = HOME, as_json: bool = JSON) -> None:
+def list_accounts(home: Home = None, database: Database = None, as_json: Json = False) -> None:
     """List accounts and containers."""
-    with _store(home, as_json) as (store, _):
+    with _store(home, database, as_json) as (store, _):
         accounts = store.list_accounts()
     if as_json:
         emit_json({"accounts": [_account(a) for a in accounts]})
@@ -107,13 +106,14 @@ def list_accounts(home: Path | None = HOME, as_json: bool = JSON) -> None:
 def set_plan(
     account: str = typer.Argument(..., help="Account id or email."),
     plan: str = typer.Argument(..., help="Plan tier (free, basic, pro, team, enterprise or a configured one)."),
-    home: Path | None = HOME,
-    as_json: bool = JSON,
+    home: Home = None,
+    database: Database = None,
+    as_json: Json = False,
 ) -> None:
     """Move an account and its containers to a plan, applying its limits."""
     from ..server import admin
 
-    with _store(home, as_json) as (store, server):
+    with _store(home, database, as_json) as (store, server):
         updated = admin.set_plan(store, server, account, plan)
     if as_json:
         emit_json({"account": _account(updated)})
@@ -127,13 +127,14 @@ def create_key(
     scopes: str = typer.Option("memory:read,memory:write,account:admin", help="Comma-separated scopes."),
     name: str = typer.Option("", help="Label shown by whoami."),
     expires_in: int = typer.Option(0, help="Seconds until the key expires (0 = never)."),
-    home: Path | None = HOME,
-    as_json: bool = JSON,
+    home: Home = None,
+    database: Database = None,
+    as_json: Json = False,
 ) -> None:
     """Mint an API key; the raw key is printed once and stored only as a SHA-256 hash."""
     from ..server import admin
 
-    with _store(home, as_json) as (store, _):
+    with _store(home, database, as_json) as (store, _):
         key, raw = admin.create_key(store, account, scopes=scopes, name=name or None, expires_in_s=expires_in or None)
     if as_json:
         emit_json({"key": _key(key), "apiKey": raw})
@@ -144,12 +145,15 @@ def create_key(
 
 @admin_app.command("list-keys")
 def list_keys(
-    account: str = typer.Argument(..., help="Account id or email."), home: Path | None = HOME, as_json: bool = JSON
+    account: str = typer.Argument(..., help="Account id or email."),
+    home: Home = None,
+    database: Database = None,
+    as_json: Json = False,
 ) -> None:
     """List an account's keys (prefixes only; raw keys are never stored)."""
     from ..server import admin
 
-    with _store(home, as_json) as (store, _):
+    with _store(home, database, as_json) as (store, _):
         keys = store.list_keys(admin.find_account(store, account).id)
     if as_json:
         emit_json({"keys": [_key(k) for k in keys]})
@@ -161,12 +165,15 @@ def list_keys(
 
 @admin_app.command("revoke-key")
 def revoke_key(
-    key_id: str = typer.Argument(..., help="Key id (from list-keys)."), home: Path | None = HOME, as_json: bool = JSON
+    key_id: str = typer.Argument(..., help="Key id (from list-keys)."),
+    home: Home = None,
+    database: Database = None,
+    as_json: Json = False,
 ) -> None:
     """Revoke a key; requests with it then answer 401."""
     from ..server import admin
 
-    with _store(home, as_json) as (store, _):
+    with _store(home, database, as_json) as (store, _):
         key = admin.revoke_key(store, key_id)
     if as_json:
         emit_json({"key": _key(key)})

@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import MemoryLayerError
 
@@ -32,7 +33,7 @@ def fail(error: MemoryLayerError, as_json: bool) -> NoReturn:
     if as_json:
         emit_json({"error": error.to_dict()})
     else:
-        stderr.print(f"[red]error[/red] [{error.code}] {error.message}", highlight=False)
+        stderr.print(f"[red]error[/red] {escape(f'[{error.code}] {error.message}')}", highlight=False)
     raise typer.Exit(error.exit_code)
 
 

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
-import typer
-
-from ..config import Settings
 from ..errors import MemoryLayerError
 from .app import app, fail
+from .options import Database, Home, load_settings
 
 
 @app.command("mcp")
-def mcp_command(
-    home: Annotated[
-        Path | None,
-        typer.Option(
-            "--home", help="MemoryLayer home to serve (default: $MEMORYLAYER_HOME or the user data dir)."
-        ),
-    ] = None,
-) -> None:
+def mcp_command(home: Home = None, database: Database = None) -> None:
     """Serve the MCP memory tools over stdio (for Claude Desktop, Claude Code, Cursor...).
 
     Stdout carries the protocol only; logs go to stderr. Several editors may each run one on the same
@@ -29,7 +17,6 @@ def mcp_command(
     from ..mcp_server.stdio import serve_stdio
 
     try:
-        settings = Settings.load(home=home)
-        serve_stdio(settings)
+        serve_stdio(load_settings(home, database))
     except MemoryLayerError as exc:
         fail(exc, as_json=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -13,23 +14,21 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from ..config import Settings
 from ..engine import Engine
-from ..engine.types import MemoryRecord, iso_ms
 from ..errors import InvalidRequest, MemoryLayerError, NotFound
+from ..types import MemoryRecord, iso_ms
 from .app import app, emit_json, fail, stderr, stdout
+from .options import Database, Home, Json, load_settings
 
 Namespace = Annotated[str, typer.Option("--namespace", "-n", help="Namespace (scope) to use.")]
 OptionalNamespace = Annotated[str | None, typer.Option("--namespace", "-n", help="Limit to one namespace.")]
-Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-Home = Annotated[Path | None, typer.Option("--home", help="MemoryLayer home (default $MEMORYLAYER_HOME).")]
 
 
 @contextmanager
-def engine_for(home: Path | None, as_json: bool) -> Iterator[Engine]:
+def engine_for(home: Path | None, database: str | None, as_json: bool) -> Iterator[Engine]:
     """Open the engine and turn any MemoryLayerError into its stable exit code."""
     try:
-        engine = Engine.open(settings=Settings.load(home=home))
+        engine = Engine.open(settings=load_settings(home, database))
     except MemoryLayerError as error:
         fail(error, as_json)
     try:
@@ -83,10 +82,11 @@ def remember(
         bool, typer.Option(help="Run free text through the extractor instead of storing it as is.")
     ] = False,
     home: Home = None,
+    database: Database = None,
     as_json: Json = False,
 ) -> None:
     """Store a memory (verbatim, keyed, or extracted from free text)."""
-    with engine_for(home, as_json) as engine:
+    with engine_for(home, database, as_json) as engine:
         result = engine.add(
             namespace, text, key=key, importance=importance, metadata=_parse_metadata(metadata),
             extract=extract if key is None else None,
@@ -111,10 +111,11 @@ def recall(
     max_tokens: Annotated[int, typer.Option(help="Context budget in tokens (10-2000, 4 chars each).")] = 150,
     threshold: Annotated[str, typer.Option(help="strict, balanced or permissive.")] = "balanced",
     home: Home = None,
+    database: Database = None,
     as_json: Json = False,
 ) -> None:
     """Print prompt-ready context for QUERY."""
-    with engine_for(home, as_json) as engine:
+    with engine_for(home, database, as_json) as engine:
         result = engine.recall(namespace, query, max_items=max_items, max_tokens=max_tokens, threshold=threshold)
         if as_json:
             emit_json({"context": result.context, "memories": [m.to_dict() for m in result.memories],
@@ -130,10 +131,11 @@ def search(
     top_k: Annotated[int, typer.Option(help="Number of results.")] = 5,
     min_score: Annotated[float, typer.Option(help="Minimum score, 0-1.")] = 0.0,
     home: Home = None,
+    database: Database = None,
     as_json: Json = False,
 ) -> None:
     """Ranked hybrid search (all namespaces unless --namespace)."""
-    with engine_for(home, as_json) as engine:
+    with engine_for(home, database, as_json) as engine:
         hits = engine.search(query, scope=namespace, top_k=top_k, min_score=min_score)
         if as_json:
             emit_json([{**h.memory.to_dict(), "score": round(h.score, 4)} for h in hits])
@@ -147,10 +149,11 @@ def get(
     key: Annotated[str | None, typer.Option(help="Get by key instead of id.")] = None,
     namespace: Namespace = "default",
     home: Home = None,
+    database: Database = None,
     as_json: Json = False,
 ) -> None:
     """Show one memory by id, or by --key in a namespace."""
-    with engine_for(home, as_json) as engine:
+    with engine_for(home, database, as_json) as engine:
         if key is not None:
             record = engine.get_key(namespace, key)
             if record is None:
@@ -179,10 +182,11 @@ def list_memories(
     limit: Annotated[int, typer.Option(help="Page size.")] = 50,
     cursor: Annotated[str | None, typer.Option(help="Cursor from a previous page.")] = None,
     home: Home = None,
+    database: Database = None,
     as_json: Json = False,
 ) -> None:
     """List memories, newest first, one page at a time."""
-    with engine_for(home, as_json) as engine:
+    with engine_for(home, database, as_json) as engine:
         page = engine.list(scope=namespace, source=source, search=contains, order_by=order_by,
                            order_dir=order_dir, limit=limit, cursor=cursor)
         if as_json:
@@ -199,10 +203,11 @@ def forget(
     key: Annotated[str | None, typer.Option(help="Delete by key instead of id.")] = None,
     namespace: Namespace = "default",
     home: Home = None,
+    database: Database = None,
     as_json: Json = False,
 ) -> None:
     """Delete a memory (its text, vector, index entries and history)."""
-    with engine_for(home, as_json) as engine:
+    with engine_for(home, database, as_json) as engine:
         if key is not None:
             deleted = engine.remove(namespace, key)
         elif memory_id is not None:
@@ -218,9 +223,9 @@ def forget(
 
 
 @app.command()
-def namespaces(home: Home = None, as_json: Json = False) -> None:
+def namespaces(home: Home = None, database: Database = None, as_json: Json = False) -> None:
     """Namespaces with their memory count and last update."""
-    with engine_for(home, as_json) as engine:
+    with engine_for(home, database, as_json) as engine:
         spaces = engine.namespaces()
         if as_json:
             emit_json(
@@ -239,10 +244,11 @@ def history(
     key: Annotated[str | None, typer.Option(help="History of a key instead of an id.")] = None,
     namespace: Namespace = "default",
     home: Home = None,
+    database: Database = None,
     as_json: Json = False,
 ) -> None:
     """Earlier values of a memory or key, oldest first."""
-    with engine_for(home, as_json) as engine:
+    with engine_for(home, database, as_json) as engine:
         entries = engine.history(memory_id, scope=namespace if key else None, key=key)
         if as_json:
             emit_json([e.to_dict() for e in entries])
@@ -258,10 +264,11 @@ def export_memories(
     namespace: OptionalNamespace = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
     home: Home = None,
+    database: Database = None,
     as_json: Json = False,
 ) -> None:
     """Write memories as JSON Lines."""
-    with engine_for(home, as_json) as engine:
+    with engine_for(home, database, as_json) as engine:
         if output is None:
             engine.export_jsonl(sys.stdout, scope=namespace)
             return
@@ -278,20 +285,23 @@ def import_memories(
     path: Annotated[Path, typer.Argument(help="JSON Lines file ('-' for stdin).")],
     namespace: OptionalNamespace = None,
     home: Home = None,
+    database: Database = None,
     as_json: Json = False,
 ) -> None:
     """Read memories from JSON Lines (keyed lines upsert, exact duplicates are skipped)."""
-    with engine_for(home, as_json) as engine:
+    with engine_for(home, database, as_json) as engine:
         progress, report = _with_progress("importing")
         try:
             if progress:
                 progress.start()
             if str(path) == "-":
-                count = engine.import_jsonl(sys.stdin, scope=namespace, progress=report)
+                # Bad bytes become lone surrogates, which validation refuses with their line number.
+                stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
+                count = engine.import_jsonl(stdin, scope=namespace, progress=report)
             else:
                 if not path.is_file():
                     raise NotFound(f"{path} does not exist")
-                with path.open(encoding="utf-8") as handle:
+                with path.open(encoding="utf-8", errors="surrogateescape") as handle:
                     count = engine.import_jsonl(handle, scope=namespace, progress=report)
         finally:
             if progress:
@@ -303,9 +313,9 @@ def import_memories(
 
 
 @app.command()
-def reindex(home: Home = None, as_json: Json = False) -> None:
+def reindex(home: Home = None, database: Database = None, as_json: Json = False) -> None:
     """Re-embed memories whose vectors are missing or from another model."""
-    with engine_for(home, as_json) as engine:
+    with engine_for(home, database, as_json) as engine:
         progress, report = _with_progress("re-embedding")
         try:
             if progress:

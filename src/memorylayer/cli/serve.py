@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import typer
 
-from ..config import Settings
 from ..errors import MemoryLayerError
 from .app import app, fail, stderr
+from .options import Database, Home, load_settings
 
 
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for all)."),
     port: int = typer.Option(8787, help="TCP port."),
-    database: str = typer.Option("", help="SQLite file (default <home>/memory.db)."),
-    home: Path | None = typer.Option(None, help="MemoryLayer home (default $MEMORYLAYER_HOME)."),
+    database: Database = None,
+    home: Home = None,
     log_level: str = typer.Option("info", help="debug, info, warning or error."),
 ) -> None:
     """Serve the /v1 API (WithMemory wire protocol) until interrupted."""
@@ -27,9 +26,9 @@ def serve(
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings.load(home=home, database=database or None)
+        settings = load_settings(home, database)
         application = create_app(settings)
     except MemoryLayerError as error:
         fail(error, as_json=False)
-    stderr.print(f"memorylayer server on http://{host}:{port} (database {settings.database_path})")
+    stderr.print(f"memorylayer server on http://{host}:{port} (database {settings.database_url})", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level=log_level, proxy_headers=False)

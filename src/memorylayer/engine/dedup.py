@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .types import MemoryRecord
+from ..types import MemoryRecord
 
 #: Cosine at or above which two MiniLM vectors say the same thing (paraphrase, typo, punctuation).
 DUPLICATE = 0.95

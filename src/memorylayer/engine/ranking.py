@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .types import MemoryRecord
+from ..types import MemoryRecord
 
 
 class Rankable(Protocol):

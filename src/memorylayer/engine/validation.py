@@ -6,65 +6,63 @@ import json
 import math
 from typing import Any
 
+from .. import limits
 from ..errors import InvalidRequest
-
-SCOPE_MAX = 255
-KEY_MAX = 128
-VALUE_MAX = 16384
-QUERY_MAX = 8192
-METADATA_MAX_BYTES = 16384
-
-
-def utf16_len(text: str) -> int:
-    """Length as JavaScript counts it (the wire protocol's limits are in UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
+from ..limits import Bounds, has_lone_surrogate, utf16_len
 
 
 def _bad(field: str, message: str) -> InvalidRequest:
     return InvalidRequest(f"{field}: {message}", details=[{"path": [field], "message": message}])
 
 
-def text(value: Any, field: str, maximum: int, minimum: int = 1) -> str:
+def text(value: Any, field: str, bounds: Bounds) -> str:
     if not isinstance(value, str):
         raise _bad(field, f"expected a string, got {type(value).__name__}")
+    if has_lone_surrogate(value):
+        raise _bad(field, "is not valid Unicode (a lone surrogate, e.g. from bytes that are not UTF-8)")
     length = utf16_len(value)
-    if length < minimum or (minimum and not value.strip()):
-        raise _bad(field, f"must be at least {minimum} character(s) and not blank")
-    if length > maximum:
-        raise _bad(field, f"must be at most {maximum} characters (got {length})")
+    if length < bounds.min or (bounds.min and not value.strip()):
+        raise _bad(field, f"must be at least {bounds.min} character(s) and not blank")
+    if length > bounds.max:
+        raise _bad(field, f"must be at most {bounds.max} characters (got {length})")
     return value
 
 
 def scope(value: Any, field: str = "scope") -> str:
-    return text(value, field, SCOPE_MAX)
+    return text(value, field, limits.SCOPE)
 
 
 def key(value: Any) -> str:
-    return text(value, "key", KEY_MAX)
+    return text(value, "key", limits.KEY)
 
 
 def memory_value(value: Any, field: str = "value") -> str:
-    return text(value, field, VALUE_MAX)
+    return text(value, field, limits.VALUE)
 
 
 def query(value: Any) -> str:
-    return text(value, "query", QUERY_MAX)
+    return text(value, "query", limits.QUERY)
 
 
 def unit_interval(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise _bad(field, "expected a number between 0 and 1")
-    if not 0 <= value <= 1:
-        raise _bad(field, f"must be between 0 and 1 (got {value})")
+    if not limits.IMPORTANCE_MIN <= value <= limits.IMPORTANCE_MAX:
+        raise _bad(field, f"must be between {limits.IMPORTANCE_MIN} and {limits.IMPORTANCE_MAX} (got {value})")
     return float(value)
 
 
-def integer(value: Any, field: str, minimum: int, maximum: int) -> int:
+def integer(value: Any, field: str, bounds: Bounds) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _bad(field, "expected an integer")
-    if not minimum <= value <= maximum:
-        raise _bad(field, f"must be between {minimum} and {maximum} (got {value})")
+    if value not in bounds:
+        raise _bad(field, f"must be between {bounds.min} and {bounds.max} (got {value})")
     return value
+
+
+def optional_time(value: Any, field: str) -> int | None:
+    """Milliseconds since the epoch, or None."""
+    return None if value is None else integer(value, field, limits.TIME_MS)
 
 
 def metadata(value: Any) -> dict[str, Any]:
@@ -76,8 +74,10 @@ def metadata(value: Any) -> dict[str, Any]:
         encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise _bad("metadata", f"must be JSON-serialisable ({exc})") from exc
-    if len(encoded.encode()) > METADATA_MAX_BYTES:
-        raise _bad("metadata", f"must be at most {METADATA_MAX_BYTES} bytes as JSON")
+    if has_lone_surrogate(encoded):
+        raise _bad("metadata", "is not valid Unicode (a lone surrogate)")
+    if len(encoded.encode()) > limits.METADATA_MAX_BYTES:
+        raise _bad("metadata", f"must be at most {limits.METADATA_MAX_BYTES} bytes as JSON")
     return dict(value)
 
 
@@ -88,6 +88,4 @@ def choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
 
 
 def memory_id(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise _bad("memory_id", "expected a non-empty string")
-    return value
+    return text(value, "memory_id", limits.MEMORY_ID)

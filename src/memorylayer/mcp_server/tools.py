@@ -18,12 +18,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
-from ..engine.types import iso_ms
 from ..errors import InvalidRequest, MemoryLayerError, NotFound
+from ..types import iso_ms
 
 if TYPE_CHECKING:
     from ..engine import Engine
-    from ..engine.types import AddResult, MemoryRecord
+    from ..types import AddResult, MemoryRecord
 
 DEFAULT_NAMESPACE = "default"
 MAX_TOP_K = 20

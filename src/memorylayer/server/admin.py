@@ -5,9 +5,9 @@ Used by ``memorylayer admin`` and by tests; every function takes the store and s
 
 from __future__ import annotations
 
-from ..engine.types import now_ms
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..store.accounts import Account, AccountStore, ApiKey
+from ..types import now_ms
 from .auth import FULL_SCOPES, mint_key
 from .settings import Plan, ServerSettings
 

@@ -21,17 +21,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
-from ..engine.types import iso_ms
 from ..errors import MemoryLayerError, NotFound, RateLimited
+from ..types import iso_ms
 from .auth import authenticate
 from .core import ServerState, request_id, route, state
+from .mcp import mount_mcp
 from .routes import account, cache, containers, memories, signin
 from .routes.account import server_version
 from .settings import ServerSettings
 
 if TYPE_CHECKING:
     from ..engine import Engine
-    from ..store.accounts import AccountStore
 
 log = logging.getLogger("memorylayer.server")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -85,16 +85,6 @@ class RequestContext:
             )
 
 
-def _open_store(engine: Engine, settings: Settings) -> AccountStore:
-    from ..store.sqlite.accounts import SqliteAccountStore
-    from ..store.sqlite.db import Database
-
-    database = getattr(engine, "database", None)
-    if not isinstance(database, Database):
-        database = Database(settings.database_path)
-    return SqliteAccountStore(database)
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -112,7 +102,7 @@ def create_app(
     settings = settings or Settings.load()
     server = server or ServerSettings.load(settings.home)
     engine = engine or Engine.open(settings=settings)
-    srv = ServerState(engine=engine, store=_open_store(engine, settings), settings=settings, server=server)
+    srv = ServerState(engine=engine, store=engine.backend.accounts, settings=settings, server=server)
     if clock is not None:
         srv.clock = clock
 
@@ -148,9 +138,7 @@ def create_app(
         app.include_router(module.router)
     _meta_routes(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    from ..mcp_server.http import mount_on_server
-
-    mount_on_server(app)  # /mcp: the MCP tools over streamable HTTP, same keys
+    mount_mcp(app)  # /mcp: the MCP tools over streamable HTTP, same keys
     return app
 
 
@@ -178,7 +166,7 @@ def _meta_routes(app: FastAPI) -> None:
     def health_db(request: Request) -> JSONResponse:
         srv = state(request)
         try:
-            srv.store.get_account("00000000-0000-0000-0000-000000000000")
+            srv.engine.backend.check()
         except Exception as exc:  # any database failure is reported, not raised
             return JSONResponse(
                 {"status": "error", "database": "disconnected", "message": str(exc)}, status_code=503

@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import Request
 
-from ..engine.types import iso_ms
 from ..errors import (
     InsufficientScope,
     KeyExpired,
@@ -18,6 +17,7 @@ from ..errors import (
     Unauthorized,
 )
 from ..store.accounts import Account, AccountStore, ApiKey, Cache, iter_scopes
+from ..types import iso_ms
 from .core import ServerState, state
 
 READ = "memory:read"

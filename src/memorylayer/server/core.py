@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ..config import Settings
-from ..engine.types import MemoryRecord, iso_ms, now_ms
 from ..errors import InvalidRequest
 from ..store.accounts import AccountStore
+from ..types import MemoryRecord, iso_ms, now_ms
 from .settings import ServerSettings
 from .validation import Schema
 
@@ -181,6 +181,24 @@ def memory_json(record: MemoryRecord, scope: str | None = None) -> dict[str, Any
         "createdAt": iso_ms(record.created_at),
         "updatedAt": iso_ms(record.updated_at),
     }
+
+
+def client_ip(request: Request) -> str:
+    """The client address: the operator-trusted proxy header if configured, else the socket peer."""
+    header = state(request).server.trusted_ip_header.lower()
+    if header:
+        value = request.headers.get(header, "")
+        if header == "x-forwarded-for":
+            value = value.split(",")[0]
+        if value.strip():
+            return value.strip()
+    return request.client.host if request.client else "unknown"
+
+
+def public_base(request: Request) -> str:
+    """The base URL clients reach this server at (``public_url``, else the request's own)."""
+    configured = state(request).server.public_url
+    return (configured or str(request.base_url)).rstrip("/")
 
 
 def parse_iso(value: str) -> int:

@@ -20,22 +20,25 @@ UNLIMITED = None
 
 @dataclass(frozen=True)
 class Plan:
-    """One plan tier. ``containers`` None means unlimited."""
+    """One plan tier. ``containers`` None means unlimited; ``mcp_daily_calls`` counts per API key per UTC day."""
 
     name: str
     memory_limit: int
     monthly_api_calls: int
     containers: int | None
     custom_prompt: bool
+    mcp_daily_calls: int
 
 
-#: The hosted service's tiers (spec §10.2); a ``[plans.<tier>]`` table overrides or adds one.
+#: The hosted service's tiers (spec §10.2) with the MCP server's daily call limits (seed 001: Free 200,
+#: Pro 2,000, Pro+ 20,000; basic counts as Pro, team and enterprise as Pro+). A ``[plans.<tier>]``
+#: table in server.toml overrides or adds one.
 DEFAULT_PLANS: dict[str, Plan] = {
-    "free": Plan("free", 1_000, 10_000, 0, False),
-    "basic": Plan("basic", 10_000, 100_000, 0, False),
-    "pro": Plan("pro", 100_000, 1_000_000, 10, True),
-    "team": Plan("team", 500_000, 5_000_000, 100, True),
-    "enterprise": Plan("enterprise", 100_000_000, 100_000_000, UNLIMITED, True),
+    "free": Plan("free", 1_000, 10_000, 0, False, 200),
+    "basic": Plan("basic", 10_000, 100_000, 0, False, 2_000),
+    "pro": Plan("pro", 100_000, 1_000_000, 10, True, 2_000),
+    "team": Plan("team", 500_000, 5_000_000, 100, True, 20_000),
+    "enterprise": Plan("enterprise", 100_000_000, 100_000_000, UNLIMITED, True, 20_000),
 }
 
 TRUSTED_IP_HEADERS = ("", "cf-connecting-ip", "x-forwarded-for", "x-real-ip")
@@ -125,7 +128,7 @@ class ServerSettings:
 def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
     if not isinstance(spec, dict):
         raise InvalidRequest(f"plans.{tier} must be a table")
-    allowed = {"memory_limit", "monthly_api_calls", "containers", "custom_prompt"}
+    allowed = {"memory_limit", "monthly_api_calls", "containers", "custom_prompt", "mcp_daily_calls"}
     extra = set(spec) - allowed
     if extra:
         raise InvalidRequest(f"plans.{tier}: unknown key(s): {', '.join(sorted(extra))}")
@@ -134,6 +137,7 @@ def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
         "monthly_api_calls": base.monthly_api_calls if base else 10_000,
         "containers": base.containers if base else 0,
         "custom_prompt": base.custom_prompt if base else False,
+        "mcp_daily_calls": base.mcp_daily_calls if base else DEFAULT_PLANS["free"].mcp_daily_calls,
     }
     merged.update(spec)
     containers = merged["containers"]
@@ -145,6 +149,6 @@ def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
             raise InvalidRequest(f"plans.{tier}.containers must be an integer or \"unlimited\"")
     try:
         return Plan(tier, int(merged["memory_limit"]), int(merged["monthly_api_calls"]), containers,
-                    bool(merged["custom_prompt"]))
+                    bool(merged["custom_prompt"]), int(merged["mcp_daily_calls"]))
     except (TypeError, ValueError) as exc:
         raise InvalidRequest(f"plans.{tier}: {exc}") from exc

@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import limits as L
 from ..errors import InvalidRequest
+from ..limits import utf16_len
 
 Issue = dict[str, Any]
 Path = list[str | int]
@@ -28,11 +30,6 @@ EMAIL_RE = re.compile(
 DATETIME_RE = re.compile(
     r"^(?:\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?Z$"
 )
-
-
-def utf16_len(text: str) -> int:
-    """Length as JavaScript counts it: UTF-16 code units (an emoji counts 2)."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def js_type(value: Any) -> str:
@@ -348,15 +345,23 @@ def _importance_needs_key(body: dict[str, Any]) -> list[Issue]:
     return []
 
 
-SCOPE = Str(1, 255, description="Partition of memories (1-255 UTF-16 units).")
-KEY = Str(1, 128)
+def _length(bounds: L.Bounds, **options: Any) -> Str:
+    return Str(bounds.min, bounds.max, **options)
+
+
+def _integer(bounds: L.Bounds, **options: Any) -> Num:
+    return Num(bounds.min, bounds.max, integer=True, **options)
+
+
+SCOPE = _length(L.SCOPE, description="Partition of memories (1-255 UTF-16 units).")
+KEY = _length(L.KEY)
 
 ADD = Schema(
     {
         "scope": SCOPE,
-        "key": Str(1, 128, optional=True),
-        "value": Str(1, 16384),
-        "importance": Num(0, 1, optional=True),
+        "key": _length(L.KEY, optional=True),
+        "value": _length(L.VALUE),
+        "importance": Num(L.IMPORTANCE_MIN, L.IMPORTANCE_MAX, optional=True),
     },
     refine=_importance_needs_key,
     name="AddMemory",
@@ -366,14 +371,14 @@ GET = Schema({"scope": SCOPE, "key": KEY}, name="GetMemory")
 REMOVE = Schema({"scope": SCOPE, "key": KEY}, name="RemoveMemory")
 LIST = Schema(
     {
-        "scope": Str(1, 255, optional=True),
+        "scope": _length(L.SCOPE, optional=True),
         "source": Enum(("explicit", "extracted", "all"), optional=True),
-        "search": Str(1, 500, optional=True),
+        "search": _length(L.LIST_SEARCH, optional=True),
         "createdAfter": Str(format="datetime", optional=True),
         "createdBefore": Str(format="datetime", optional=True),
         "orderBy": Enum(("updatedAt", "createdAt", "importance", "lastRecalledAt"), optional=True),
         "orderDir": Enum(("desc", "asc"), optional=True),
-        "limit": Num(1, 200, integer=True, optional=True),
+        "limit": _integer(L.WIRE_LIST_LIMIT, optional=True),
         "cursor": Str(optional=True),
         "includeTotal": Bool(optional=True),
     },
@@ -382,36 +387,38 @@ LIST = Schema(
 RECALL = Schema(
     {
         "scope": SCOPE,
-        "query": Str(1, 8192),
-        "maxItems": Num(1, 50, integer=True, optional=True),
-        "maxTokens": Num(10, 2000, integer=True, optional=True),
+        "query": _length(L.QUERY),
+        "maxItems": _integer(L.MAX_ITEMS, optional=True),
+        "maxTokens": _integer(L.MAX_TOKENS, optional=True),
         "defaults": StrRecord(optional=True),
-        "threshold": Enum(("strict", "balanced", "permissive"), optional=True),
+        "threshold": Enum(L.THRESHOLDS, optional=True),
     },
     name="Recall",
 )
-EXTRACTION_PROMPT = Schema({"prompt": Str(1, 32768, trim=True)}, name="ExtractionPrompt")
+EXTRACTION_PROMPT = Schema({"prompt": _length(L.EXTRACTION_PROMPT, trim=True)}, name="ExtractionPrompt")
 CHECKOUT = Schema({"tier": Enum(("basic", "pro"))}, name="Checkout")
-CONTAINER_CREATE = Schema({"name": Str(1, 255), "metadata": AnyObject(optional=True)}, name="CreateContainer")
+CONTAINER_CREATE = Schema(
+    {"name": _length(L.CONTAINER_NAME), "metadata": AnyObject(optional=True)}, name="CreateContainer"
+)
 CONTAINER_KEY = Schema(
     {
-        "issuedTo": Str(1, 255),
+        "issuedTo": _length(L.ISSUED_TO),
         "scopes": Str(optional=True),
-        "expiresIn": Num(1, 31536000, integer=True, optional=True),
+        "expiresIn": _integer(L.KEY_EXPIRES_IN_S, optional=True),
     },
     name="CreateContainerKey",
 )
 CONTAINER_DELETE = Schema({"confirm": Enum((True,))}, name="DeleteContainer")
-CACHE_CREATE = Schema({"ttlSeconds": Num(60, 86400, integer=True, optional=True)}, name="CreateCache")
-CACHE_SET = Schema({"key": Str(1, 255), "value": Str(1, 10240)}, name="CacheSet")
-CACHE_KEY = Schema({"key": Str(1, 255)}, name="CacheKey")
+CACHE_CREATE = Schema({"ttlSeconds": _integer(L.CACHE_TTL_S, optional=True)}, name="CreateCache")
+CACHE_SET = Schema({"key": _length(L.CACHE_KEY), "value": _length(L.CACHE_VALUE)}, name="CacheSet")
+CACHE_KEY = Schema({"key": _length(L.CACHE_KEY)}, name="CacheKey")
 CLAIM_TOKEN = Schema({"claimToken": Str(1)}, name="ClaimToken")
-REQUEST_CODE = Schema({"email": Str(max=255, format="email")}, name="RequestCode")
+REQUEST_CODE = Schema({"email": Str(max=L.EMAIL.max, format="email")}, name="RequestCode")
 VERIFY_CODE = Schema(
     {
-        "email": Str(max=255, format="email"),
-        "code": Str(6, 6),
-        "issuedTo": Str(1, 255, optional=True),
+        "email": Str(max=L.EMAIL.max, format="email"),
+        "code": Str(L.SIGN_IN_CODE_DIGITS, L.SIGN_IN_CODE_DIGITS),
+        "issuedTo": _length(L.ISSUED_TO, optional=True),
     },
     name="VerifyCode",
 )

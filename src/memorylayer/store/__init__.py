@@ -1,5 +1,45 @@
-"""Persistence behind small protocols; the engine owns every rule, stores only keep data."""
+"""Persistence behind small protocols; the engine owns every rule, stores only keep data.
 
-from .base import Store, StoredVector
+:func:`open_backend` is the one place that turns a database URL into a backend.
+"""
 
-__all__ = ["Store", "StoredVector"]
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InvalidRequest, NotConfigured
+from .base import Backend, Store, StoredVector, VectorIndex
+
+SQLITE_PREFIX = "sqlite:///"
+POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL or plain path; None for any other scheme."""
+    if url.startswith(SQLITE_PREFIX):
+        return Path(url[len(SQLITE_PREFIX) :]).expanduser()
+    if "://" in url:
+        return None
+    return Path(url).expanduser()
+
+
+def open_backend(url: str) -> Backend:
+    """The backend behind ``url``: ``sqlite:///<path>`` or a plain path (created with its tables).
+
+    Raises:
+        InvalidRequest: an empty URL or an unknown scheme.
+        NotConfigured: a PostgreSQL URL on a build without that backend.
+    """
+    if not url:
+        raise InvalidRequest("database: expected a SQLite path or URL")
+    path = sqlite_path(url)
+    if path is not None:
+        from .sqlite import SqliteBackend
+
+        return SqliteBackend(path)
+    if url.startswith(POSTGRES_PREFIXES):
+        raise NotConfigured("the PostgreSQL backend is not available in this build; use a SQLite path")
+    raise InvalidRequest(f"unsupported database URL: {url.split('://')[0]}:// (expected sqlite:/// or a path)")
+
+
+__all__ = ["Backend", "Store", "StoredVector", "VectorIndex", "open_backend", "sqlite_path"]

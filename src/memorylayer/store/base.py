@@ -1,7 +1,9 @@
-"""The storage protocol. Stores keep memories, vectors, index terms and history; the engine owns the rules.
+"""The storage protocols. Stores keep memories, vectors, index terms and history; the engine owns the rules.
 
-A backend (SQLite now, PostgreSQL later) implements every method; one conformance suite runs against each.
-All writes happen inside ``transaction()``, so one logical write is one transaction.
+A backend (SQLite now, PostgreSQL later) implements :class:`Backend`: a memory :class:`Store`, an
+:class:`~memorylayer.store.accounts.AccountStore` and a :class:`VectorIndex` over one database, sharing
+one transaction per thread, so a write and the limit that guards it commit together. One conformance
+suite (``tests/store/``) runs against each backend.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..engine.types import HistoryEntry, MemoryRecord, Namespace
+from ..types import HistoryEntry, MemoryRecord, Namespace
+from .accounts import AccountStore
 
 
 @dataclass(frozen=True)
@@ -144,4 +147,58 @@ class Store(Protocol):
         """How many vectors each embedding model made."""
         ...
 
+
+class VectorIndex(Protocol):
+    """Cosine top-k over one scope's live vectors of one model; vectors are unit length.
+
+    Derived from the store and kept in step with it: a write committed by any process or replica is
+    visible to the next search.
+    """
+
+    model_id: str
+
+    def search(self, account: str, scope: str, query: np.ndarray, k: int) -> builtins.list[tuple[int, float]]:
+        """(rowid, cosine) of the ``k`` nearest live memories, nearest first."""
+        ...
+
+    def search_many(
+        self, account: str, scope: str, queries: np.ndarray, k: int
+    ) -> builtins.list[builtins.list[tuple[int, float]]]:
+        """:meth:`search` for each row of ``queries``."""
+        ...
+
+    def vectors(self, account: str, scope: str, rowids: builtins.list[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of those ``rowids`` the scope holds live."""
+        ...
+
+    def forget(self, account: str | None = None) -> None:
+        """Drop anything cached (for all accounts, or one); it is rebuilt from the store on demand."""
+        ...
+
+
+class Backend(Protocol):
+    """One database: its memory store, its account store and vector indexes, one transaction per thread."""
+
+    @property
+    def url(self) -> str:
+        """Where the data lives (a ``sqlite:///`` URL, or a PostgreSQL URL without its password)."""
+        ...
+
+    @property
+    def memories(self) -> Store: ...
+
+    @property
+    def accounts(self) -> AccountStore: ...
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """One atomic unit of work across memories and accounts (re-entrant within a thread)."""
+        ...
+
+    def vector_index(self, model_id: str, dimensions: int, *, threads: int = 2) -> VectorIndex: ...
+
+    def check(self) -> None:
+        """Raise if the database cannot answer a trivial query (for health checks)."""
+        ...
+
     def close(self) -> None: ...
+

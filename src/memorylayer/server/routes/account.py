@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ...engine.types import iso_ms
 from ...errors import NotConfigured
 from ...store.accounts import Account
+from ...types import iso_ms
 from .. import validation as v
 from ..auth import ADMIN, READ, Caller, authenticate, period_json, require, require_plan
 from ..core import ServerState, body, ok, route, state

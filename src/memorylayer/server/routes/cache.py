@@ -2,90 +2,35 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ...engine.types import iso_ms
-from ...errors import AlreadyClaimed, CacheEntryLimit, CacheExpired, NotFound, RateLimited
+from ...errors import CacheEntryLimit
+from ...limits import DEFAULT_CACHE_TTL_S
 from ...store.accounts import Cache, CacheEntry
+from ...types import iso_ms
+from .. import accounts
 from .. import validation as v
-from ..auth import ADMIN, READ, Caller, authenticate, authenticate_cache, mint_key, new_token, require, sha256
-from ..core import ServerState, body, ok, route, state
-from .containers import create_container, delete_container
-from .memories import check_quota
+from ..auth import ADMIN, Caller, authenticate, authenticate_cache, require
+from ..core import ServerState, body, client_ip, ok, public_base, route, state
 
 router = APIRouter(tags=["cache"])
-CLAIMED_MESSAGE = (
-    "Cache has already been claimed. The container key was returned in the original claim response and "
-    "cannot be re-issued. If you need a new key, use POST /v1/containers/{containerId}/keys "
-    "(requires Pro plan or above)."
-)
-
-
-def client_ip(request: Request) -> str:
-    """The client address: the operator-trusted proxy header if configured, else the socket peer."""
-    header = state(request).server.trusted_ip_header.lower()
-    if header:
-        value = request.headers.get(header, "")
-        if header == "x-forwarded-for":
-            value = value.split(",")[0]
-        if value.strip():
-            return value.strip()
-    return request.client.host if request.client else "unknown"
-
-
-def public_base(request: Request) -> str:
-    configured = state(request).server.public_url
-    return (configured or str(request.base_url)).rstrip("/")
 
 
 @route(router, "POST", "/v1/cache", summary="Create a temporary cache (no auth)", schema=v.CACHE_CREATE,
        status=201, errors=(400, 429))
 def create_cache(request: Request, data: dict[str, Any] = body(v.CACHE_CREATE)) -> JSONResponse:
-    srv = state(request)
-    ip = client_ip(request)
-    now = srv.now()
-    window = srv.server.cache_creation_window_s * 1000
-    recent = srv.store.caches_created_since(ip, now - window)
-    limit = srv.server.cache_creations_per_ip
-    if len(recent) >= limit:
-        hours = srv.server.cache_creation_window_s // 3600
-        raise RateLimited(
-            f"Cache creation rate limit exceeded ({limit} per {hours} hours)",
-            retry_after=-(-(recent[-limit] + window - now) // 1000),
-        )
-    raw, claim = new_token("wm_tmp_"), new_token("wm_claim_")
-    cache = srv.store.create_cache(
-        cache_id=str(uuid.uuid4()),
-        token_hash=sha256(raw),
-        claim_token_hash=sha256(claim),
-        ip_address=ip,
-        ttl_seconds=data.get("ttlSeconds", 86_400),
-        now=now,
-    )
+    made = accounts.create_cache(state(request), client_ip(request), data.get("ttlSeconds", DEFAULT_CACHE_TTL_S))
     payload = {
-        "id": cache.id,
-        "rawToken": raw,
-        "claimToken": claim,
-        "claimUrl": f"{public_base(request)}/claim/{claim}",
-        "expiresAt": iso_ms(cache.expires_at),
+        "id": made.cache.id,
+        "rawToken": made.raw_token,
+        "claimToken": made.claim_token,
+        "claimUrl": f"{public_base(request)}/claim/{made.claim_token}",
+        "expiresAt": iso_ms(made.cache.expires_at),
     }
     return ok(request, {"cache": payload}, status=201)
-
-
-def claimable(srv: ServerState, claim_token: str) -> Cache:
-    """The cache behind a claim token, checked in the spec's order: 404, 409, 410."""
-    cache = srv.store.cache_by_claim_token(sha256(claim_token))
-    if cache is None:
-        raise NotFound("Cache not found")
-    if cache.claimed_at is not None:
-        raise AlreadyClaimed(CLAIMED_MESSAGE)
-    if cache.expires_at < srv.now():
-        raise CacheExpired("Cache has expired")
-    return cache
 
 
 def preview_json(srv: ServerState, cache: Cache) -> dict[str, Any]:
@@ -102,14 +47,14 @@ def preview_json(srv: ServerState, cache: Cache) -> dict[str, Any]:
        schema=v.CLAIM_TOKEN, errors=(400, 404, 409, 410))
 def preview(request: Request, data: dict[str, Any] = body(v.CLAIM_TOKEN)) -> JSONResponse:
     srv = state(request)
-    return ok(request, {"cache": preview_json(srv, claimable(srv, data["claimToken"]))})
+    return ok(request, {"cache": preview_json(srv, accounts.claimable(srv, data["claimToken"]))})
 
 
 @route(router, "GET", "/claim/{claim_token}", summary="The claimUrl: how to claim this cache", errors=(404, 409, 410),
        tags=["cache"])
 def claim_page(request: Request, claim_token: str) -> JSONResponse:
     srv = state(request)
-    cache = preview_json(srv, claimable(srv, claim_token))
+    cache = preview_json(srv, accounts.claimable(srv, claim_token))
     how = {
         "method": "POST",
         "url": f"{public_base(request)}/v1/cache/claim",
@@ -167,38 +112,12 @@ def cache_list(request: Request, cache: Cache = Depends(authenticate_cache)) -> 
 def claim(request: Request, caller: Caller = Depends(authenticate),
           data: dict[str, Any] = body(v.CLAIM_TOKEN)) -> JSONResponse:
     require(caller, ADMIN)
-    srv = state(request)
-    cache = claimable(srv, data["claimToken"])
-    entries = srv.store.list_entries(cache.id)
-    check_quota(srv, caller, len(entries))
-    parent = caller.root
-    now = srv.now()
-    # Marking the cache first is the lock: a concurrent claim loses here and gets 409.
-    if not srv.store.mark_claimed(cache.id, parent.id, now=now):
-        raise AlreadyClaimed(CLAIMED_MESSAGE)
-    short = cache.id[:8]
-    scope = f"cache-{cache.id}"
-    container = None
-    try:
-        container = create_container(srv, parent, f"Claimed cache {short}")
-        engine = srv.engine_for(container.id)
-        for entry in entries:
-            engine.add(scope, entry.value, key=entry.key, importance=0.5)
-        _, raw = mint_key(
-            srv.store, container.id, scopes=READ, now=now, name=f"cache-claim/{short}",
-            issued_to=f"cache-claim/{short}", parent_key_id=caller.key.id,
-        )
-    except BaseException:
-        # Undo so the cache can be claimed again and nothing half-made is left behind.
-        if container is not None:
-            delete_container(srv, container)
-        srv.store.release_claim(cache.id)
-        raise
+    made = accounts.claim_cache(state(request), caller, data["claimToken"])
     result = {
         "claimed": True,
-        "containerId": container.id,
-        "memoriesCreated": len(entries),
-        "scope": scope,
-        "containerKey": raw,
+        "containerId": made.container.id,
+        "memoriesCreated": made.memories_created,
+        "scope": made.scope,
+        "containerKey": made.container_key,
     }
     return ok(request, {"result": result})

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ...engine.types import iso_ms
-from ...errors import ContainerLimitExceeded, ContainerNameExists, InvalidRequest, NotFound
+from ...errors import InvalidRequest, NotFound
 from ...store.accounts import Account, ApiKey
+from ...types import iso_ms
+from .. import accounts
 from .. import validation as v
 from ..auth import (
     ADMIN,
     CONTAINER_DEFAULT_SCOPES,
-    UPGRADE,
     Caller,
     authenticate,
     mint_key,
@@ -27,10 +26,6 @@ from ..core import UUID_RE, ServerState, body, ok, route, state
 
 router = APIRouter(tags=["containers"])
 ERRORS = (401, 403, 404, 429)
-
-
-def container_email() -> str:
-    return f"sub_{secrets.token_hex(8)}@sub.memorylayer.internal"
 
 
 def guard(request: Request, caller: Caller, *, plan: bool = True) -> ServerState:
@@ -49,24 +44,6 @@ def own_container(srv: ServerState, caller: Caller, container_id: str) -> Accoun
         if container is not None and container.parent_account_id == caller.account.id:
             return container
     raise NotFound("Container not found")
-
-
-def create_container(srv: ServerState, parent: Account, name: str, metadata: dict[str, Any] | None = None) -> Account:
-    return srv.store.create_account(
-        container_email(),
-        plan_tier=parent.plan_tier,
-        memory_limit=parent.memory_limit,
-        monthly_api_call_limit=parent.monthly_api_call_limit,
-        parent_account_id=parent.id,
-        name=name,
-        metadata=metadata or {},
-        now=srv.now(),
-    )
-
-
-def delete_container(srv: ServerState, container: Account) -> None:
-    srv.engine_for(container.id).drop_account()
-    srv.store.delete_account(container.id)
 
 
 def container_json(container: Account, **extra: Any) -> dict[str, Any]:
@@ -96,30 +73,8 @@ def key_json(key: ApiKey) -> dict[str, Any]:
        status=201, errors=(400, *ERRORS, 409))
 def create(request: Request, caller: Caller = Depends(authenticate),
            data: dict[str, Any] = body(v.CONTAINER_CREATE)) -> JSONResponse:
-    srv = guard(request, caller)
-    parent = caller.account
-    limit = srv.server.plan(parent.plan_tier).containers
-    current = len(srv.store.containers(parent.id))
-    if limit is not None and current >= limit:
-        raise ContainerLimitExceeded(
-            f"Container limit reached ({current} / {limit}).",
-            details={
-                "current": current,
-                "limit": limit,
-                "plan_tier": parent.plan_tier,
-                "recovery_options": [
-                    {"action": "delete_containers", "description": "Delete containers you no longer need."},
-                    UPGRADE,
-                ],
-            },
-        )
-    existing = srv.store.container_by_name(parent.id, data["name"])
-    if existing is not None:
-        raise ContainerNameExists(
-            f"A container named '{data['name']}' already exists",
-            details={"existing_container_id": existing.id},
-        )
-    container = create_container(srv, parent, data["name"], data.get("metadata"))
+    guard(request, caller)
+    container = accounts.create_container(state(request), caller.account, data["name"], data.get("metadata"))
     payload = container_json(container, planTier=container.plan_tier, memoryLimit=container.memory_limit)
     return ok(request, {"container": payload}, status=201)
 
@@ -192,5 +147,5 @@ def revoke_key(request: Request, container_id: str, key_id: str, caller: Caller 
 def delete(request: Request, container_id: str, caller: Caller = Depends(authenticate),
            data: dict[str, Any] = body(v.CONTAINER_DELETE)) -> JSONResponse:
     srv = guard(request, caller, plan=False)
-    delete_container(srv, own_container(srv, caller, container_id))
+    accounts.delete_container(srv, own_container(srv, caller, container_id))
     return ok(request, {"result": {"deleted": True}})

@@ -7,47 +7,21 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ...errors import InvalidRequest, NotFound, QuotaExceeded
+from ...errors import InvalidRequest, NotFound
+from ...limits import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
+from .. import accounts
 from .. import validation as v
-from ..auth import READ, UPGRADE, WRITE, Caller, authenticate, require
-from ..core import UUID_RE, ServerState, body, memory_json, ok, parse_iso, route, state
+from ..auth import READ, WRITE, Caller, authenticate, require
+from ..core import UUID_RE, body, memory_json, ok, parse_iso, route, state
 
 router = APIRouter(tags=["memories"])
 AUTH_ERRORS = (400, 401, 403, 429)
-#: Extraction input cap in UTF-8 bytes (spec §5.1, EXTRACTION_MAX_INPUT_BYTES).
-EXTRACTION_MAX_BYTES = 16384
 ORDER_BY = {
     "updatedAt": "updated_at",
     "createdAt": "created_at",
     "importance": "importance",
     "lastRecalledAt": "last_recalled_at",
 }
-
-
-def check_quota(srv: ServerState, caller: Caller, new: int) -> None:
-    """Raises QuotaExceeded when ``new`` more memories would pass the root account's limit (spec §10.3)."""
-    root = caller.root
-    accounts = [root.id, *(c.id for c in srv.store.containers(root.id))]
-    current = srv.engine.count_accounts(accounts)
-    if current + new <= root.memory_limit:
-        return
-    raise QuotaExceeded(
-        f"Memory limit reached ({current} / {root.memory_limit}).",
-        details={
-            "current": current,
-            "limit": root.memory_limit,
-            "plan_tier": root.plan_tier,
-            "quota_scope": "container" if caller.account.is_container else "parent_account",
-            "recovery_options": [
-                {"action": "remove_memories", "description": "List memories and remove the ones you no longer need."},
-                {
-                    "action": "supersede_duplicates",
-                    "description": "Re-add a fact under its existing (scope, key) to update it in place.",
-                },
-                UPGRADE,
-            ],
-        },
-    )
 
 
 @route(router, "POST", "/v1/memories", summary="Add a keyed fact, or extract facts from text", schema=v.ADD,
@@ -58,11 +32,10 @@ def add_memory(request: Request, caller: Caller = Depends(authenticate), data: d
     srv = state(request)
     engine = srv.engine_for(caller.account.id)
     scope, value = data["scope"], data["value"]
+    admit = accounts.quota_guard(srv, caller)
     if "key" in data:
         # Updating an existing key never grows the count, so it is never quota-blocked (upstream blocks it).
-        if engine.get_key(scope, data["key"]) is None:
-            check_quota(srv, caller, 1)
-        result = engine.add(scope, value, key=data["key"], importance=data.get("importance"))
+        result = engine.add(scope, value, key=data["key"], importance=data.get("importance"), admit=admit)
         return ok(request, {"memories": [memory_json(m) for m in result.memories]})
     size = len(value.encode("utf-8"))
     if size > EXTRACTION_MAX_BYTES:
@@ -75,9 +48,9 @@ def add_memory(request: Request, caller: Caller = Depends(authenticate), data: d
         ids = srv.store.idempotent_result(caller.account.id, idempotency_key)
         if ids is not None:
             return ok(request, {"memories": _still_present(engine, ids)})
-    check_quota(srv, caller, 1)
+    accounts.check_room(srv, caller)
     prompt = caller.account.extraction_prompt or caller.root.extraction_prompt
-    result = engine.add(scope, value, prompt=prompt)
+    result = engine.add(scope, value, prompt=prompt, admit=admit)
     if idempotency_key:
         # Recorded only after success, so a retry of a failed extraction runs again (upstream returns []).
         srv.store.save_idempotent_result(
@@ -157,9 +130,9 @@ def recall(request: Request, caller: Caller = Depends(authenticate), data: dict[
     result = state(request).engine_for(caller.account.id).recall(
         data["scope"],
         data["query"],
-        max_items=data.get("maxItems", 4),
-        max_tokens=data.get("maxTokens", 150),
-        threshold=data.get("threshold", "balanced"),
+        max_items=data.get("maxItems", DEFAULT_MAX_ITEMS),
+        max_tokens=data.get("maxTokens", DEFAULT_MAX_TOKENS),
+        threshold=data.get("threshold", DEFAULT_THRESHOLD),
         defaults=data.get("defaults") or None,
     )
     ranking: dict[str, Any] = {"strategy": result.ranking.strategy}

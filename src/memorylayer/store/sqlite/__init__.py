@@ -1,6 +1,40 @@
-"""The embedded default backend."""
+"""The embedded default backend: one SQLite file (WAL) holding memories and accounts."""
 
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from .accounts import SqliteAccountStore
 from .db import Database, Migration
+from .migrations import MIGRATIONS
 from .store import SqliteStore
+from .vectors import SqliteVectorIndex
 
-__all__ = ["Database", "Migration", "SqliteStore"]
+
+class SqliteBackend:
+    """Implements :class:`memorylayer.store.base.Backend` on one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self.database = Database(path)
+        self.database.migrate(MIGRATIONS)
+        self.memories = SqliteStore(self.database)
+        self.accounts = SqliteAccountStore(self.database)
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        return self.database.transaction()
+
+    def vector_index(self, model_id: str, dimensions: int, *, threads: int = 2) -> SqliteVectorIndex:
+        return SqliteVectorIndex(self.memories, model_id, dimensions, threads=threads)
+
+    def check(self) -> None:
+        self.database.conn.execute("SELECT 1 FROM schema_migrations LIMIT 1").fetchall()
+
+    def close(self) -> None:
+        self.database.close()
+
+
+__all__ = ["Database", "Migration", "SqliteAccountStore", "SqliteBackend", "SqliteStore", "SqliteVectorIndex"]

@@ -1,7 +1,7 @@
 """SQLite implementation of :class:`~memorylayer.store.accounts.AccountStore`.
 
-It shares the engine's database file; its tables carry a ``wm_`` prefix and its own named,
-append-only migrations (``a001_accounts``, ...).
+It shares the memory tables' database file; its tables carry a ``wm_`` prefix. Their migrations are
+in the file's one list (:mod:`.migrations`).
 """
 
 from __future__ import annotations
@@ -14,90 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..accounts import Account, ApiKey, AuthCode, Cache, CacheEntry, MeterResult
-from .db import Database, Migration
-
-MIGRATIONS = [
-    Migration(
-        "a001_accounts",
-        """
-        CREATE TABLE wm_accounts (
-            id TEXT PRIMARY KEY,
-            email TEXT NOT NULL UNIQUE,
-            name TEXT,
-            metadata TEXT NOT NULL DEFAULT '{}',
-            parent_account_id TEXT REFERENCES wm_accounts(id) ON DELETE CASCADE,
-            plan_tier TEXT NOT NULL DEFAULT 'free',
-            plan_status TEXT NOT NULL DEFAULT 'active',
-            memory_limit INTEGER NOT NULL,
-            monthly_api_call_limit INTEGER NOT NULL,
-            api_calls_this_period INTEGER NOT NULL DEFAULT 0,
-            current_period_start INTEGER NOT NULL,
-            current_period_end INTEGER,
-            extraction_prompt TEXT,
-            created_at INTEGER NOT NULL
-        );
-        CREATE INDEX wm_accounts_parent ON wm_accounts(parent_account_id) WHERE parent_account_id IS NOT NULL;
-        CREATE UNIQUE INDEX wm_accounts_child_name ON wm_accounts(parent_account_id, name)
-            WHERE parent_account_id IS NOT NULL;
-        CREATE TABLE wm_api_keys (
-            id TEXT PRIMARY KEY,
-            account_id TEXT NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
-            key_hash TEXT NOT NULL,
-            key_prefix TEXT NOT NULL,
-            name TEXT,
-            scopes TEXT NOT NULL,
-            expires_at INTEGER,
-            issued_to TEXT,
-            revoked_at INTEGER,
-            parent_key_id TEXT REFERENCES wm_api_keys(id) ON DELETE SET NULL,
-            created_at INTEGER NOT NULL,
-            last_used_at INTEGER
-        );
-        CREATE INDEX wm_api_keys_hash ON wm_api_keys(key_hash);
-        CREATE INDEX wm_api_keys_account ON wm_api_keys(account_id);
-        CREATE TABLE wm_caches (
-            id TEXT PRIMARY KEY,
-            token_hash TEXT NOT NULL UNIQUE,
-            claim_token_hash TEXT NOT NULL UNIQUE,
-            ip_address TEXT NOT NULL,
-            ttl_seconds INTEGER NOT NULL,
-            expires_at INTEGER NOT NULL,
-            claimed_by_account_id TEXT REFERENCES wm_accounts(id) ON DELETE SET NULL,
-            claimed_at INTEGER,
-            created_at INTEGER NOT NULL
-        );
-        CREATE INDEX wm_caches_ip ON wm_caches(ip_address, created_at);
-        CREATE TABLE wm_cache_entries (
-            cache_id TEXT NOT NULL REFERENCES wm_caches(id) ON DELETE CASCADE,
-            key TEXT NOT NULL,
-            value TEXT NOT NULL,
-            created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL,
-            PRIMARY KEY (cache_id, key)
-        );
-        CREATE TABLE wm_auth_codes (
-            id TEXT PRIMARY KEY,
-            email TEXT NOT NULL,
-            code_hash TEXT NOT NULL,
-            ip_address TEXT,
-            created_at INTEGER NOT NULL,
-            expires_at INTEGER NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            locked_until INTEGER,
-            used_at INTEGER
-        );
-        CREATE INDEX wm_auth_codes_email ON wm_auth_codes(email, created_at);
-        CREATE INDEX wm_auth_codes_ip ON wm_auth_codes(ip_address, created_at);
-        CREATE TABLE wm_idempotency (
-            account_id TEXT NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
-            idempotency_key TEXT NOT NULL,
-            memory_ids TEXT NOT NULL,
-            created_at INTEGER NOT NULL,
-            PRIMARY KEY (account_id, idempotency_key)
-        );
-        """,
-    ),
-]
+from .db import Database
 
 
 def _account(row: sqlite3.Row) -> Account:
@@ -124,7 +41,6 @@ class SqliteAccountStore:
 
     def __init__(self, database: Database) -> None:
         self.db = database
-        self.db.migrate(MIGRATIONS)
 
     @contextmanager
     def atomic(self) -> Iterator[sqlite3.Connection]:
@@ -416,6 +332,23 @@ class SqliteAccountStore:
                 "UPDATE wm_auth_codes SET used_at = ? WHERE id = ? AND used_at IS NULL", (now, code_id)
             )
             return cur.rowcount > 0
+
+    # MCP daily calls ------------------------------------------------------------------------
+    def take_daily_call(self, key_id: str, day: str, limit: int) -> int | None:
+        if limit <= 0:
+            return None
+        with self.atomic() as conn:
+            row = conn.execute(
+                "INSERT INTO mcp_daily_calls (key_id, day, calls) VALUES (?, ?, 1) "
+                "ON CONFLICT (key_id, day) DO UPDATE SET calls = calls + 1 WHERE calls < ? "
+                "RETURNING calls",
+                (key_id, day, limit),
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def daily_calls(self, key_id: str, day: str) -> int:
+        row = self._one("SELECT calls FROM mcp_daily_calls WHERE key_id = ? AND day = ?", (key_id, day))
+        return 0 if row is None else int(row[0])
 
     # idempotency ----------------------------------------------------------------------------
     def idempotent_result(self, account_id: str, key: str) -> list[str] | None:

@@ -1,8 +1,13 @@
-"""Named, append-only migrations of the memory tables. Never edit a released one."""
+"""The one list of named, append-only migrations of a MemoryLayer SQLite file. Never edit a released one.
+
+Memory tables first (``m…``), then the server's accounts (``a…``) and the MCP daily call counts
+(``mcp…``). Names are what ``schema_migrations`` records, so files made before the lists were
+merged carry on where they were.
+"""
 
 from .db import Migration
 
-MEMORY_MIGRATIONS = [
+MIGRATIONS = [
     Migration(
         "m001_memories",
         """
@@ -104,6 +109,98 @@ MEMORY_MIGRATIONS = [
         """
         -- remove() deletes superseded rows of a key too, which the partial unique index does not cover.
         CREATE INDEX memories_key ON memories (account, scope, key) WHERE key IS NOT NULL;
+        """,
+    ),
+
+    Migration(
+        "a001_accounts",
+        """
+        CREATE TABLE wm_accounts (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            name TEXT,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            parent_account_id TEXT REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            plan_tier TEXT NOT NULL DEFAULT 'free',
+            plan_status TEXT NOT NULL DEFAULT 'active',
+            memory_limit INTEGER NOT NULL,
+            monthly_api_call_limit INTEGER NOT NULL,
+            api_calls_this_period INTEGER NOT NULL DEFAULT 0,
+            current_period_start INTEGER NOT NULL,
+            current_period_end INTEGER,
+            extraction_prompt TEXT,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX wm_accounts_parent ON wm_accounts(parent_account_id) WHERE parent_account_id IS NOT NULL;
+        CREATE UNIQUE INDEX wm_accounts_child_name ON wm_accounts(parent_account_id, name)
+            WHERE parent_account_id IS NOT NULL;
+        CREATE TABLE wm_api_keys (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            key_hash TEXT NOT NULL,
+            key_prefix TEXT NOT NULL,
+            name TEXT,
+            scopes TEXT NOT NULL,
+            expires_at INTEGER,
+            issued_to TEXT,
+            revoked_at INTEGER,
+            parent_key_id TEXT REFERENCES wm_api_keys(id) ON DELETE SET NULL,
+            created_at INTEGER NOT NULL,
+            last_used_at INTEGER
+        );
+        CREATE INDEX wm_api_keys_hash ON wm_api_keys(key_hash);
+        CREATE INDEX wm_api_keys_account ON wm_api_keys(account_id);
+        CREATE TABLE wm_caches (
+            id TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            claim_token_hash TEXT NOT NULL UNIQUE,
+            ip_address TEXT NOT NULL,
+            ttl_seconds INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            claimed_by_account_id TEXT REFERENCES wm_accounts(id) ON DELETE SET NULL,
+            claimed_at INTEGER,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX wm_caches_ip ON wm_caches(ip_address, created_at);
+        CREATE TABLE wm_cache_entries (
+            cache_id TEXT NOT NULL REFERENCES wm_caches(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (cache_id, key)
+        );
+        CREATE TABLE wm_auth_codes (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL,
+            code_hash TEXT NOT NULL,
+            ip_address TEXT,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            locked_until INTEGER,
+            used_at INTEGER
+        );
+        CREATE INDEX wm_auth_codes_email ON wm_auth_codes(email, created_at);
+        CREATE INDEX wm_auth_codes_ip ON wm_auth_codes(ip_address, created_at);
+        CREATE TABLE wm_idempotency (
+            account_id TEXT NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            idempotency_key TEXT NOT NULL,
+            memory_ids TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, idempotency_key)
+        );
+        """,
+    ),
+    Migration(
+        "mcp001_daily_calls",
+        """
+        CREATE TABLE IF NOT EXISTS mcp_daily_calls (
+            key_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            calls INTEGER NOT NULL,
+            PRIMARY KEY (key_id, day)
+        );
         """,
     ),
 ]

@@ -7,15 +7,13 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from ...engine.types import HistoryEntry, MemoryRecord, Namespace, now_ms
+from ...types import HistoryEntry, MemoryRecord, Namespace, now_ms
 from ..base import ListQuery, RankFields, StoredVector
 from .db import Database
-from .migrations import MEMORY_MIGRATIONS
 
 _COLUMNS = (
     "m.rowid, m.id, m.account, m.scope, m.key, m.value, m.metadata, m.importance, m.source, m.status, "
@@ -63,9 +61,8 @@ def _blob(vector: np.ndarray) -> bytes:
 class SqliteStore:
     """Implements :class:`memorylayer.store.Store` on one SQLite file."""
 
-    def __init__(self, path: Path | Database) -> None:
-        self.database = path if isinstance(path, Database) else Database(path)
-        self.database.migrate(MEMORY_MIGRATIONS)
+    def __init__(self, database: Database) -> None:
+        self.database = database  # migrated by SqliteBackend, which owns and closes it
         self._term_cache: dict[str, tuple[int, int]] = {}
 
     @property
@@ -445,6 +442,3 @@ class SqliteStore:
     def models(self) -> dict[str, int]:
         rows = self._conn.execute("SELECT model, count(*) FROM memory_vectors GROUP BY model")
         return {r[0]: r[1] for r in rows}
-
-    def close(self) -> None:
-        self.database.close()

@@ -1,4 +1,7 @@
-"""Plain records the engine hands to its edges (server, SDK, MCP, CLI)."""
+"""The records every part of MemoryLayer exchanges: memories, history, pages, search and recall results.
+
+They sit below the engine and the stores, so a store never imports the engine.
+"""
 
 from __future__ import annotations
 
@@ -123,10 +126,28 @@ class RecallResult:
 class AddResult:
     """What an add wrote: ``memories`` new or updated rows; ``skipped`` facts dedup dropped.
 
-    ``duplicates[i]`` is the id of the live memory that made dedup skip ``skipped[i]``.
+    ``duplicates[i]`` is the id of the live memory that made dedup skip ``skipped[i]``; ``unchanged``
+    the ids among ``memories`` of keyed facts that already held exactly this.
     """
 
     memories: list[MemoryRecord]
     skipped: list[str] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    """One memory to write: keyed (upsert by ``(scope, key)``) or not (dedup rules apply).
+
+    ``created_at`` says when it happened (default: now); ``updated_at`` is kept only by imports.
+    """
+
+    value: str
+    key: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    importance: float | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+    source: str = "explicit"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simsimd
 
-from ..store.base import Store
+from ..base import Store
 
 DTYPE = np.float16
 #: Queries scored per scan in search_many (bounds the score table to 64 x scope size floats).
@@ -69,7 +69,7 @@ class _ScopeVectors:
         self.size = last
 
 
-class VectorIndex:
+class SqliteVectorIndex:
     """Cosine top-k over one scope's live vectors of one model (vectors are unit length)."""
 
     def __init__(self, store: Store, model_id: str, dimensions: int, threads: int = 2) -> None:

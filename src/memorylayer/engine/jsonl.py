@@ -1,0 +1,97 @@
+"""The JSON Lines format of ``export`` and ``import``: one memory per line, times in ISO 8601 (UTC)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import IO, Any
+
+from ..errors import InvalidRequest
+from ..types import MemoryRecord, NewMemory, iso_ms
+from . import validation as v
+
+
+def export_line(record: MemoryRecord) -> str:
+    """One memory as a line of JSON (with its newline)."""
+    line = {
+        "id": record.id,
+        "scope": record.scope,
+        "key": record.key,
+        "value": record.value,
+        "metadata": record.metadata,
+        "importance": record.importance,
+        "source": record.source,
+        "created_at": iso_ms(record.created_at),
+        "updated_at": iso_ms(record.updated_at),
+    }
+    return json.dumps(line, ensure_ascii=False) + "\n"
+
+
+def read_lines(fp: IO[str]) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a text stream; bytes that are not UTF-8 are a clear error, not a crash.
+
+    A stream opened with ``errors="surrogateescape"`` (as the CLI opens files) turns bad bytes into
+    lone surrogates instead, which validation then refuses with the exact line number.
+
+    Raises:
+        InvalidRequest: a strict stream held bytes that are not UTF-8.
+    """
+    number = 0
+    try:
+        for number, line in enumerate(fp, start=1):
+            yield number, line
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"after line {number}: not UTF-8 text ({exc.reason})") from None
+
+
+def parse(lines: Iterable[tuple[int, str]], scope: str | None) -> Iterator[tuple[str, NewMemory]]:
+    """(scope, memory) of every non-blank line; ``scope`` overrides the lines' own.
+
+    Raises:
+        InvalidRequest: a line is not valid JSON or not a memory (its line number is given).
+    """
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequest(f"line {number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise InvalidRequest(f"line {number}: expected a JSON object")
+        try:
+            yield _memory(data, scope)
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"line {number}: {exc.message}") from None
+
+
+def _memory(data: dict[str, Any], scope: str | None) -> tuple[str, NewMemory]:
+    importance = data.get("importance")
+    return v.scope(scope if scope is not None else data.get("scope")), NewMemory(
+        value=v.memory_value(data.get("value")),
+        key=None if data.get("key") is None else v.key(data.get("key")),
+        metadata=v.metadata(data.get("metadata")),
+        importance=None if importance is None else v.unit_interval(importance, "importance"),
+        created_at=parse_time(data.get("created_at")),
+        updated_at=parse_time(data.get("updated_at")),
+        source="imported",
+    )
+
+
+def parse_time(value: Any) -> int | None:
+    """Milliseconds from an integer or an ISO 8601 string; None stays None.
+
+    Raises:
+        InvalidRequest: anything else.
+    """
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+        except ValueError:
+            pass
+    raise InvalidRequest(f"bad timestamp {value!r}")

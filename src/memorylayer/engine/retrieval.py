@@ -1,0 +1,123 @@
+"""The retrieval pipeline shared by ``search`` and ``recall``: candidates, fusion, rerank, final order.
+
+1. Candidates from BM25 (the store's lexical index, fed with our own analysed terms) and from the
+   vector index, so a keyword-only hit can enter the pool as well as a paraphrase.
+2. Fusion into one relevance in [0, 1] (:func:`.ranking.fuse`).
+3. An optional cross-encoder blended into the head of the list.
+4. Final order from relevance and the priors of :func:`.ranking.final_score`.
+
+Ranking reads only the store's ranking columns; full rows are fetched for the results alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..embedding.embedder import Embedder
+from ..store.base import Store, VectorIndex
+from ..types import SearchHit, now_ms
+from .ranking import RankingConfig, coverage, final_score, fuse, idf
+from .text import analyze_query
+
+Signals = dict[int, dict[str, float]]
+
+
+@dataclass
+class Retriever:
+    """One database's retrieval: the store, its vector index, the embedder and an optional reranker."""
+
+    store: Store
+    index: VectorIndex
+    embedder: Embedder
+    config: RankingConfig
+    reranker: Any = None
+
+    def rank(
+        self, account: str, scopes: Iterable[str], query: str, pool: int, limit: int, floor: float = 0.0
+    ) -> list[SearchHit]:
+        """The best ``limit`` memories of ``scopes`` with relevance >= ``floor``, in final order."""
+        query_vector = self.embedder.embed([query])[0]
+        terms = analyze_query(query)
+        documents, frequencies = self.store.term_stats(terms)
+        weights = {t: idf(documents, frequencies.get(t, 0)) for t in terms}
+        match_terms = lexical_match_terms(terms, frequencies, documents, self.config)
+        signals: Signals = {}
+        for scope in scopes:
+            found = self._candidates(account, scope, match_terms, query_vector, pool)
+            memory_terms = self.store.terms_for(list(found))
+            for rowid, (cosine, bm25) in found.items():
+                lexical = coverage(weights, memory_terms.get(rowid, set()))
+                signals[rowid] = {
+                    "semantic": cosine,
+                    "lexical": lexical,
+                    "bm25": bm25,
+                    "relevance": fuse(cosine, lexical, self.config),
+                }
+        return self._order(account, query, signals, limit, floor)
+
+    def _candidates(
+        self, account: str, scope: str, match_terms: list[str], query_vector: Any, pool: int
+    ) -> dict[int, list[float]]:
+        """(cosine, bm25) of the union of both retrievers' candidates; keyword-only ones get their cosine."""
+        found: dict[int, list[float]] = {}
+        for rowid, bm25 in self.store.lexical(account, scope, match_terms, pool):
+            found[rowid] = [0.0, bm25]
+        lexical_only = set(found)
+        for rowid, cosine in self.index.search(account, scope, query_vector, pool):
+            found.setdefault(rowid, [0.0, 0.0])[0] = cosine
+            lexical_only.discard(rowid)
+        if lexical_only:
+            for rowid, vector in self.index.vectors(account, scope, list(lexical_only)).items():
+                found[rowid][0] = float(vector @ query_vector)
+        return found
+
+    def _order(self, account: str, query: str, signals: Signals, limit: int, floor: float) -> list[SearchHit]:
+        fields = self.store.rank_fields(account, list(signals))
+        signals = {r: s for r, s in signals.items() if r in fields}
+        self._rerank(account, query, signals)
+        now = now_ms()
+        ranked = sorted(
+            (
+                (final_score(fields[rowid], s["relevance"], now, self.config), rowid)
+                for rowid, s in signals.items()
+                if s["relevance"] >= floor
+            ),
+            key=lambda item: (-item[0], -fields[item[1]].updated_at, fields[item[1]].id),
+        )[:limit]
+        records = self.store.get_many_by_rowid(account, [rowid for _, rowid in ranked])
+        return [SearchHit(records[rowid], score, signals[rowid]) for score, rowid in ranked if rowid in records]
+
+    def _rerank(self, account: str, query: str, signals: Signals) -> None:
+        """Blend the cross-encoder's score into the relevance of the head of the list, in place."""
+        if self.reranker is None or not signals:
+            return
+        config = self.config
+        head = sorted(signals, key=lambda r: -signals[r]["relevance"])[: config.rerank_depth]
+        records = self.store.get_many_by_rowid(account, head)
+        head = [r for r in head if r in records]
+        scores = self.reranker.score(query, [records[r].value for r in head])
+        for rowid, score in zip(head, scores, strict=True):
+            s = signals[rowid]
+            s["rerank"] = float(score)
+            s["relevance"] = config.rerank_weight * float(score) + (1 - config.rerank_weight) * s["relevance"]
+
+
+def lexical_match_terms(
+    terms: list[str], frequencies: dict[str, int], documents: int, config: RankingConfig
+) -> list[str]:
+    """The query terms BM25 matches on: rarest first, within a budget of postings.
+
+    FTS5 scores every row a term occurs in (about 1 µs each), so a term found in a large share of
+    all memories costs milliseconds at 100k memories and adds little to BM25. Such terms still count
+    in ``coverage`` for every candidate; they just do not bring candidates in.
+    """
+    chosen, postings = [], 0
+    for term in sorted(terms, key=lambda t: frequencies.get(t, 0)):
+        frequency = frequencies.get(term, 0)
+        if frequency > config.common_term_share * documents or postings + frequency > config.posting_budget:
+            break
+        chosen.append(term)
+        postings += frequency
+    return chosen

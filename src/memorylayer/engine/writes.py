@@ -1,0 +1,270 @@
+"""The write path: validated memories are embedded outside any lock, then written in one transaction.
+
+:func:`prepare` checks and embeds (no database lock held, so other writers are never kept waiting on
+the model); :func:`commit` applies the keyed upserts and the dedup rules of :mod:`.dedup` inside one
+transaction and, before it commits, hands the number of memories the write adds to an ``admit``
+callback, so a quota is checked against the same state the write creates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from ..store.base import Store, VectorIndex
+from ..types import AddResult, HistoryEntry, MemoryRecord, NewMemory, now_ms
+from .dedup import RELATED, Decision, content_hash, decide, overlap
+from .text import analyze
+
+#: Called inside the write's transaction with how many live memories it adds; raise to refuse it.
+Admit = Callable[[int], None]
+#: ``similar``: exact and near duplicates (the dedup rules); ``exact``: only identical text; ``none``.
+Dedup = Literal["similar", "exact", "none"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Memories of one scope, validated and embedded, ready for :func:`commit`.
+
+    ``vectors[i]`` is None where preparing found the memory already stored as it is; commit embeds
+    it after all if the state changed in between.
+    """
+
+    scope: str
+    items: list[NewMemory]
+    vectors: list[np.ndarray | None]
+    dedup: Dedup = "similar"
+
+
+@dataclass
+class Writer:
+    """What a write needs: the account's store, its vector index, the embedder's identity and function."""
+
+    store: Store
+    index: VectorIndex
+    account: str
+    model_id: str
+    embed: Callable[[list[str]], np.ndarray]
+
+    def prepare(self, scope: str, items: list[NewMemory], dedup: Dedup) -> Prepared:
+        """Embed every item that is not already stored exactly as it is (one query finds those)."""
+        known = self._already_stored(scope, items) if dedup != "none" else set()
+        todo = [i for i in range(len(items)) if i not in known]
+        vectors: list[np.ndarray | None] = [None] * len(items)
+        if todo:
+            for i, vector in zip(todo, self.embed([items[i].value for i in todo]), strict=True):
+                vectors[i] = vector
+        return Prepared(scope, items, vectors, dedup)
+
+    def _already_stored(self, scope: str, items: Sequence[NewMemory]) -> set[int]:
+        hashes = self.store.find_by_hashes(self.account, scope, [content_hash(m.value) for m in items])
+        found = set()
+        for i, item in enumerate(items):
+            if item.key is None:
+                if content_hash(item.value) in hashes:
+                    found.add(i)
+            else:
+                current = self.store.get_by_key(self.account, scope, item.key)
+                if current is not None and current.value == item.value:
+                    found.add(i)
+        return found
+
+    def commit(self, prepared: Prepared, admit: Admit | None = None) -> AddResult:
+        """Write ``prepared`` in one transaction (joining the caller's, if one is open)."""
+        out = _Outcome()
+        with self.store.transaction():
+            batch = _BatchDedup(self, prepared) if prepared.dedup != "none" else None
+            for i, item in enumerate(prepared.items):
+                if item.key is not None:
+                    self._upsert_key(prepared.scope, item, prepared.vectors[i], out)
+                else:
+                    self._store_fact(prepared.scope, item, i, prepared, batch, out)
+            if not prepared.items or (not out.memories and not out.skipped):
+                self.store.touch_scope(self.account, prepared.scope)
+            if admit is not None and out.added > 0:
+                admit(out.added)
+        return AddResult(
+            memories=out.memories,
+            skipped=out.skipped,
+            superseded=out.superseded,
+            duplicates=out.duplicates,
+            unchanged=out.unchanged,
+        )
+
+    def _vector(self, vector: np.ndarray | None, value: str) -> np.ndarray:
+        return vector if vector is not None else self.embed([value])[0]
+
+    def _upsert_key(self, scope: str, item: NewMemory, vector: np.ndarray | None, out: _Outcome) -> None:
+        assert item.key is not None
+        existing = self.store.get_by_key(self.account, scope, item.key)
+        if existing is None:
+            record = self.new_record(scope, item)
+            self.store.insert(record, self._vector(vector, item.value), index_terms(record))
+            out.memories.append(record)
+            out.added += 1
+            return
+        merged = {**existing.metadata, **item.metadata}
+        importance = existing.importance if item.importance is None else item.importance
+        if (existing.value, existing.metadata, existing.importance) == (item.value, merged, importance):
+            out.memories.append(existing)
+            out.unchanged.append(existing.id)
+            return
+        self.store.add_history(history_entry(existing, "updated", None), self.account)
+        new_vector = None if existing.value == item.value else self._vector(vector, item.value)
+        record = replace(
+            existing,
+            value=item.value,
+            metadata=merged,
+            importance=importance,
+            updated_at=max(now_ms(), existing.updated_at + 1),
+            content_hash=content_hash(item.value),
+            model=self.model_id if new_vector is not None else existing.model,
+            source="explicit" if item.source == "explicit" else existing.source,
+        )
+        self.store.replace(record, new_vector, index_terms(record) if new_vector is not None else None)
+        out.memories.append(record)
+
+    def _store_fact(
+        self, scope: str, item: NewMemory, i: int, prepared: Prepared, batch: _BatchDedup | None, out: _Outcome
+    ) -> None:
+        decision = batch.decide(i) if batch is not None else Decision("insert")
+        if decision.action == "skip":
+            out.skipped.append(item.value)
+            out.duplicates.append(decision.target.id if decision.target is not None else "")
+            return
+        vector = self._vector(prepared.vectors[i], item.value)
+        record = self.new_record(scope, item)
+        self.store.insert(record, vector, index_terms(record))
+        out.memories.append(record)
+        out.added += 1
+        replaced = decision.target if decision.action == "supersede" else None
+        if replaced is not None:
+            self.store.add_history(history_entry(replaced, "superseded", record.id), self.account)
+            self.store.supersede(self.account, replaced.id, record.id)
+            out.superseded.append(replaced.id)
+            out.added -= 1
+        if batch is not None:
+            batch.added(record, vector, replaced)
+
+    def new_record(self, scope: str, item: NewMemory) -> MemoryRecord:
+        now = now_ms()
+        created = item.created_at if item.created_at is not None else now
+        updated = item.updated_at if item.updated_at is not None else (now if item.created_at is None else created)
+        return MemoryRecord(
+            id=str(uuid.uuid4()),
+            scope=scope,
+            key=item.key,
+            value=item.value,
+            metadata=item.metadata,
+            importance=0.5 if item.importance is None else item.importance,
+            source=item.source,
+            status="ready",
+            created_at=created,
+            updated_at=max(created, updated),
+            content_hash=content_hash(item.value),
+            model=self.model_id,
+            account=self.account,
+        )
+
+
+@dataclass
+class _Outcome:
+    memories: list[MemoryRecord] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    #: Live memories added: new rows minus the rows they superseded.
+    added: int = 0
+
+
+class _BatchDedup:
+    """Dedup for one batch of unkeyed facts, against the scope's live memories and the batch's own.
+
+    Everything that can be read once is: the nearest committed memory of every fact (one scan of the
+    vector matrix per 64 facts) and the live memories with the batch's content hashes (one query).
+    Facts the batch has already written are compared with one matrix product per fact.
+    """
+
+    def __init__(self, writer: Writer, prepared: Prepared) -> None:
+        self._writer, self._prepared = writer, prepared
+        facts = prepared.items
+        self._similar = prepared.dedup == "similar"
+        # Near-duplicate search needs a vector per fact; facts preparing found stored exactly have
+        # none and are settled by their hash below.
+        self._with_vector = [i for i, v in enumerate(prepared.vectors) if v is not None and facts[i].key is None]
+        dims = next((v.shape[0] for v in prepared.vectors if v is not None), 0)
+        self._nearest: dict[int, list[tuple[int, float]]] = {}
+        if self._similar and self._with_vector:
+            # Search the committed state before this transaction writes anything, so the shared
+            # vector index never caches a row that a rollback could undo.
+            queries = np.stack([prepared.vectors[i] for i in self._with_vector])  # type: ignore[misc]
+            found = writer.index.search_many(writer.account, prepared.scope, queries, 1)
+            self._nearest = dict(zip(self._with_vector, found, strict=True))
+        hashes = [content_hash(f.value) for f in facts if f.key is None]
+        self._by_hash = writer.store.find_by_hashes(writer.account, prepared.scope, hashes)
+        self._fresh: list[MemoryRecord] = []
+        self._fresh_vectors = np.zeros((len(facts), dims), dtype=np.float32)
+
+    def decide(self, i: int) -> Decision:
+        fact = self._prepared.items[i].value
+        source = self._prepared.items[i].source
+        exact = self._by_hash.get(content_hash(fact))
+        if exact is not None:
+            return decide(source, exact, None, 1.0, 1.0)
+        vector = self._prepared.vectors[i]
+        if not self._similar or vector is None:
+            return Decision("insert")
+        closest: MemoryRecord | None = None
+        nearest = self._nearest.get(i) or []
+        rowid, similarity = nearest[0] if nearest else (None, 0.0)
+        if self._fresh:
+            scores = self._fresh_vectors[: len(self._fresh)] @ vector
+            best = int(np.argmax(scores))
+            if scores[best] > similarity:
+                closest, similarity = self._fresh[best], float(scores[best])
+        if similarity < RELATED:
+            return Decision("insert")  # rule 2, without reading the neighbour's row
+        if closest is None and rowid is not None:
+            closest = self._writer.store.get_many_by_rowid(self._writer.account, [rowid]).get(rowid)
+        if closest is None:  # the neighbour was superseded earlier in this batch
+            return Decision("insert")
+        shared = overlap(set(analyze(fact)), set(analyze(closest.value)))
+        return decide(source, None, closest, similarity, shared)
+
+    def added(self, record: MemoryRecord, vector: np.ndarray, replaced: MemoryRecord | None) -> None:
+        """Record a written fact (and forget the one it superseded) for the rest of the batch."""
+        self._by_hash[record.content_hash] = record
+        if replaced is not None:
+            self._by_hash.pop(replaced.content_hash, None)
+            for j, fresh in enumerate(self._fresh):
+                if fresh.id == replaced.id:
+                    self._fresh_vectors[j] = 0.0
+        if self._fresh_vectors.shape[1] == vector.shape[0]:
+            self._fresh_vectors[len(self._fresh)] = vector
+        self._fresh.append(record)
+
+
+def history_entry(old: MemoryRecord, event: str, replaced_by: str | None) -> HistoryEntry:
+    """The past state ``old`` as a history entry: ``updated``, ``superseded`` or ``deleted``."""
+    return HistoryEntry(
+        memory_id=old.id,
+        scope=old.scope,
+        key=old.key,
+        value=old.value,
+        metadata=old.metadata,
+        importance=old.importance,
+        source=old.source,
+        event=event,
+        replaced_at=now_ms(),
+        replaced_by=replaced_by,
+    )
+
+
+def index_terms(record: MemoryRecord) -> list[str]:
+    """What BM25 indexes for a memory: its key, its value and the terms of its date."""
+    return analyze(f"{record.key or ''} {record.value}", created_at=record.created_at)

@@ -1,0 +1,96 @@
+"""Every length and range of MemoryLayer, in one place.
+
+The engine validates against these, and every edge publishes them: the server's request schemas
+(and so ``/openapi.json``), the MCP tools' input schemas and the SDK's request checks. A test
+compares what each edge publishes with this module. Lengths are in UTF-16 code units, as the
+WithMemory wire protocol (a JavaScript service) counts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """An inclusive range: a length in UTF-16 code units, or an integer value."""
+
+    min: int
+    max: int
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and self.min <= value <= self.max
+
+
+# -- memories ---------------------------------------------------------------------------------------
+SCOPE = Bounds(1, 255)
+KEY = Bounds(1, 128)
+VALUE = Bounds(1, 16_384)
+QUERY = Bounds(1, 8_192)
+#: Free text sent to extraction, in UTF-8 bytes (spec §5.1, EXTRACTION_MAX_INPUT_BYTES).
+EXTRACTION_MAX_BYTES = 16_384
+#: A memory's metadata, as compact JSON in UTF-8 bytes.
+METADATA_MAX_BYTES = 16_384
+#: The substring filter of ``list``.
+LIST_SEARCH = Bounds(1, 500)
+#: Importance is a number in [IMPORTANCE_MIN, IMPORTANCE_MAX] (integers, so messages read ">=0").
+IMPORTANCE_MIN, IMPORTANCE_MAX = 0, 1
+DEFAULT_IMPORTANCE = 0.5
+#: Milliseconds since the epoch accepted for times (JavaScript's safe integer range).
+TIME_MS = Bounds(0, 2**53 - 1)
+
+# -- reads --------------------------------------------------------------------------------------------
+#: Page size of the engine's ``list`` (CLI, MCP); the wire caps it lower.
+LIST_LIMIT = Bounds(1, 1_000)
+WIRE_LIST_LIMIT = Bounds(1, 200)
+DEFAULT_LIST_LIMIT = 50
+TOP_K = Bounds(1, 1_000)
+DEFAULT_TOP_K = 5
+#: Recall's budget: at most this many memories, and this many tokens of context.
+MAX_ITEMS = Bounds(1, 50)
+DEFAULT_MAX_ITEMS = 4
+MAX_TOKENS = Bounds(10, 2_000)
+DEFAULT_MAX_TOKENS = 150
+#: The wire approximates a token as four characters (spec §6).
+CHARS_PER_TOKEN = 4
+THRESHOLDS = ("strict", "balanced", "permissive")
+DEFAULT_THRESHOLD = "balanced"
+
+# -- MCP tools (narrower than the engine where a model picks the value) ------------------------------
+MCP_TOP_K = Bounds(1, 20)
+MCP_LIST_LIMIT = Bounds(1, 100)
+DEFAULT_MCP_LIST_LIMIT = 20
+#: ``memory_list`` walks cursor pages to reach an offset; this bounds the walk.
+MCP_LIST_OFFSET = Bounds(0, 100_000)
+MEMORY_ID = Bounds(1, 200)
+
+# -- accounts, containers, caches, sign-in -----------------------------------------------------------
+ACCOUNT_ID = Bounds(1, 255)
+EMAIL = Bounds(3, 255)
+SIGN_IN_CODE_DIGITS = 6
+CONTAINER_NAME = Bounds(1, 255)
+ISSUED_TO = Bounds(1, 255)
+KEY_EXPIRES_IN_S = Bounds(1, 31_536_000)
+EXTRACTION_PROMPT = Bounds(1, 32_768)
+CACHE_TTL_S = Bounds(60, 86_400)
+DEFAULT_CACHE_TTL_S = 86_400
+CACHE_KEY = Bounds(1, 255)
+CACHE_VALUE = Bounds(1, 10_240)
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True when ``text`` holds a surrogate code point, which no UTF-8 file or database can store.
+
+    Decoding joins valid pairs into one code point, so what is left is a lone surrogate: from
+    ``surrogateescape``-decoded bytes (a non-UTF-8 command-line argument) or a JSON ``\\ud800``.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def utf16_len(text: str) -> int:
+    """Length as JavaScript counts it: UTF-16 code units (an emoji counts 2; a lone surrogate 1)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
