@@ -1,0 +1,54 @@
+"""Turning free text into durable facts about the user.
+
+Two extractors share one small protocol:
+
+* :class:`RulesExtractor` (:mod:`.rules`, words in :mod:`.vocabulary`) — offline, no model, conservative:
+  a few recognised self-stated sentence shapes become "User …" sentences; everything else yields nothing.
+* :class:`OpenAIExtractor` (:mod:`.llm`) — any OpenAI-compatible chat-completions endpoint (OpenAI,
+  Ollama, vLLM, llama.cpp server…): one call per text, JSON output ``{"memories": [...]}``, with the
+  prompt of :mod:`.prompts` unless the account set its own.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ...config import Settings
+from .llm import OpenAIExtractor
+from .prompts import DEFAULT_PROMPT, PROMPT_VERSION
+from .rules import RulesExtractor
+
+__all__ = [
+    "DEFAULT_PROMPT",
+    "PROMPT_VERSION",
+    "Extractor",
+    "OpenAIExtractor",
+    "RulesExtractor",
+    "extractor_from_settings",
+]
+
+
+class Extractor(Protocol):
+    """Turns one text into zero or more clean, declarative facts about the user."""
+
+    name: str
+
+    def extract(self, text: str, *, prompt: str | None = None) -> list[str]:
+        """The facts found in ``text`` (often none).
+
+        Raises:
+            ExtractionFailed: the extractor could not produce an answer.
+        """
+        ...
+
+
+def extractor_from_settings(settings: Settings) -> Extractor:
+    """The configured extractor: the chat endpoint when ``llm_base_url`` is set, else the rules."""
+    if settings.llm_base_url.strip():
+        return OpenAIExtractor(
+            settings.llm_base_url.strip(),
+            settings.llm_model,
+            api_key=settings.llm_api_key,
+            timeout=settings.llm_timeout,
+        )
+    return RulesExtractor()
