@@ -55,7 +55,7 @@ def test_admin_reports_unknown_accounts_plans_and_duplicates(home: Path) -> None
     assert result.exit_code == 2 and json.loads(result.stdout)["error"]["code"] == "invalid_request"
 
 
-def test_serve_answers_http_on_the_given_port(home: Path) -> None:
+def test_a_key_minted_with_admin_on_the_served_database_works_on_that_server(home: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -77,6 +77,12 @@ def test_serve_answers_http_on_the_given_port(home: Path) -> None:
         missing = httpx.get(f"http://127.0.0.1:{port}/v1/account", timeout=5)
         assert missing.status_code == 401 and missing.json()["error"]["code"] == "unauthorized"
         assert (home / "served.db").exists()
+        # docs/server.md's flow: the operator mints a key into the database the server runs on.
+        created = admin(home, "create-account", "ops@example.com", "--database", str(home / "served.db"))
+        headers = {"Authorization": f"Bearer {created['apiKey']}"}
+        who = httpx.get(f"http://127.0.0.1:{port}/v1/account", headers=headers, timeout=5)
+        assert who.status_code == 200 and who.json()["account"]["email"] == "ops@example.com"
+        assert not (home / "memory.db").exists()
     finally:
         process.terminate()
         process.wait(timeout=30)
