@@ -46,6 +46,8 @@ WIRE_LIST_LIMIT = Bounds(1, 200)
 DEFAULT_LIST_LIMIT = 50
 TOP_K = Bounds(1, 1_000)
 DEFAULT_TOP_K = 5
+#: Scores are in [SCORE_MIN, SCORE_MAX] and mean the same across calls; ``min_score`` filters on them.
+SCORE_MIN, SCORE_MAX = 0, 1
 #: Recall's budget: at most this many memories, and this many tokens of context.
 MAX_ITEMS = Bounds(1, 50)
 DEFAULT_MAX_ITEMS = 4

@@ -433,7 +433,7 @@ class Engine:
         """
         query = v.query(query)
         top_k = v.integer(top_k, "top_k", limits.TOP_K)
-        min_score = v.unit_interval(min_score, "min_score")
+        min_score = v.score(min_score, "min_score")
         scopes = [v.scope(scope)] if scope is not None else self.store.scopes(self.account)
         hits = self._shared.retriever.rank(self.account, scopes, query, self.ranking.pool_size(top_k), top_k)
         return [hit for hit in hits if hit.score >= min_score]

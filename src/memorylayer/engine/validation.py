@@ -45,10 +45,20 @@ def query(value: Any) -> str:
 
 
 def unit_interval(value: Any, field: str) -> float:
+    """An importance, in [IMPORTANCE_MIN, IMPORTANCE_MAX]."""
+    return _number(value, field, limits.IMPORTANCE_MIN, limits.IMPORTANCE_MAX)
+
+
+def score(value: Any, field: str) -> float:
+    """A score threshold, in [SCORE_MIN, SCORE_MAX]."""
+    return _number(value, field, limits.SCORE_MIN, limits.SCORE_MAX)
+
+
+def _number(value: Any, field: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _bad(field, "expected a number between 0 and 1")
-    if not limits.IMPORTANCE_MIN <= value <= limits.IMPORTANCE_MAX:
-        raise _bad(field, f"must be between {limits.IMPORTANCE_MIN} and {limits.IMPORTANCE_MAX} (got {value})")
+        raise _bad(field, f"expected a number between {low} and {high}")
+    if not low <= value <= high:
+        raise _bad(field, f"must be between {low} and {high} (got {value})")
     return float(value)
 
 
