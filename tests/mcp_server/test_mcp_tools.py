@@ -271,3 +271,16 @@ async def test_an_unknown_tool_is_a_not_found_tool_error(server: Any, call_error
     async with Client(server) as client:
         text = await call_error(client, "memory_forget_everything")
     assert text.startswith("[not_found]")
+
+
+async def test_recall_with_max_tokens_8000_is_refused_by_its_own_schema_not_by_the_engine(server: Any) -> None:
+    async with Client(server) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        result = await client.call_tool("memory_recall", {"query": "what does the user eat?", "max_tokens": 8000})
+    published = tools["memory_recall"].input_schema["properties"]["max_tokens"]
+    assert (published["minimum"], published["maximum"]) == (10, 2000)
+    assert result.is_error
+    # The schema's refusal names the tool; the engine's would read "[invalid_request] max_tokens: must be …".
+    assert result.content[0].text == (  # type: ignore[union-attr]
+        "[invalid_request] memory_recall: max_tokens: Input should be less than or equal to 2000 (got 8000)"
+    )

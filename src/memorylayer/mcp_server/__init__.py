@@ -5,6 +5,8 @@ Named ``mcp_server`` so it never shadows the ``mcp`` SDK package.
 
 from __future__ import annotations
 
-from .tools import TOOL_NAMES, Access, LocalAccess, ToolSpec, build_server
+from .access import Access, LocalAccess, ToolSpec
+from .server import build_server
+from .tools import TOOL_NAMES
 
 __all__ = ["TOOL_NAMES", "Access", "LocalAccess", "ToolSpec", "build_server"]

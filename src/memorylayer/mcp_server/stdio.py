@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 
 from ..config import Settings
-from .tools import LocalAccess, build_server
+from . import LocalAccess, build_server
 
 
 def serve_stdio(settings: Settings) -> None:

@@ -1,464 +1,257 @@
 """The MCP tools: thin edges that validate arguments, call the engine and shape the result.
 
-The same tool code serves every transport. What differs is how a call finds its engine, which an
-``Access`` decides: over stdio it is the one local engine; over HTTP it is the engine of the
-account (or container) that owns the API key, after the key's scope and daily limit are checked.
+Each tool is a plain function; ``build_server`` (``server.py``) registers the ones in ``TOOLS``.
+A tool finds its engine through the server's ``Access`` (``engine_for``), so the same code serves
+every transport. Every bound in the argument types comes from ``memorylayer.limits``, so a tool's
+published input schema refuses what the engine would refuse.
 """
 
 from __future__ import annotations
 
-import inspect
-import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, ValidationError
+from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import Field
 
-from ..errors import InvalidRequest, MemoryLayerError, NotFound
+from .. import limits as L
+from ..errors import InvalidRequest, NotFound
 from ..types import iso_ms
+from .access import READ_SCOPE, WRITE_SCOPE, ToolContext, engine_for
+from .results import (
+    DeleteOut,
+    ListOut,
+    MemoryOut,
+    NamespacesOut,
+    RecallOut,
+    SearchOut,
+    StoreOut,
+    array,
+    memory_out,
+    obj,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..engine import Engine
     from ..types import AddResult, MemoryRecord
 
 DEFAULT_NAMESPACE = "default"
-MAX_TOP_K = 20
-MAX_LIST_LIMIT = 100
-#: The engine's cursor pages are walked to reach an offset; this bounds the walk.
-MAX_LIST_OFFSET = 100_000
+#: Cursor page size used to walk to an offset of ``memory_list``.
 _PAGE = 100
 
-READ_SCOPE = "memory:read"
-WRITE_SCOPE = "memory:write"
-
-INSTRUCTIONS = (
-    "Long-term memory for this user. Before answering, call memory_recall (prompt-ready context) or "
-    "memory_search with the user's request; call memory_store to keep durable facts and preferences "
-    "(one fact per call). Namespaces group memories, e.g. 'work' or 'personal'; the default is 'default'."
-)
-
-
-@dataclass(frozen=True)
-class ToolSpec:
-    """What a tool needs from its caller: the API-key scope, and whether it changes memories."""
-
-    name: str
-    scope: str
-
-
-class Access(Protocol):
-    """Decides, per call, which engine a tool uses.
-
-    ``engine`` raises a ``MemoryLayerError`` to refuse the call (missing scope, daily limit); its
-    code and message become the tool error.
-    """
-
-    def engine(self, ctx: Context, tool: ToolSpec) -> Engine: ...
-
-
-class LocalAccess:
-    """Every call uses one engine, with no checks: the stdio server of a single local user."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def engine(self, ctx: Context, tool: ToolSpec) -> Engine:
-        return self._engine
-
-
-# ---- result shapes (the seed's field names) ------------------------------------------------------
-
-
-class MemoryOut(BaseModel):
-    memory_id: str
-    content: str
-    namespace: str
-    key: str | None
-    metadata: dict[str, Any]
-    importance: float
-    source: str
-    created_at: str | None
-    updated_at: str | None
-
-
-class SearchResultOut(BaseModel):
-    memory_id: str
-    content: str
-    score: float
-    namespace: str
-    metadata: dict[str, Any]
-    created_at: str | None
-
-
-class NamespaceOut(BaseModel):
-    namespace: str
-    count: int
-    last_updated: str | None
-
-
-class StoreOut(BaseModel):
-    memory_id: str
-    status: Literal["stored", "duplicate"]
-
-
-class DeleteOut(BaseModel):
-    memory_id: str
-    status: Literal["deleted"]
-
-
-class SearchOut(BaseModel):
-    results: list[SearchResultOut]
-
-
-class ListOut(BaseModel):
-    memories: list[MemoryOut]
-
-
-class NamespacesOut(BaseModel):
-    namespaces: list[NamespaceOut]
-
-
-class RankingOut(BaseModel):
-    strategy: str
-    reason: str | None
-
-
-class RecallOut(BaseModel):
-    context: str
-    memories: list[MemoryOut]
-    ranking: RankingOut
-
-
-def memory_out(record: MemoryRecord) -> dict[str, Any]:
-    data = record.to_dict()
-    return {
-        "memory_id": record.id,
-        "content": record.value,
-        "namespace": record.scope,
-        "key": record.key,
-        "metadata": record.metadata,
-        "importance": record.importance,
-        "source": record.source,
-        "created_at": data["created_at"],
-        "updated_at": data["updated_at"],
-    }
-
-
-def _result(text_value: Any, structured: dict[str, Any]) -> CallToolResult:
-    """One JSON text block (what the model reads: the seed's shape, arrays included) plus
-    ``structuredContent`` (always an object, as MCP requires: arrays go under one named field)."""
-    text = json.dumps(text_value, ensure_ascii=False, indent=2)
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
-
-
-def _obj(value: dict[str, Any]) -> CallToolResult:
-    return _result(value, value)
-
-
-def _array(field: str, items: list[dict[str, Any]]) -> CallToolResult:
-    return _result(items, {field: items})
-
-
 # ---- argument types ------------------------------------------------------------------------------
+# JSON Schema and pydantic count code points, the engine UTF-16 units: for text outside the BMP the
+# engine's check is the stricter one, and its refusal is an ``invalid_request`` too.
 
-Content = Annotated[str, Field(min_length=1, max_length=16384, description="The text to remember")]
+
+def _text(bounds: L.Bounds, description: str) -> Any:
+    return Field(min_length=bounds.min, max_length=bounds.max, description=description)
+
+
+def _int(bounds: L.Bounds, description: str) -> Any:
+    return Field(ge=bounds.min, le=bounds.max, description=description)
+
+
+Content = Annotated[str, _text(L.VALUE, "The text to remember")]
 Namespace = Annotated[
     str,
-    Field(
-        min_length=1,
-        max_length=255,
-        description="Logical bucket for grouping memories (e.g. 'work', 'personal'). Defaults to 'default'",
-    ),
+    _text(L.SCOPE, "Logical bucket for grouping memories (e.g. 'work', 'personal'). Defaults to 'default'"),
 ]
-MemoryId = Annotated[str, Field(min_length=1, max_length=200, description="The ID returned by memory_store")]
+MemoryId = Annotated[str, _text(L.MEMORY_ID, "The ID returned by memory_store")]
 Metadata = Annotated[
     dict[str, Any] | None, Field(description="Arbitrary key-value pairs attached to the memory")
 ]
+SearchQuery = Annotated[str, _text(L.QUERY, "Natural language search query")]
+SearchNamespace = Annotated[
+    str | None, _text(L.SCOPE, "Restrict search to this namespace. Searches all namespaces if omitted")
+]
+TopK = Annotated[
+    int,
+    _int(L.MCP_TOP_K, f"Number of results to return. Default: {L.DEFAULT_TOP_K}, max: {L.MCP_TOP_K.max}"),
+]
+MinScore = Annotated[
+    float,
+    Field(
+        ge=float(L.SCORE_MIN),
+        le=float(L.SCORE_MAX),
+        description=f"Minimum relevance score {L.SCORE_MIN}–{L.SCORE_MAX}. Default: 0.0",
+    ),
+]
+ListNamespace = Annotated[str, _text(L.SCOPE, "Namespace to list. Defaults to 'default'")]
+ListLimit = Annotated[
+    int,
+    _int(L.MCP_LIST_LIMIT, f"Max results. Default: {L.DEFAULT_MCP_LIST_LIMIT}, max: {L.MCP_LIST_LIMIT.max}"),
+]
+ListOffset = Annotated[int, _int(L.MCP_LIST_OFFSET, "Pagination offset. Default: 0")]
+RecallQuery = Annotated[str, _text(L.QUERY, "What the agent is about to answer or do")]
+MaxItems = Annotated[
+    int, _int(L.MAX_ITEMS, f"Most memories in the context. Default: {L.DEFAULT_MAX_ITEMS}")
+]
+MaxTokens = Annotated[
+    int, _int(L.MAX_TOKENS, f"Token budget of the context. Default: {L.DEFAULT_MAX_TOKENS}")
+]
+# A Literal, so the schema lists the choices; tests/test_limits.py checks they are L.THRESHOLDS.
+Threshold = Annotated[
+    Literal["strict", "balanced", "permissive"],
+    Field(description=f"How relevant a memory must be to be included. Default: {L.DEFAULT_THRESHOLD}"),
+]
+
+# ---- the tools -----------------------------------------------------------------------------------
 
 
-# ---- the server ----------------------------------------------------------------------------------
-
-_READ = ToolAnnotations(
-    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-)
-
-
-class MemoryMCPServer(MCPServer):
-    """``MCPServer`` whose tool errors all read ``[code] message``, argument errors included."""
-
-    async def call_tool(
-        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
-    ) -> CallToolResult | InputRequiredResult:
-        try:
-            return await super().call_tool(name, arguments, context)
-        except ToolError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, ValidationError):
-                raise ToolError(f"[{InvalidRequest.code}] {name}: {_describe(cause)}") from cause
-            if isinstance(cause, _CodedToolError):
-                raise ToolError(str(cause)) from cause
-            if cause is None and str(exc).startswith("Unknown tool"):
-                raise ToolError(f"[{NotFound.code}] {exc}") from exc
-            raise
+def memory_store(
+    ctx: ToolContext, content: Content, namespace: Namespace = DEFAULT_NAMESPACE, metadata: Metadata = None
+) -> Annotated[CallToolResult, StoreOut]:
+    """Store a new memory, verbatim. Embeddings are generated locally — content never leaves the
+    machine. Storing text that is already remembered in the namespace stores nothing and answers
+    status "duplicate" with the existing memory's id."""
+    engine = engine_for(ctx, "memory_store", WRITE_SCOPE)
+    added = engine.add(namespace, content, metadata=metadata, extract=False)
+    if added.memories:
+        return obj({"memory_id": added.memories[0].id, "status": "stored"})
+    return obj({"memory_id": _existing_duplicate(added), "status": "duplicate"})
 
 
-class _CodedToolError(ToolError):
-    """A ``MemoryLayerError`` on its way to the client as tool error text."""
-
-    def __init__(self, error: MemoryLayerError) -> None:
-        super().__init__(f"[{error.code}] {error.message}")
-        self.error = error
-
-
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors(include_url=False):
-        where = ".".join(str(p) for p in item["loc"]) or "arguments"
-        given = item.get("input")
-        shown = "" if item["type"] == "missing" or isinstance(given, dict) else f" (got {given!r:.60})"
-        parts.append(f"{where}: {item['msg']}{shown}")
-    return "; ".join(parts)
-
-
-def build_server(
-    access: Access,
-    *,
-    name: str = "memorylayer",
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING",
-) -> MCPServer:
-    """The MemoryLayer MCP server with every tool registered; ``access`` picks each call's engine."""
-    server = MemoryMCPServer(
-        name, title="MemoryLayer", version=_version(), instructions=INSTRUCTIONS, log_level=log_level
-    )
-
-    def tool(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            server.add_tool(fn, description=inspect.cleandoc(fn.__doc__ or ""), **options)
-            return fn
-
-        return register
-
-    def run(ctx: Context, tool: str, scope: str, body: Callable[[Engine], CallToolResult]) -> CallToolResult:
-        try:
-            return body(access.engine(ctx, ToolSpec(tool, scope)))
-        except MemoryLayerError as exc:
-            raise _CodedToolError(exc) from exc
-
-    @tool(
-        title="Store a memory",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
-        ),
-    )
-    def memory_store(
-        ctx: Context,
-        content: Content,
-        namespace: Namespace = DEFAULT_NAMESPACE,
-        metadata: Metadata = None,
-    ) -> Annotated[CallToolResult, StoreOut]:
-        """Store a new memory, verbatim. Embeddings are generated locally — content never leaves the
-        machine. Storing text that is already remembered in the namespace stores nothing and answers
-        status "duplicate" with the existing memory's id."""
-
-        def body(eng: Engine) -> CallToolResult:
-            added = eng.add(namespace, content, metadata=metadata, extract=False)
-            if added.memories:
-                return _obj({"memory_id": added.memories[0].id, "status": "stored"})
-            existing = _existing_duplicate(added)
-            return _obj({"memory_id": existing, "status": "duplicate"})
-
-        return run(ctx, "memory_store", WRITE_SCOPE, body)
-
-    @tool(title="Search memories", annotations=_READ)
-    def memory_search(
-        ctx: Context,
-        query: Annotated[
-            str, Field(min_length=1, max_length=16384, description="Natural language search query")
-        ],
-        namespace: Annotated[
-            str | None,
-            Field(
-                min_length=1,
-                max_length=255,
-                description="Restrict search to this namespace. Searches all namespaces if omitted",
-            ),
-        ] = None,
-        top_k: Annotated[
-            int, Field(ge=1, le=MAX_TOP_K, description="Number of results to return. Default: 5, max: 20")
-        ] = 5,
-        min_score: Annotated[
-            float, Field(ge=0.0, le=1.0, description="Minimum relevance score 0–1. Default: 0.0")
-        ] = 0.0,
-    ) -> Annotated[CallToolResult, SearchOut]:
-        """Search memories using hybrid semantic + keyword retrieval (with cross-encoder reranking when
-        one is configured). Returns the most relevant results, best first, with scores in [0, 1]."""
-
-        def body(eng: Engine) -> CallToolResult:
-            hits = eng.search(query, scope=namespace, top_k=top_k, min_score=min_score)
-            items = []
-            for hit in hits:
-                mem = memory_out(hit.memory)
-                items.append(
-                    {
-                        "memory_id": mem["memory_id"],
-                        "content": mem["content"],
-                        "score": round(float(hit.score), 4),
-                        "namespace": mem["namespace"],
-                        "metadata": mem["metadata"],
-                        "created_at": mem["created_at"],
-                    }
-                )
-            return _array("results", items)
-
-        return run(ctx, "memory_search", READ_SCOPE, body)
-
-    @tool(title="Get a memory", annotations=_READ)
-    def memory_get(ctx: Context, memory_id: MemoryId) -> Annotated[CallToolResult, MemoryOut]:
-        """Retrieve a specific memory by ID: content, namespace, metadata and timestamps."""
-        return run(ctx, "memory_get", READ_SCOPE, lambda eng: _obj(memory_out(eng.get(memory_id))))
-
-    @tool(
-        title="Update a memory",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
-        ),
-    )
-    def memory_update(
-        ctx: Context,
-        memory_id: Annotated[
-            str, Field(min_length=1, max_length=200, description="The ID of the memory to update")
-        ],
-        content: Annotated[
-            str | None,
-            Field(min_length=1, max_length=16384, description="New content (re-embeds automatically)"),
-        ] = None,
-        metadata: Annotated[
-            dict[str, Any] | None, Field(description="Metadata to merge (partial update)")
-        ] = None,
-    ) -> Annotated[CallToolResult, MemoryOut]:
-        """Update an existing memory's content or metadata (metadata is merged). The previous content
-        stays in the memory's history."""
-
-        def body(eng: Engine) -> CallToolResult:
-            if content is None and metadata is None:
-                raise InvalidRequest("nothing to update: give content, metadata or both")
-            return _obj(memory_out(eng.update(memory_id, value=content, metadata=metadata)))
-
-        return run(ctx, "memory_update", WRITE_SCOPE, body)
-
-    @tool(
-        title="Delete a memory",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
-        ),
-    )
-    def memory_delete(
-        ctx: Context,
-        memory_id: Annotated[
-            str, Field(min_length=1, max_length=200, description="The ID of the memory to delete")
-        ],
-    ) -> Annotated[CallToolResult, DeleteOut]:
-        """Permanently delete a memory: its text, vectors and history are removed."""
-
-        def body(eng: Engine) -> CallToolResult:
-            if not eng.delete(memory_id):
-                raise NotFound(f"memory {memory_id} does not exist")
-            return _obj({"memory_id": memory_id, "status": "deleted"})
-
-        return run(ctx, "memory_delete", WRITE_SCOPE, body)
-
-    @tool(title="List namespaces", annotations=_READ)
-    def memory_list_namespaces(ctx: Context) -> Annotated[CallToolResult, NamespacesOut]:
-        """List all namespaces with memory counts and when each last changed."""
-
-        def body(eng: Engine) -> CallToolResult:
-            items = [
-                {"namespace": ns.scope, "count": ns.count, "last_updated": iso_ms(ns.last_updated)}
-                for ns in eng.namespaces()
-            ]
-            return _array("namespaces", items)
-
-        return run(ctx, "memory_list_namespaces", READ_SCOPE, body)
-
-    @tool(title="List memories", annotations=_READ)
-    def memory_list(
-        ctx: Context,
-        namespace: Annotated[
-            str, Field(min_length=1, max_length=255, description="Namespace to list. Defaults to 'default'")
-        ] = DEFAULT_NAMESPACE,
-        limit: Annotated[
-            int, Field(ge=1, le=MAX_LIST_LIMIT, description="Max results. Default: 20, max: 100")
-        ] = 20,
-        offset: Annotated[
-            int, Field(ge=0, le=MAX_LIST_OFFSET, description="Pagination offset. Default: 0")
-        ] = 0,
-    ) -> Annotated[CallToolResult, ListOut]:
-        """List memories in a namespace, most recently updated first."""
-
-        def body(eng: Engine) -> CallToolResult:
-            return _array("memories", [memory_out(m) for m in _page(eng, namespace, limit, offset)])
-
-        return run(ctx, "memory_list", READ_SCOPE, body)
-
-    @tool(title="Recall context", annotations=_READ)
-    def memory_recall(
-        ctx: Context,
-        query: Annotated[
-            str, Field(min_length=1, max_length=16384, description="What the agent is about to answer or do")
-        ],
-        namespace: Namespace = DEFAULT_NAMESPACE,
-        max_items: Annotated[
-            int, Field(ge=1, le=50, description="Most memories in the context. Default: 4")
-        ] = 4,
-        max_tokens: Annotated[
-            int, Field(ge=1, le=8000, description="Token budget of the context. Default: 150")
-        ] = 150,
-        threshold: Annotated[
-            Literal["strict", "balanced", "permissive"],
-            Field(description="How relevant a memory must be to be included. Default: balanced"),
-        ] = "balanced",
-    ) -> Annotated[CallToolResult, RecallOut]:
-        """Prompt-ready context: the few memories of a namespace that matter for this query, rendered
-        as text to put in front of the next model call (keyed facts as `key: value`)."""
-
-        def body(eng: Engine) -> CallToolResult:
-            res = eng.recall(
-                namespace, query, max_items=max_items, max_tokens=max_tokens, threshold=threshold
-            )
-            out = {
-                "context": res.context,
-                "memories": [memory_out(m) for m in res.memories],
-                "ranking": {"strategy": res.ranking.strategy, "reason": res.ranking.reason},
+def memory_search(
+    ctx: ToolContext,
+    query: SearchQuery,
+    namespace: SearchNamespace = None,
+    top_k: TopK = L.DEFAULT_TOP_K,
+    min_score: MinScore = 0.0,
+) -> Annotated[CallToolResult, SearchOut]:
+    """Search memories using hybrid semantic + keyword retrieval (with cross-encoder reranking when
+    one is configured). Returns the most relevant results, best first, with scores in [0, 1]."""
+    engine = engine_for(ctx, "memory_search", READ_SCOPE)
+    hits = engine.search(query, scope=namespace, top_k=top_k, min_score=min_score)
+    items = []
+    for hit in hits:
+        mem = memory_out(hit.memory)
+        items.append(
+            {
+                "memory_id": mem["memory_id"],
+                "content": mem["content"],
+                "score": round(float(hit.score), 4),
+                "namespace": mem["namespace"],
+                "metadata": mem["metadata"],
+                "created_at": mem["created_at"],
             }
-            return _obj(out)
-
-        return run(ctx, "memory_recall", READ_SCOPE, body)
-
-    return server
+        )
+    return array("results", items)
 
 
-TOOL_NAMES = (
-    "memory_store",
-    "memory_search",
-    "memory_get",
-    "memory_update",
-    "memory_delete",
-    "memory_list_namespaces",
-    "memory_list",
-    "memory_recall",
+def memory_get(ctx: ToolContext, memory_id: MemoryId) -> Annotated[CallToolResult, MemoryOut]:
+    """Retrieve a specific memory by ID: content, namespace, metadata and timestamps."""
+    return obj(memory_out(engine_for(ctx, "memory_get", READ_SCOPE).get(memory_id)))
+
+
+def memory_update(
+    ctx: ToolContext,
+    memory_id: Annotated[str, _text(L.MEMORY_ID, "The ID of the memory to update")],
+    content: Annotated[str | None, _text(L.VALUE, "New content (re-embeds automatically)")] = None,
+    metadata: Annotated[dict[str, Any] | None, Field(description="Metadata to merge (partial update)")] = None,
+) -> Annotated[CallToolResult, MemoryOut]:
+    """Update an existing memory's content or metadata (metadata is merged). The previous content
+    stays in the memory's history."""
+    engine = engine_for(ctx, "memory_update", WRITE_SCOPE)
+    if content is None and metadata is None:
+        raise InvalidRequest("nothing to update: give content, metadata or both")
+    return obj(memory_out(engine.update(memory_id, value=content, metadata=metadata)))
+
+
+def memory_delete(
+    ctx: ToolContext, memory_id: Annotated[str, _text(L.MEMORY_ID, "The ID of the memory to delete")]
+) -> Annotated[CallToolResult, DeleteOut]:
+    """Permanently delete a memory: its text, vectors and history are removed."""
+    if not engine_for(ctx, "memory_delete", WRITE_SCOPE).delete(memory_id):
+        raise NotFound(f"memory {memory_id} does not exist")
+    return obj({"memory_id": memory_id, "status": "deleted"})
+
+
+def memory_list_namespaces(ctx: ToolContext) -> Annotated[CallToolResult, NamespacesOut]:
+    """List all namespaces with memory counts and when each last changed."""
+    engine = engine_for(ctx, "memory_list_namespaces", READ_SCOPE)
+    items = [
+        {"namespace": ns.scope, "count": ns.count, "last_updated": iso_ms(ns.last_updated)}
+        for ns in engine.namespaces()
+    ]
+    return array("namespaces", items)
+
+
+def memory_list(
+    ctx: ToolContext,
+    namespace: ListNamespace = DEFAULT_NAMESPACE,
+    limit: ListLimit = L.DEFAULT_MCP_LIST_LIMIT,
+    offset: ListOffset = 0,
+) -> Annotated[CallToolResult, ListOut]:
+    """List memories in a namespace, most recently updated first."""
+    engine = engine_for(ctx, "memory_list", READ_SCOPE)
+    return array("memories", [memory_out(m) for m in _page(engine, namespace, limit, offset)])
+
+
+def memory_recall(
+    ctx: ToolContext,
+    query: RecallQuery,
+    namespace: Namespace = DEFAULT_NAMESPACE,
+    max_items: MaxItems = L.DEFAULT_MAX_ITEMS,
+    max_tokens: MaxTokens = L.DEFAULT_MAX_TOKENS,
+    threshold: Threshold = "balanced",
+) -> Annotated[CallToolResult, RecallOut]:
+    """Prompt-ready context: the few memories of a namespace that matter for this query, rendered
+    as text to put in front of the next model call (keyed facts as `key: value`)."""
+    engine = engine_for(ctx, "memory_recall", READ_SCOPE)
+    res = engine.recall(namespace, query, max_items=max_items, max_tokens=max_tokens, threshold=threshold)
+    return obj(
+        {
+            "context": res.context,
+            "memories": [memory_out(m) for m in res.memories],
+            "ranking": {"strategy": res.ranking.strategy, "reason": res.ranking.reason},
+        }
+    )
+
+
+# ---- registration --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool function with what MCP publishes beside its schema: a title and behaviour hints."""
+
+    fn: Callable[..., CallToolResult]
+    title: str
+    annotations: ToolAnnotations
+
+
+def _hints(*, read_only: bool, destructive: bool, idempotent: bool) -> ToolAnnotations:
+    return ToolAnnotations(
+        read_only_hint=read_only, destructive_hint=destructive, idempotent_hint=idempotent, open_world_hint=False
+    )
+
+
+_READ = _hints(read_only=True, destructive=False, idempotent=True)
+_CHANGE = _hints(read_only=False, destructive=True, idempotent=True)
+
+#: The seed's seven tools (seed 001), then ``memory_recall``.
+TOOLS = (
+    Tool(memory_store, "Store a memory", _hints(read_only=False, destructive=False, idempotent=False)),
+    Tool(memory_search, "Search memories", _READ),
+    Tool(memory_get, "Get a memory", _READ),
+    Tool(memory_update, "Update a memory", _CHANGE),
+    Tool(memory_delete, "Delete a memory", _CHANGE),
+    Tool(memory_list_namespaces, "List namespaces", _READ),
+    Tool(memory_list, "List memories", _READ),
+    Tool(memory_recall, "Recall context", _READ),
 )
+TOOL_NAMES = tuple(tool.fn.__name__ for tool in TOOLS)
 
 
-def _page(eng: Engine, namespace: str, limit: int, offset: int) -> list[MemoryRecord]:
+def _page(engine: Engine, namespace: str, limit: int, offset: int) -> list[MemoryRecord]:
     """``limit`` memories after skipping ``offset``, walking the engine's exact cursor pages."""
     found: list[MemoryRecord] = []
     seen, need, cursor = 0, offset + limit, None
     while True:
-        page = eng.list(
+        page = engine.list(
             scope=namespace,
             order_by="updated_at",
             order_dir="desc",
@@ -479,12 +272,3 @@ def _existing_duplicate(added: AddResult) -> str:
     if not added.duplicates or not added.duplicates[0]:
         raise NotFound("the memory this duplicates could not be found")
     return added.duplicates[0]
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("memorylayer")
-    except PackageNotFoundError:
-        return "0.0.0"

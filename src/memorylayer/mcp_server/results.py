@@ -1,0 +1,105 @@
+"""What the tools answer: the seed's field names, as JSON text and as ``structuredContent``."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Literal
+
+from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from ..types import MemoryRecord
+
+
+class MemoryOut(BaseModel):
+    memory_id: str
+    content: str
+    namespace: str
+    key: str | None
+    metadata: dict[str, Any]
+    importance: float
+    source: str
+    created_at: str | None
+    updated_at: str | None
+
+
+class SearchResultOut(BaseModel):
+    memory_id: str
+    content: str
+    score: float
+    namespace: str
+    metadata: dict[str, Any]
+    created_at: str | None
+
+
+class NamespaceOut(BaseModel):
+    namespace: str
+    count: int
+    last_updated: str | None
+
+
+class StoreOut(BaseModel):
+    memory_id: str
+    status: Literal["stored", "duplicate"]
+
+
+class DeleteOut(BaseModel):
+    memory_id: str
+    status: Literal["deleted"]
+
+
+class SearchOut(BaseModel):
+    results: list[SearchResultOut]
+
+
+class ListOut(BaseModel):
+    memories: list[MemoryOut]
+
+
+class NamespacesOut(BaseModel):
+    namespaces: list[NamespaceOut]
+
+
+class RankingOut(BaseModel):
+    strategy: str
+    reason: str | None
+
+
+class RecallOut(BaseModel):
+    context: str
+    memories: list[MemoryOut]
+    ranking: RankingOut
+
+
+def memory_out(record: MemoryRecord) -> dict[str, Any]:
+    """A memory in the seed's shape (``memory_id``, ``content``, ``namespace``…)."""
+    data = record.to_dict()
+    return {
+        "memory_id": record.id,
+        "content": record.value,
+        "namespace": record.scope,
+        "key": record.key,
+        "metadata": record.metadata,
+        "importance": record.importance,
+        "source": record.source,
+        "created_at": data["created_at"],
+        "updated_at": data["updated_at"],
+    }
+
+
+def _result(text_value: Any, structured: dict[str, Any]) -> CallToolResult:
+    """One JSON text block (what the model reads: the seed's shape, arrays included) plus
+    ``structuredContent`` (always an object, as MCP requires: arrays go under one named field)."""
+    text = json.dumps(text_value, ensure_ascii=False, indent=2)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+def obj(value: dict[str, Any]) -> CallToolResult:
+    """An object result: the same object as text and as structured content."""
+    return _result(value, value)
+
+
+def array(field: str, items: list[dict[str, Any]]) -> CallToolResult:
+    """An array result: the array as text, ``{field: items}`` as structured content."""
+    return _result(items, {field: items})
