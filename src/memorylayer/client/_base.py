@@ -23,8 +23,10 @@ from urllib.parse import quote
 import httpx
 import pydantic
 
+from .. import limits as L
 from ..errors import MemoryLayerError, NetworkError, RateLimited, Timeout, Unauthorized, error_classes
 from . import models as m
+from ._checks import check, extraction_size, integer, number, text
 
 T = TypeVar("T", bound=m.Envelope)
 
@@ -113,6 +115,9 @@ CLIENT_HEADER = "X-WithMemory-Client"
 Threshold = Literal["strict", "balanced", "permissive"]
 Source = Literal["explicit", "extracted", "all"]
 OrderDir = Literal["asc", "desc"]
+#: The wire checks an email's length only from above (its format does the rest) and a code's exactly.
+_EMAIL = L.Bounds(0, L.EMAIL.max)
+_CODE = L.Bounds(L.SIGN_IN_CODE_DIGITS, L.SIGN_IN_CODE_DIGITS)
 _ORDER_BY = {
     "updated_at": "updatedAt",
     "created_at": "createdAt",
@@ -375,6 +380,14 @@ class _BaseClient:
     # --- the calls ----------------------------------------------------------------------------------
 
     def _add(self, scope: str, value: str, key: str | None, importance: float | None) -> Call[m.AddResponse]:
+        check(
+            text("scope", scope, L.SCOPE),
+            text("key", key, L.KEY),
+            text("value", value, L.VALUE),
+            number("importance", importance, L.IMPORTANCE_MIN, L.IMPORTANCE_MAX),
+        )
+        if key is None:
+            extraction_size(value)
         body = _compact(scope=scope, key=key, value=value, importance=importance)
         # Extraction is the one non-idempotent call: one key per logical add, reused by every retry.
         idem = None if key is not None else str(uuid.uuid4())
@@ -389,6 +402,12 @@ class _BaseClient:
         max_tokens: int | None,
         defaults: Mapping[str, str] | None,
     ) -> Call[m.RecallResponse]:
+        check(
+            text("scope", scope, L.SCOPE),
+            text("query", query, L.QUERY),
+            integer("maxItems", max_items, L.MAX_ITEMS),
+            integer("maxTokens", max_tokens, L.MAX_TOKENS),
+        )
         merged = {**self._defaults, **(defaults or {})}
         body = _compact(
             scope=scope,
@@ -401,9 +420,11 @@ class _BaseClient:
         return Call("POST", "/v1/recall", m.RecallResponse, body)
 
     def _get(self, scope: str, key: str) -> Call[m.GetResponse]:
+        check(text("scope", scope, L.SCOPE), text("key", key, L.KEY))
         return Call("POST", "/v1/memories/get", m.GetResponse, {"scope": scope, "key": key})
 
     def _remove(self, scope: str, key: str) -> Call[m.DeleteResponse]:
+        check(text("scope", scope, L.SCOPE), text("key", key, L.KEY))
         return Call("POST", "/v1/memories/remove", m.DeleteResponse, {"scope": scope, "key": key})
 
     def _delete(self, memory_id: str) -> Call[m.DeleteResponse]:
@@ -422,6 +443,11 @@ class _BaseClient:
         cursor: str | None,
         include_total: bool | None,
     ) -> Call[m.ListResponse]:
+        check(
+            text("scope", scope, L.SCOPE),
+            text("search", search, L.LIST_SEARCH),
+            integer("limit", limit, L.WIRE_LIST_LIMIT),
+        )
         body = _compact(
             scope=scope,
             source=source,
@@ -458,6 +484,7 @@ class _BaseClient:
         return Call("GET", "/v1/account/extraction-prompt", m.ExtractionPromptResponse)
 
     def _set_extraction_prompt(self, prompt: str) -> Call[m.ExtractionPromptResponse]:
+        check(text("prompt", prompt, L.EXTRACTION_PROMPT, trim=True))
         path = "/v1/account/extraction-prompt"
         return Call("POST", path, m.ExtractionPromptResponse, {"prompt": prompt})
 
@@ -465,16 +492,19 @@ class _BaseClient:
         return Call("DELETE", "/v1/account/extraction-prompt", m.ResetResponse)
 
     def _request_code(self, email: str) -> Call[m.RequestCodeResponse]:
+        check(text("email", email, _EMAIL))
         body = {"email": email}
         return Call("POST", "/v1/auth/request-code", m.RequestCodeResponse, body, use_api_key=False)
 
     def _verify_code(self, email: str, code: str, issued_to: str | None) -> Call[m.VerifyCodeResponse]:
+        check(text("email", email, _EMAIL), text("code", code, _CODE), text("issuedTo", issued_to, L.ISSUED_TO))
         body = _compact(email=email, code=code, issuedTo=issued_to)
         return Call("POST", "/v1/auth/verify-code", m.VerifyCodeResponse, body, use_api_key=False)
 
     # containers
 
     def _container_create(self, name: str, metadata: Mapping[str, Any] | None) -> Call[m.ContainerResponse]:
+        check(text("name", name, L.CONTAINER_NAME))
         body = _compact(name=name, metadata=dict(metadata) if metadata is not None else None)
         return Call("POST", "/v1/containers", m.ContainerResponse, body)
 
@@ -489,6 +519,7 @@ class _BaseClient:
     ) -> Call[m.ContainerKeyResponse]:
         if scopes is not None and not isinstance(scopes, str):
             scopes = ",".join(scope.strip() for scope in scopes)
+        check(text("issuedTo", issued_to, L.ISSUED_TO), integer("expiresIn", expires_in, L.KEY_EXPIRES_IN_S))
         body = _compact(issuedTo=issued_to, scopes=scopes, expiresIn=expires_in)
         path = f"/v1/containers/{_segment(container_id)}/keys"
         return Call("POST", path, m.ContainerKeyResponse, body)
@@ -504,6 +535,7 @@ class _BaseClient:
     # caches
 
     def _cache_create(self, ttl_seconds: int | None) -> Call[m.CacheCreateResponse]:
+        check(integer("ttlSeconds", ttl_seconds, L.CACHE_TTL_S))
         body = _compact(ttlSeconds=ttl_seconds)
         return Call("POST", "/v1/cache", m.CacheCreateResponse, body, use_api_key=False)
 
@@ -511,14 +543,17 @@ class _BaseClient:
         return Call("POST", "/v1/cache/claim", m.ClaimResponse, {"claimToken": claim_token})
 
     def _cache_set(self, token: str, key: str, value: str) -> Call[m.CacheEntryResponse]:
+        check(text("key", key, L.CACHE_KEY), text("value", value, L.CACHE_VALUE))
         body = {"key": key, "value": value}
         return Call("POST", "/v1/cache/set", m.CacheEntryResponse, body, use_api_key=False, token=token)
 
     def _cache_get(self, token: str, key: str) -> Call[m.CacheEntryResponse]:
+        check(text("key", key, L.CACHE_KEY))
         body = {"key": key}
         return Call("POST", "/v1/cache/get", m.CacheEntryResponse, body, use_api_key=False, token=token)
 
     def _cache_delete(self, token: str, key: str) -> Call[m.DeleteResponse]:
+        check(text("key", key, L.CACHE_KEY))
         body = {"key": key}
         return Call("POST", "/v1/cache/delete", m.DeleteResponse, body, use_api_key=False, token=token)
 

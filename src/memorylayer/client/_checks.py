@@ -1,0 +1,91 @@
+"""The wire's lengths and ranges, checked before a request is sent (all from ``memorylayer.limits``).
+
+A body the server would refuse for a length or a range is refused here with the error the server
+would answer: ``InvalidRequest`` (code ``invalid_request``) whose ``details`` are the same zod-shaped
+issues, in the same order, with ``status`` 0 because nothing was sent. Types, formats (an email
+address) and rules that need the server's state are left to the server::
+
+    check(text("scope", scope, L.SCOPE), integer("maxTokens", max_tokens, L.MAX_TOKENS))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InvalidRequest
+from ..limits import EXTRACTION_MAX_BYTES, Bounds, has_lone_surrogate, utf16_len
+
+Issue = dict[str, Any]
+
+
+def text(field: str, value: str | None, bounds: Bounds, *, trim: bool = False) -> list[Issue]:
+    """``value`` (absent when ``None``) is ``bounds.min``–``bounds.max`` UTF-16 code units long."""
+    if not isinstance(value, str):
+        return []
+    value = value.strip() if trim else value
+    if has_lone_surrogate(value):
+        return [{"code": "custom", "path": [field], "message": "Invalid input: unpaired UTF-16 surrogate"}]
+    length = utf16_len(value)
+    issues = []
+    if length < bounds.min:
+        message = f"Too small: expected string to have >={bounds.min} characters"
+        issues.append(_out_of_range(field, "string", "too_small", bounds.min, message))
+    if length > bounds.max:
+        message = f"Too big: expected string to have <={bounds.max} characters"
+        issues.append(_out_of_range(field, "string", "too_big", bounds.max, message))
+    return issues
+
+
+def number(field: str, value: float | None, low: float, high: float) -> list[Issue]:
+    """``value`` (absent when ``None``) is in [``low``, ``high``]."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return []
+    if value < low:
+        return [_out_of_range(field, "number", "too_small", low, f"Too small: expected number to be >={_shown(low)}")]
+    if value > high:
+        return [_out_of_range(field, "number", "too_big", high, f"Too big: expected number to be <={_shown(high)}")]
+    return []
+
+
+def integer(field: str, value: int | None, bounds: Bounds) -> list[Issue]:
+    """``value`` (absent when ``None``) is in ``bounds``; a non-integer is the server's to refuse."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return []
+    return number(field, value, bounds.min, bounds.max)
+
+
+def check(*found: list[Issue]) -> None:
+    """Raise every issue found, in the order given (the schema's field order).
+
+    Raises:
+        InvalidRequest: with ``details`` = the issues and ``status`` 0 (the request was not sent).
+    """
+    issues = [issue for field_issues in found for issue in field_issues]
+    if not issues:
+        return
+    summary = "; ".join(f"{'.'.join(map(str, issue['path']))}: {issue['message']}" for issue in issues)
+    raise InvalidRequest(f"Invalid request body (not sent): {summary}", details=issues, status=0)
+
+
+def extraction_size(value: str) -> None:
+    """Free text goes to extraction, which takes at most ``EXTRACTION_MAX_BYTES`` of UTF-8 (spec §5.1).
+
+    Raises:
+        InvalidRequest: ``value`` is larger, as the server would answer (``status`` 0: not sent).
+    """
+    size = len(value.encode("utf-8")) if isinstance(value, str) and not has_lone_surrogate(value) else 0
+    if size > EXTRACTION_MAX_BYTES:
+        raise InvalidRequest(
+            "Value exceeds maximum size for extraction (not sent)",
+            details={"maxBytes": EXTRACTION_MAX_BYTES, "actualBytes": size},
+            status=0,
+        )
+
+
+def _out_of_range(field: str, origin: str, code: str, bound: float, message: str) -> Issue:
+    side = "minimum" if code == "too_small" else "maximum"
+    return {"origin": origin, "code": code, side: bound, "inclusive": True, "path": [field], "message": message}
+
+
+def _shown(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
