@@ -42,7 +42,8 @@ class AsyncClient(_BaseClient):
     closed by ``aclose()``. Every method accepts ``timeout=``, ``max_retries=`` and ``idempotency_key=``.
 
     Raises (every method): a ``memorylayer.errors.MemoryLayerError`` subclass chosen by the server's
-    error code; ``NetworkError`` / ``Timeout`` when the server cannot be reached in time after retries.
+    error code; ``NetworkError`` / ``Timeout`` when the server cannot be reached in time after retries;
+    ``InvalidRequest`` with ``status`` 0, before anything is sent, for a value outside the wire's limits.
     """
 
     def __init__(
