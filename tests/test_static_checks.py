@@ -23,3 +23,25 @@ def test_mypy_strict_reports_no_errors_in_the_package() -> None:
 def test_ruff_reports_no_lint_errors_in_src_tests_and_bench() -> None:
     result = run_tool("ruff", "check", "src", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _sizes() -> tuple[list[str], list[str]]:
+    import ast
+
+    long_files, long_functions = [], []
+    for path in sorted((ROOT / "src").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(ROOT)
+        if len(text.splitlines()) > 600:
+            long_files.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > 60:
+                    long_functions.append(f"{name}:{node.lineno} {node.name}: {length} lines")
+    return long_files, long_functions
+
+
+def test_no_source_file_is_over_600_lines_and_no_function_over_60() -> None:
+    long_files, long_functions = _sizes()
+    assert long_files == [] and long_functions == [], long_files + long_functions
