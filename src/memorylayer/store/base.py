@@ -61,11 +61,19 @@ class Store(Protocol):
         ...
 
     def insert(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str]) -> int:
-        """Insert a new live memory; returns its internal row number."""
+        """Insert a new live memory; returns its internal row number.
+
+        Raises:
+            Conflict: the id exists, or another live memory holds the record's (scope, key).
+        """
         ...
 
     def replace(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str] | None) -> None:
-        """Overwrite a memory's mutable fields (value, metadata, importance, times, hash, vector, terms)."""
+        """Overwrite a memory's mutable fields (value, metadata, importance, times, hash, vector, terms).
+
+        Raises:
+            Conflict: another live memory holds the record's (scope, key).
+        """
         ...
 
     def supersede(self, account: str, memory_id: str, by_id: str) -> None: ...

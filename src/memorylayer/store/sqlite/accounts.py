@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ...errors import Conflict
 from ..accounts import Account, ApiKey, AuthCode, Cache, CacheEntry, MeterResult
 from .db import Database
 
@@ -69,22 +70,29 @@ class SqliteAccountStore:
     ) -> Account:
         account_id = str(uuid.uuid4())
         with self.atomic() as conn:
-            conn.execute(
-                "INSERT INTO wm_accounts (id, email, name, metadata, parent_account_id, plan_tier, memory_limit,"
-                " monthly_api_call_limit, current_period_start, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    account_id,
-                    email,
-                    name,
-                    json.dumps(metadata or {}),
-                    parent_account_id,
-                    plan_tier,
-                    memory_limit,
-                    monthly_api_call_limit,
-                    now,
-                    now,
-                ),
-            )
+            try:
+                conn.execute(
+                    "INSERT INTO wm_accounts (id, email, name, metadata, parent_account_id, plan_tier, memory_limit,"
+                    " monthly_api_call_limit, current_period_start, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        account_id,
+                        email,
+                        name,
+                        json.dumps(metadata or {}),
+                        parent_account_id,
+                        plan_tier,
+                        memory_limit,
+                        monthly_api_call_limit,
+                        now,
+                        now,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                if "wm_accounts.email" in str(exc):
+                    raise Conflict(f"an account with email {email} already exists") from exc
+                if "wm_accounts.parent_account_id, wm_accounts.name" in str(exc):
+                    raise Conflict(f"a container named {name!r} already exists") from exc
+                raise
         account = self.get_account(account_id)
         assert account is not None
         return account

@@ -6,11 +6,12 @@ import builtins
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 import numpy as np
 
+from ...errors import Conflict
 from ...types import HistoryEntry, MemoryRecord, Namespace, now_ms
 from ..base import ListQuery, RankFields, StoredVector
 from .db import Database
@@ -54,6 +55,19 @@ def _record(row: sqlite3.Row) -> MemoryRecord:
     )
 
 
+@contextmanager
+def _unique_key(record: MemoryRecord) -> Iterator[None]:
+    """Report the live-key (or id) uniqueness the schema enforces as the error tree's Conflict."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if "memories.id" in str(exc):
+            raise Conflict(f"memory {record.id} already exists") from exc
+        if "memories.account, memories.scope, memories.key" in str(exc):
+            raise Conflict(f"a live memory already holds key {record.key!r} in scope {record.scope!r}") from exc
+        raise
+
+
 def _blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
@@ -78,7 +92,7 @@ class SqliteStore:
 
     # -- writes ------------------------------------------------------------------------------
     def insert(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str]) -> int:
-        with self.transaction() as conn:
+        with self.transaction() as conn, _unique_key(record):
             cursor = conn.execute(
                 "INSERT INTO memories (id, account, scope, key, value, metadata, importance, source, status,"
                 " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq)"
@@ -102,7 +116,7 @@ class SqliteStore:
             return rowid
 
     def replace(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str] | None) -> None:
-        with self.transaction() as conn:
+        with self.transaction() as conn, _unique_key(record):
             row = conn.execute(
                 "UPDATE memories SET value = ?, metadata = ?, importance = ?, updated_at = ?, content_hash = ?,"
                 " key = ?, source = ?, superseded_by = ?, seq = ? WHERE id = ? AND +account = ? RETURNING rowid",
