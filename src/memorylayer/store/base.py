@@ -61,7 +61,7 @@ class Store(Protocol):
         ...
 
     def insert(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str]) -> int:
-        """Insert a new live memory; returns its internal row number.
+        """Insert a new live memory; returns its internal row number (never that of a deleted memory).
 
         Raises:
             Conflict: the id exists, or another live memory holds the record's (scope, key).

@@ -93,18 +93,22 @@ class SqliteStore:
     # -- writes ------------------------------------------------------------------------------
     def insert(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str]) -> int:
         with self.transaction() as conn, _unique_key(record):
-            cursor = conn.execute(
-                "INSERT INTO memories (id, account, scope, key, value, metadata, importance, source, status,"
+            # The row number is the insert's sequence number: unlike SQLite's own choice (the largest
+            # plus one) it is never handed out again after a delete, so a row number read earlier
+            # (by reindex, or a vector index) can never name another memory. Every earlier insert
+            # took a sequence number too, so it is above every row number a file already has.
+            rowid = self._next_seq()
+            conn.execute(
+                "INSERT INTO memories (rowid, id, account, scope, key, value, metadata, importance, source, status,"
                 " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    record.id, record.account, record.scope, record.key, record.value,
+                    rowid, record.id, record.account, record.scope, record.key, record.value,
                     json.dumps(record.metadata, ensure_ascii=False), record.importance, record.source,
                     record.status, record.created_at, record.updated_at, record.last_recalled_at,
-                    record.recall_count, record.content_hash, record.superseded_by, self._next_seq(),
+                    record.recall_count, record.content_hash, record.superseded_by, rowid,
                 ),
             )
-            rowid = int(cursor.lastrowid or 0)
             if vector is not None and record.model:
                 conn.execute(
                     "INSERT INTO memory_vectors (memory_rowid, model, vector) VALUES (?, ?, ?)",
