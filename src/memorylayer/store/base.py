@@ -149,7 +149,9 @@ class Store(Protocol):
         """(rowid, value) of every memory whose vector is missing or from another model."""
         ...
 
-    def set_vectors(self, items: Iterable[tuple[int, np.ndarray]], model_id: str) -> None: ...
+    def set_vectors(self, items: Iterable[tuple[int, np.ndarray]], model_id: str) -> None:
+        """Store ``model_id``'s vector of each (rowid, vector); rows deleted meanwhile are skipped."""
+        ...
 
     def models(self) -> dict[str, int]:
         """How many vectors each embedding model made."""

@@ -220,6 +220,9 @@ class SqliteStore:
     def set_vectors(self, items: Iterable[tuple[int, np.ndarray]], model_id: str) -> None:
         with self.transaction() as conn:
             for rowid, vector in items:
+                # A memory deleted since iter_for_reindex listed it is skipped, not an error.
+                if conn.execute("SELECT 1 FROM memories WHERE rowid = ?", (rowid,)).fetchone() is None:
+                    continue
                 conn.execute(
                     "INSERT OR REPLACE INTO memory_vectors (memory_rowid, model, vector) VALUES (?, ?, ?)",
                     (rowid, model_id, _blob(vector)),
