@@ -72,6 +72,7 @@ class Database:
             return
         conn.execute("BEGIN IMMEDIATE")
         self._local.depth = 1
+        self._local.changes_at_begin = conn.total_changes
         try:
             yield conn
         except BaseException:
@@ -81,6 +82,15 @@ class Database:
             conn.execute("COMMIT")
         finally:
             self._local.depth = 0
+
+    def has_pending_writes(self) -> bool:
+        """Whether this thread is inside a transaction that has written something a rollback would undo.
+
+        Caches derived from the database (term counts, vector matrices) must not keep what such a
+        transaction shows them.
+        """
+        conn = self.conn
+        return conn.in_transaction and conn.total_changes != getattr(self._local, "changes_at_begin", -1)
 
     def migrate(self, migrations: Sequence[Migration]) -> list[str]:
         """Apply the migrations not yet recorded, each in its own transaction; return their names."""

@@ -77,7 +77,7 @@ class SqliteStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database  # migrated by SqliteBackend, which owns and closes it
-        self._term_cache: dict[str, tuple[int, int]] = {}
+        self._term_cache: dict[str, tuple[int, int]] = {}  # term -> (documents holding it, seq when counted)
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -394,22 +394,27 @@ class SqliteStore:
     def term_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
         if not terms:
             return 0, {}
-        total = int(self._conn.execute("SELECT value FROM counters WHERE name = 'documents'").fetchone()[0])
+        counters = dict(self._conn.execute("SELECT name, value FROM counters WHERE name IN ('documents', 'seq')"))
+        total, seq = int(counters["documents"]), int(counters["seq"])
         # fts5vocab counts a term's documents by reading its whole posting list (about 0.3 ms for a
-        # term in 10% of 100k memories), so counts are cached while the collection changes by under
-        # 1% (exact below 1,000 memories): IDF weights barely move within that.
+        # term in 10% of 100k memories), so counts are cached while fewer writes than 1% of the
+        # collection happened since (every write, from any process, moves the change sequence;
+        # exact below 1,000 memories): IDF weights barely move within that. Counts an open
+        # transaction's own writes show are not cached, as a rollback could undo them.
         tolerance = 0 if total < 1000 else total // 100
+        cacheable = not self.database.has_pending_writes()
         found: dict[str, int] = {}
         for term in terms:
             cached = self._term_cache.get(term)
-            if cached is not None and abs(cached[1] - total) <= tolerance:
+            if cached is not None and 0 <= seq - cached[1] <= tolerance:
                 found[term] = cached[0]
                 continue
             row = self._conn.execute("SELECT doc FROM memory_terms_vocab WHERE term = ?", (term,)).fetchone()
             found[term] = int(row[0]) if row is not None else 0
-            if len(self._term_cache) > 50_000:
-                self._term_cache.clear()
-            self._term_cache[term] = (found[term], total)
+            if cacheable:
+                if len(self._term_cache) > 50_000:
+                    self._term_cache.clear()
+                self._term_cache[term] = (found[term], seq)
         return total, found
 
     def terms_for(self, rowids: Sequence[int]) -> dict[int, set[str]]:
