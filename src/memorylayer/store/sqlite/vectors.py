@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import simsimd
 
-from ..base import Store
+from ..base import StoredVector
+from .store import SqliteStore
 
 DTYPE = np.float16
 #: Queries scored per scan in search_many (bounds the score table to 64 x scope size floats).
@@ -56,6 +57,20 @@ class _ScopeVectors:
             self.rowids[at] = rowid
         self.matrix[at] = vector
 
+    def apply(self, changes: list[StoredVector], seq: int) -> None:
+        for change in changes:
+            if change.vector is None or change.vector.shape[0] != self.dimensions:
+                self.remove(change.rowid)
+            else:
+                self.upsert(change.rowid, change.vector)
+        self.seq = seq
+
+    def copy(self) -> _ScopeVectors:
+        size = self.size
+        return _ScopeVectors(
+            self.dimensions, self.seq, self.rowids[:size].copy(), self.matrix[:size].copy(), size, dict(self.position)
+        )
+
     def remove(self, rowid: int) -> None:
         at = self.position.pop(rowid, None)
         if at is None:
@@ -72,7 +87,7 @@ class _ScopeVectors:
 class SqliteVectorIndex:
     """Cosine top-k over one scope's live vectors of one model (vectors are unit length)."""
 
-    def __init__(self, store: Store, model_id: str, dimensions: int, threads: int = 2) -> None:
+    def __init__(self, store: SqliteStore, model_id: str, dimensions: int, threads: int = 2) -> None:
         self._store = store
         self._threads = max(1, threads)
         self.model_id = model_id
@@ -81,16 +96,18 @@ class SqliteVectorIndex:
         self._lock = threading.Lock()
 
     def _sync(self, account: str, scope: str) -> _ScopeVectors:
-        entry = self._scopes.get((account, scope))
-        if entry is None:
-            entry = self._scopes[(account, scope)] = _ScopeVectors(self._dimensions)
+        entry = self._scopes.get((account, scope)) or _ScopeVectors(self._dimensions)
         changes, high = self._store.vector_changes(account, scope, entry.seq, self.model_id)
-        for change in changes:
-            if change.vector is None or change.vector.shape[0] != self._dimensions:
-                entry.remove(change.rowid)
-            else:
-                entry.upsert(change.rowid, change.vector)
-        entry.seq = high
+        if self._store.database.has_pending_writes():
+            # This thread's transaction shows its own writes, which a rollback could undo: they go
+            # into a copy for this call only, so the shared matrices only ever hold committed rows.
+            # (The engine searches before it writes, so its writes never pay for the copy.)
+            if changes:
+                entry = entry.copy()
+                entry.apply(changes, high)
+            return entry
+        self._scopes[(account, scope)] = entry
+        entry.apply(changes, high)
         return entry
 
     def search(self, account: str, scope: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
