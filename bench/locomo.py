@@ -48,9 +48,7 @@ def load_conversation(sample: dict) -> tuple[list[dict], list[dict]]:
             text = turn["text"]
             if turn.get("blip_caption"):
                 text += f" [shares {turn['blip_caption']}]"
-            turns.append(
-                {"dia_id": turn["dia_id"], "text": f"{turn['speaker']}: {text}", "created_at": created_at}
-            )
+            turns.append({"dia_id": turn["dia_id"], "text": f"{turn['speaker']}: {text}", "created_at": created_at})
         n += 1
     known = {t["dia_id"] for t in turns}
     questions = []
@@ -106,6 +104,7 @@ def calibration(matched: list[list[tuple[float, bool]]], foreign: list[float], t
     ``foreign``: the best relevance each question gets in another conversation, where nothing is
     relevant (a threshold should keep those out).
     """
+
     def quantiles(values: list[float], qs: tuple[float, ...]) -> dict[str, float]:
         ordered = sorted(values) or [0.0]
         return {f"p{int(q * 100)}": round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3) for q in qs}
@@ -156,13 +155,17 @@ def run(data_path: Path, conversations: int | None) -> dict:
                     ranked = [d for hit in hits for d in id_to_dias.get(hit.memory.id, [])]
                     per_category[q["category"]].append(score(ranked, q["evidence"]))
                     if q["category"] in (1, 2, 3, 4):
-                        matched.append([
-                            (h.signals["relevance"], bool(set(id_to_dias.get(h.memory.id, [])) & q["evidence"]))
-                            for h in hits
-                        ])
+                        matched.append(
+                            [
+                                (h.signals["relevance"], bool(set(id_to_dias.get(h.memory.id, [])) & q["evidence"]))
+                                for h in hits
+                            ]
+                        )
                         asked.append((index, q["question"]))
-                print(f"conversation {index + 1}/{len(samples)}: {len(turns)} turns, "
-                      f"{len(questions)} questions", file=sys.stderr)
+                print(
+                    f"conversation {index + 1}/{len(samples)}: {len(turns)} turns, {len(questions)} questions",
+                    file=sys.stderr,
+                )
             if len(samples) > 1:
                 for index, question in asked:
                     other = f"locomo-{(index + 1) % len(samples)}"
@@ -199,8 +202,7 @@ def markdown(report: dict) -> str:
             continue
         name = "**1-4**" if cat == "1-4" else f"{cat} {CATEGORIES[int(cat)]}"
         lines.append(
-            f"| {name} | {m['n']} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | "
-            f"{m['ndcg@10']:.3f} | {m['mrr']:.3f} |"
+            f"| {name} | {m['n']} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | {m['ndcg@10']:.3f} | {m['mrr']:.3f} |"
         )
     lines += [
         "",

@@ -162,9 +162,7 @@ async def measure(home: Path, queries: list[str]) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--memories", type=int, default=500)
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")

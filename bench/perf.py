@@ -26,19 +26,36 @@ import numpy as np
 from memorylayer.engine import Engine
 from memorylayer.types import now_ms
 
-SUBJECTS = ["The deploy job", "Alice", "The billing service", "Our API gateway", "The user", "Bob's team",
-            "The staging cluster", "The mobile app", "The data pipeline", "Customer support"]
-VERBS = ["prefers", "runs on", "depends on", "was migrated to", "is owned by", "reports to", "uses",
-         "stores logs in", "is deployed with", "talks to"]
+SUBJECTS = [
+    "The deploy job",
+    "Alice",
+    "The billing service",
+    "Our API gateway",
+    "The user",
+    "Bob's team",
+    "The staging cluster",
+    "The mobile app",
+    "The data pipeline",
+    "Customer support",
+]
+VERBS = [
+    "prefers",
+    "runs on",
+    "depends on",
+    "was migrated to",
+    "is owned by",
+    "reports to",
+    "uses",
+    "stores logs in",
+    "is deployed with",
+    "talks to",
+]
 
 
 def corpus(n: int, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
     words = [w.strip() for w in (Path(__file__).parent / "words.txt").read_text().split()]
-    return [
-        f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {' '.join(rng.sample(words, 6))} (note {i})"
-        for i in range(n)
-    ]
+    return [f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {' '.join(rng.sample(words, 6))} (note {i})" for i in range(n)]
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -71,8 +88,10 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     texts = corpus(max(sizes) + 200)
-    queries = [f"what does {random.Random(i).choice(SUBJECTS).lower()} {random.Random(i + 1).choice(VERBS)}?"
-               for i in range(args.queries)]
+    queries = [
+        f"what does {random.Random(i).choice(SUBJECTS).lower()} {random.Random(i + 1).choice(VERBS)}?"
+        for i in range(args.queries)
+    ]
     home = Path(tempfile.mkdtemp(prefix="ml-bench-"))
     engine = Engine.open(home)
     embedder = engine.embedder
@@ -118,8 +137,14 @@ def main() -> None:
             vectors = base[rng.integers(0, len(base), chunk)] + rng.normal(0, 0.05, (chunk, base.shape[1]))
             vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
             engine._store_facts(  # bench-only: bulk load with prepared vectors
-                "main", texts[stored : stored + chunk], "explicit", {}, None, [now_ms()] * chunk,
-                dedup=False, vectors=vectors,
+                "main",
+                texts[stored : stored + chunk],
+                "explicit",
+                {},
+                None,
+                [now_ms()] * chunk,
+                dedup=False,
+                vectors=vectors,
             )
             stored += chunk
         engine.search(queries[0], scope="main")  # sync the vector index once

@@ -43,8 +43,6 @@ SERVER_START_S = 180.0
 REQUEST_TIMEOUT_S = 60.0
 
 
-
-
 def queries(n: int) -> list[str]:
     """Distinct questions in the corpus's vocabulary, so neither leg is helped by a cache."""
     words = [w.strip() for w in (HERE / "words.txt").read_text().split()]
@@ -83,8 +81,18 @@ def server(home: Path) -> Iterator[str]:
     """``memorylayer serve`` on a free loopback port; yields its base URL once /health answers."""
     port = free_port()
     script = Path(sys.executable).with_name("memorylayer")
-    command = [str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--home", str(home),
-               "--log-level", "warning"]
+    command = [
+        str(script),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--home",
+        str(home),
+        "--log-level",
+        "warning",
+    ]
     log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
     env = {**os.environ, "MEMORYLAYER_HOME": str(home)}
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -212,27 +220,49 @@ def main() -> None:
                 rates: dict[str, list[float]] = {"recall": [], "add": []}
                 added = itertools.count()
                 for level, count in zip(levels, counts, strict=True):
-                    rates["recall"].append(throughput(
-                        url, key, level, count,
-                        lambda i: ("/v1/recall", {"scope": SCOPE, "query": qs[i % len(qs)]}),
-                    ))
+                    rates["recall"].append(
+                        throughput(
+                            url,
+                            key,
+                            level,
+                            count,
+                            lambda i: ("/v1/recall", {"scope": SCOPE, "query": qs[i % len(qs)]}),
+                        )
+                    )
                     base = next(added) * 100_000
-                    rates["add"].append(throughput(
-                        url, key, level, count,
-                        lambda i, base=base: ("/v1/memories", {
-                            "scope": ADD_SCOPE, "key": f"k{base + i}", "value": f"Benchmark fact number {base + i}",
-                        }),
-                    ))
-                    print(f"c={level}: recall {rates['recall'][-1]:.0f}/s, add {rates['add'][-1]:.0f}/s",
-                          file=sys.stderr)
+                    rates["add"].append(
+                        throughput(
+                            url,
+                            key,
+                            level,
+                            count,
+                            lambda i, base=base: (
+                                "/v1/memories",
+                                {
+                                    "scope": ADD_SCOPE,
+                                    "key": f"k{base + i}",
+                                    "value": f"Benchmark fact number {base + i}",
+                                },
+                            ),
+                        )
+                    )
+                    print(
+                        f"c={level}: recall {rates['recall'][-1]:.0f}/s, add {rates['add'][-1]:.0f}/s", file=sys.stderr
+                    )
     section = report(args, levels, counts, local, remote, rates)
     print(section)
     if not args.no_write:
         write_section("http", section)
 
 
-def report(args: argparse.Namespace, levels: list[int], counts: list[int], local: list[float],
-           remote: list[float], rates: dict[str, list[float]]) -> str:
+def report(
+    args: argparse.Namespace,
+    levels: list[int],
+    counts: list[int],
+    local: list[float],
+    remote: list[float],
+    rates: dict[str, list[float]],
+) -> str:
     p50_local, p50_http = statistics.median(local), statistics.median(remote)
     p90 = {name: statistics.quantiles(s, n=10)[-1] for name, s in (("local", local), ("http", remote))}
     real = min(args.real, args.memories)

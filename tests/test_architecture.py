@@ -18,7 +18,11 @@ LINT = "import sys; from importlinter.cli import lint_imports_command; sys.exit(
 def test_the_import_contracts_of_pyproject_are_all_kept() -> None:
     result = subprocess.run(
         [sys.executable, "-c", LINT, "--no-cache"],
-        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout

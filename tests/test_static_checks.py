@@ -25,6 +25,11 @@ def test_ruff_reports_no_lint_errors_in_src_tests_and_bench() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_tree_is_ruff_formatted() -> None:
+    result = run_tool("ruff", "format", "--check", "src", "tests", "bench")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def _sizes() -> tuple[list[str], list[str]]:
     import ast
 

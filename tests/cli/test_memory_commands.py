@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -106,7 +108,43 @@ def test_the_installed_command_runs(tmp_path: Path) -> None:
     exe = shutil.which("memorylayer") or str(Path(__file__).parents[2] / ".venv/bin/memorylayer")
     done = subprocess.run(
         [exe, "remember", "installed command works", "--json", "--home", str(tmp_path / "h")],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["memories"][0]["value"] == "installed command works"
+
+
+def _cli(home: Path, *args: str | bytes) -> subprocess.CompletedProcess[bytes]:
+    """The real command in a new process, so arguments arrive as the bytes a shell passes."""
+    command: list[str | bytes] = [sys.executable, "-c", "from memorylayer.cli import main; main()", *args]
+    env = {**os.environ, "MEMORYLAYER_HOME": str(home)}
+    return subprocess.run(command, env=env, capture_output=True, timeout=120, check=False)
+
+
+def test_remember_with_bytes_that_are_not_utf8_is_invalid_request_with_exit_2(memorylayer_home: Path) -> None:
+    result = _cli(memorylayer_home, "remember", b"caf\xe9 au lait", "--json")
+    assert result.returncode == 2, result.stderr
+    assert json.loads(result.stdout)["error"]["code"] == "invalid_request"
+    assert b"Traceback" not in result.stderr
+    plain = _cli(memorylayer_home, "remember", b"caf\xe9")
+    assert plain.returncode == 2 and b"[invalid_request]" in plain.stderr
+
+
+def test_import_of_a_file_with_lone_surrogates_or_bad_bytes_names_the_line_and_writes_nothing(
+    memorylayer_home: Path, tmp_path: Path
+) -> None:
+    good = json.dumps({"scope": "s", "value": "fine"}) + "\n"
+    bad_bytes = tmp_path / "latin1.jsonl"
+    bad_bytes.write_bytes(good.encode() + b'{"scope": "s", "value": "caf\xe9"}\n')
+    escaped = tmp_path / "escaped.jsonl"
+    escaped.write_text(good + '{"scope": "s", "value": "half \\ud800 pair"}\n', encoding="utf-8")
+    for path in (bad_bytes, escaped):
+        result = _cli(memorylayer_home, "import", str(path), "--json")
+        assert result.returncode == 2, result.stderr
+        error = json.loads(result.stdout)["error"]
+        assert error["code"] == "invalid_request" and error["message"].startswith("line 2:")
+    listed = _cli(memorylayer_home, "list", "--json")
+    assert json.loads(listed.stdout)["memories"] == []

@@ -84,9 +84,7 @@ class FailingServer:
         body = None
         if raw:
             body = json.loads(raw)
-        seen = Seen(
-            request.method, request.url.path, {k.lower(): v for k, v in request.headers.items()}, body
-        )
+        seen = Seen(request.method, request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
         self.seen.append(seen)
         return seen
 
@@ -109,9 +107,7 @@ class FailingServer:
     @staticmethod
     def _ok(payload: dict[str, Any], status: int = 200) -> JSONResponse:
         request_id = f"req-{uuid.uuid4()}"
-        return JSONResponse(
-            {**payload, "request_id": request_id}, status, headers={"X-Request-Id": request_id}
-        )
+        return JSONResponse({**payload, "request_id": request_id}, status, headers={"X-Request-Id": request_id})
 
     # --- routes -------------------------------------------------------------------------------------
 

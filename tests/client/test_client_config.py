@@ -69,9 +69,7 @@ def test_base_url_with_a_path_prefix_is_kept(kind: str, failing: FailingServer) 
     assert client.health().health.status == "ok"
 
 
-def test_requests_carry_client_id_json_content_type_only_with_a_body(
-    kind: str, failing: FailingServer
-) -> None:
+def test_requests_carry_client_id_json_content_type_only_with_a_body(kind: str, failing: FailingServer) -> None:
     client = in_process(kind, failing.app(), api_key="k", client_id="my-agent/1.0")
 
     client.health()
@@ -101,9 +99,7 @@ def test_module_level_memory_reads_the_environment_at_call_time(
 
 def test_configure_replaces_the_module_level_client(default_memory: Any, failing: FailingServer) -> None:
     default_memory.register({"tz": "UTC"})
-    default_memory.configure(
-        api_key="wm_live_configured", base_url=BASE_URL, http_client=TestClient(failing.app())
-    )
+    default_memory.configure(api_key="wm_live_configured", base_url=BASE_URL, http_client=TestClient(failing.app()))
 
     default_memory.health()
 

@@ -232,9 +232,7 @@ def failing_llm() -> Iterator[ChatCompletionsStandIn]:
 @pytest.fixture(scope="module")
 def llm_app(tmp_path_factory: pytest.TempPathFactory, failing_llm: ChatCompletionsStandIn) -> Iterator[Any]:
     home = tmp_path_factory.mktemp("llm-home")
-    settings = Settings.load(
-        home=home, llm_base_url=failing_llm.base_url, llm_api_key="sk-sdk", llm_model="sdk-model"
-    )
+    settings = Settings.load(home=home, llm_base_url=failing_llm.base_url, llm_api_key="sk-sdk", llm_model="sdk-model")
     app = create_app(settings)
     yield app
     app.state.server.engine.close()

@@ -33,9 +33,7 @@ def _io_methods(cls: type) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(("sync_cls", "async_cls"), PAIRS, ids=lambda cls: cls.__name__)
-def test_every_sync_method_has_an_async_twin_with_the_same_parameters(
-    sync_cls: type, async_cls: type
-) -> None:
+def test_every_sync_method_has_an_async_twin_with_the_same_parameters(sync_cls: type, async_cls: type) -> None:
     sync_methods = _io_methods(sync_cls)
     async_methods = _io_methods(async_cls)
 

@@ -25,9 +25,7 @@ from memorylayer.errors import (
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
-def test_transient_status_is_retried_until_the_server_recovers(
-    flaky: Any, failing: FailingServer, status: int
-) -> None:
+def test_transient_status_is_retried_until_the_server_recovers(flaky: Any, failing: FailingServer, status: int) -> None:
     failing.fail(2, status)
 
     response = flaky.health()
@@ -134,9 +132,7 @@ def test_each_extraction_add_gets_its_own_idempotency_key(flaky: Any, failing: F
     assert failing.extractions == 2
 
 
-def test_caller_supplied_idempotency_key_deduplicates_across_calls(
-    flaky: Any, failing: FailingServer
-) -> None:
+def test_caller_supplied_idempotency_key_deduplicates_across_calls(flaky: Any, failing: FailingServer) -> None:
     first = flaky.add("user-alice", "I like tea", idempotency_key="conversation-42-turn-7")
     second = flaky.add("user-alice", "I like tea", idempotency_key="conversation-42-turn-7")
 
@@ -184,9 +180,7 @@ def test_unreachable_server_raises_network_error(kind: str, closed_port_url: str
     assert caught.value.code == "network_error"
 
 
-def test_slow_attempt_times_out_and_the_retry_succeeds(
-    kind: str, failing: FailingServer, served: str
-) -> None:
+def test_slow_attempt_times_out_and_the_retry_succeeds(kind: str, failing: FailingServer, served: str) -> None:
     failing.slow_first = 1
 
     response = _over_socket(kind, served, lambda client: client.health(), timeout=0.3)
@@ -195,9 +189,7 @@ def test_slow_attempt_times_out_and_the_retry_succeeds(
     assert len(failing.attempts("/v1/health")) == 2
 
 
-def test_timeout_raises_timeout_when_retries_are_exhausted(
-    kind: str, failing: FailingServer, served: str
-) -> None:
+def test_timeout_raises_timeout_when_retries_are_exhausted(kind: str, failing: FailingServer, served: str) -> None:
     failing.slow_first = 10
 
     started = time.monotonic()
@@ -208,9 +200,7 @@ def test_timeout_raises_timeout_when_retries_are_exhausted(
     assert caught.value.code == "timeout" and caught.value.status == 0
 
 
-def test_non_json_success_body_raises_network_error_without_retrying(
-    flaky: Any, failing: FailingServer
-) -> None:
+def test_non_json_success_body_raises_network_error_without_retrying(flaky: Any, failing: FailingServer) -> None:
     failing.fail(1, 200, text="<html>captive portal</html>")
 
     with pytest.raises(NetworkError) as caught:
@@ -220,9 +210,7 @@ def test_non_json_success_body_raises_network_error_without_retrying(
     assert len(failing.attempts("/v1/health")) == 1
 
 
-def test_non_json_gateway_error_is_retried_then_reported_as_network_error(
-    flaky: Any, failing: FailingServer
-) -> None:
+def test_non_json_gateway_error_is_retried_then_reported_as_network_error(flaky: Any, failing: FailingServer) -> None:
     failing.fail(1, 502, text="Bad Gateway")
     assert flaky.health().health.status == "ok"
 

@@ -222,9 +222,7 @@ def test_containers_full_lifecycle(sdk: Make) -> None:
         owner.containers.get(container_id)
 
 
-def test_sign_in_with_an_emailed_code_returns_a_working_key(
-    sdk: Make, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_sign_in_with_an_emailed_code_returns_a_working_key(sdk: Make, caplog: pytest.LogCaptureFixture) -> None:
     anonymous = sdk(api_key=None)
     email = "new.agent@example.com" if anonymous.__class__.__name__ == "Client" else "new.async@example.com"
 

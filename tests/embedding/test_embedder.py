@@ -93,9 +93,7 @@ def test_an_untouched_copy_of_the_model_passes_the_pinned_hash(tmp_path: Path) -
 
     embedder = OnnxEmbedder(copy, model_id=DEFAULT_MODEL_ID, threads=1, expected_sha256=DEFAULT_MODEL_SHA256)
 
-    np.testing.assert_allclose(
-        embedder.embed(SENTENCES[:2]), default_embedder().embed(SENTENCES[:2]), atol=1e-5
-    )
+    np.testing.assert_allclose(embedder.embed(SENTENCES[:2]), default_embedder().embed(SENTENCES[:2]), atol=1e-5)
 
 
 def test_a_tampered_model_file_is_rejected_by_the_pinned_hash(tmp_path: Path) -> None:

@@ -177,9 +177,7 @@ def token_count(tokenizer: Tokenizer, text: str) -> int:
 
 
 def passages_of_varied_length(count: int) -> list[str]:
-    return [
-        " ".join(WORDS[(7 * i + j) % len(WORDS)] for j in range(1 + (5 * i) % 17)) for i in range(count)
-    ]
+    return [" ".join(WORDS[(7 * i + j) % len(WORDS)] for j in range(1 + (5 * i) % 17)) for i in range(count)]
 
 
 @pytest.mark.parametrize("output", ["n", "n1", "n2"])

@@ -11,8 +11,16 @@ from memorylayer.types import MemoryRecord
 
 def memory(source: str = "extracted", key: str | None = None) -> MemoryRecord:
     return MemoryRecord(
-        id="m1", scope="s", key=key, value="v", metadata={}, importance=0.5, source=source,
-        status="ready", created_at=0, updated_at=0,
+        id="m1",
+        scope="s",
+        key=key,
+        value="v",
+        metadata={},
+        importance=0.5,
+        source=source,
+        status="ready",
+        created_at=0,
+        updated_at=0,
     )
 
 

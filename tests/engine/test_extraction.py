@@ -160,9 +160,7 @@ NEGATIVES: list[str] = [
 
 
 @pytest.mark.parametrize(("text", "expected"), POSITIVES, ids=[t[:40] for t, _ in POSITIVES])
-def test_rules_extractor_rewrites_self_stated_durable_facts_as_user_sentences(
-    text: str, expected: list[str]
-) -> None:
+def test_rules_extractor_rewrites_self_stated_durable_facts_as_user_sentences(text: str, expected: list[str]) -> None:
     assert RulesExtractor().extract(text) == expected
 
 

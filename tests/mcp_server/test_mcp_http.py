@@ -50,9 +50,7 @@ async def test_every_tool_answers_over_http(served: Any, call: Any, call_error: 
         stored = await call(client, "memory_store", content="Alice drinks oat milk", namespace="kitchen")
         hits = await call(client, "memory_search", query="which milk?", namespace="kitchen")
         got = await call(client, "memory_get", memory_id=stored["memory_id"])
-        updated = await call(
-            client, "memory_update", memory_id=stored["memory_id"], content="Alice drinks soy milk"
-        )
+        updated = await call(client, "memory_update", memory_id=stored["memory_id"], content="Alice drinks soy milk")
         listed = await call(client, "memory_list", namespace="kitchen")
         namespaces = await call(client, "memory_list_namespaces")
         recalled = await call(
@@ -95,9 +93,7 @@ async def test_another_accounts_memory_id_is_not_found_and_never_searched(
     served: Any, call: Any, call_error: Any
 ) -> None:
     async with connect(served.url, served.keys["alice"]) as alice:
-        secret = await call(
-            alice, "memory_store", content="Alice's bank PIN hint is her cat", namespace="secrets"
-        )
+        secret = await call(alice, "memory_store", content="Alice's bank PIN hint is her cat", namespace="secrets")
     async with connect(served.url, served.keys["bob"]) as bob:
         get = await call_error(bob, "memory_get", memory_id=secret["memory_id"])
         update = await call_error(bob, "memory_update", memory_id=secret["memory_id"], content="hacked")
@@ -107,11 +103,7 @@ async def test_another_accounts_memory_id_is_not_found_and_never_searched(
         listing = await call(bob, "memory_list", namespace="secrets")
     async with connect(served.url, served.keys["alice"]) as alice:
         intact = await call(alice, "memory_get", memory_id=secret["memory_id"])
-    assert (
-        get.startswith("[not_found]")
-        and update.startswith("[not_found]")
-        and delete.startswith("[not_found]")
-    )
+    assert get.startswith("[not_found]") and update.startswith("[not_found]") and delete.startswith("[not_found]")
     assert search == [] and listing == []
     assert "secrets" not in {n["namespace"] for n in namespaces}
     assert intact["content"] == "Alice's bank PIN hint is her cat"

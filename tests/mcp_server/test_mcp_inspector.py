@@ -26,9 +26,7 @@ INSPECTOR_ENV = "MEMORYLAYER_INSPECTOR"
 def inspector() -> list[str]:
     command = os.environ.get(INSPECTOR_ENV, "")
     if not command:
-        reason = (
-            f"{INSPECTOR_ENV} is not set: install @modelcontextprotocol/inspector (Node 22.19+) to run this"
-        )
+        reason = f"{INSPECTOR_ENV} is not set: install @modelcontextprotocol/inspector (Node 22.19+) to run this"
         print(f"SKIPPED: {reason}", file=sys.stderr)
         pytest.skip(reason)
     return shlex.split(command)
@@ -92,9 +90,7 @@ def test_inspector_runs_the_basic_flow_over_stdio(inspector: list[str], memoryla
     basic_flow(lambda *args: run_inspector(inspector, target, *args))
 
 
-def test_inspector_runs_the_basic_flow_over_http(
-    inspector: list[str], tmp_path: Path, serve_mcp: Any
-) -> None:
+def test_inspector_runs_the_basic_flow_over_http(inspector: list[str], tmp_path: Path, serve_mcp: Any) -> None:
     with serve_mcp(tmp_path / "server") as served:
         target = [
             served.url,

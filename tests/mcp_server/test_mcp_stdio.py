@@ -35,22 +35,16 @@ def memorylayer_command() -> list[str]:
 
 def server_params(home: Path) -> StdioServerParameters:
     command = memorylayer_command()
-    return StdioServerParameters(
-        command=command[0], args=[*command[1:], "mcp"], env={"MEMORYLAYER_HOME": str(home)}
-    )
+    return StdioServerParameters(command=command[0], args=[*command[1:], "mcp"], env={"MEMORYLAYER_HOME": str(home)})
 
 
 async def test_every_tool_answers_over_stdio(memorylayer_home: Path, call: Any, call_error: Any) -> None:
     async with Client(server_params(memorylayer_home), read_timeout_seconds=60) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        stored = await call(
-            client, "memory_store", content="User prefers tabs over spaces", namespace="style"
-        )
+        stored = await call(client, "memory_store", content="User prefers tabs over spaces", namespace="style")
         hits = await call(client, "memory_search", query="indentation preference", namespace="style", top_k=3)
         got = await call(client, "memory_get", memory_id=stored["memory_id"])
-        updated = await call(
-            client, "memory_update", memory_id=stored["memory_id"], metadata={"confirmed": True}
-        )
+        updated = await call(client, "memory_update", memory_id=stored["memory_id"], metadata={"confirmed": True})
         listed = await call(client, "memory_list", namespace="style")
         namespaces = await call(client, "memory_list_namespaces")
         recalled = await call(
@@ -77,9 +71,7 @@ def facts(writer: str) -> list[str]:
     return [f"{writer}: {person} {hobby}" for person in PEOPLE for hobby in HOBBIES]
 
 
-async def test_two_stdio_servers_and_the_cli_writing_at_once_lose_nothing(
-    memorylayer_home: Path, call: Any
-) -> None:
+async def test_two_stdio_servers_and_the_cli_writing_at_once_lose_nothing(memorylayer_home: Path, call: Any) -> None:
     cli_facts = facts("cli")[:8]
     cli_done = anyio.Event()
     acknowledged: dict[str, list[str]] = {}

@@ -51,9 +51,7 @@ async def test_lists_every_seed_tool_plus_recall_with_annotations(server: Any) -
     assert set(tools["memory_update"].input_schema["properties"]) == {"memory_id", "content", "metadata"}
 
 
-async def test_store_then_get_returns_content_namespace_metadata_and_timestamps(
-    server: Any, call: Any
-) -> None:
+async def test_store_then_get_returns_content_namespace_metadata_and_timestamps(server: Any, call: Any) -> None:
     async with Client(server) as client:
         stored = await call(
             client,
@@ -78,9 +76,7 @@ async def test_store_without_namespace_uses_default(server: Any, call: Any) -> N
     assert memory["namespace"] == "default"
 
 
-async def test_storing_the_same_text_twice_answers_duplicate_with_the_first_id(
-    server: Any, call: Any
-) -> None:
+async def test_storing_the_same_text_twice_answers_duplicate_with_the_first_id(server: Any, call: Any) -> None:
     async with Client(server) as client:
         first = await call(client, "memory_store", content="My dog is named Biscuit", namespace="pets")
         again = await call(client, "memory_store", content="My dog is named Biscuit", namespace="pets")
@@ -91,9 +87,7 @@ async def test_storing_the_same_text_twice_answers_duplicate_with_the_first_id(
 
 async def test_search_ranks_the_relevant_memory_first_with_a_score_in_0_1(server: Any, call: Any) -> None:
     async with Client(server) as client:
-        await call(
-            client, "memory_store", content="User prefers Python with type hints", namespace="preferences"
-        )
+        await call(client, "memory_store", content="User prefers Python with type hints", namespace="preferences")
         await call(client, "memory_store", content="User's sister lives in Lisbon", namespace="family")
         results = await call(client, "memory_search", query="what programming language does the user like?")
     assert results[0]["content"] == "User prefers Python with type hints"
@@ -158,9 +152,7 @@ async def test_store_rejects_empty_and_oversized_content(server: Any, call: Any,
 
 async def test_update_replaces_content_and_merges_metadata(server: Any, call: Any) -> None:
     async with Client(server) as client:
-        stored = await call(
-            client, "memory_store", content="User prefers black", metadata={"topic": "style", "v": 1}
-        )
+        stored = await call(client, "memory_store", content="User prefers black", metadata={"topic": "style", "v": 1})
         updated = await call(
             client,
             "memory_update",

@@ -43,5 +43,3 @@ def build(home: Path, server: ServerSettings | None = None) -> Server:
     app = create_app(settings, server=server or ServerSettings.load(home), engine=engine, clock=clock)
     client = TestClient(app, raise_server_exceptions=False)
     return Server(client=client, state=app.state.server, clock=clock)
-
-

@@ -37,8 +37,10 @@ def test_admin_creates_accounts_sets_plans_and_mints_and_revokes_keys(home: Path
     with server.client:
         who = server.call("GET", "/v1/account", minted["apiKey"]).json()
         assert who["account"]["planTier"] == "pro" and who["key"]["name"] == "reader"
-        assert server.call("POST", "/v1/memories", minted["apiKey"], {"scope": "s", "key": "k", "value": "v"}
-                           ).status_code == 403
+        assert (
+            server.call("POST", "/v1/memories", minted["apiKey"], {"scope": "s", "key": "k", "value": "v"}).status_code
+            == 403
+        )
         admin(home, "revoke-key", minted["key"]["id"])
         assert server.call("GET", "/v1/account", minted["apiKey"]).status_code == 401
         assert server.call("GET", "/v1/account", first_key).status_code == 200
@@ -60,8 +62,16 @@ def test_a_key_minted_with_admin_on_the_served_database_works_on_that_server(hom
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "MEMORYLAYER_HOME": str(home)}
-    command = [sys.executable, "-c", "from memorylayer.cli import main; main()", "serve", "--port", str(port),
-               "--database", str(home / "served.db")]
+    command = [
+        sys.executable,
+        "-c",
+        "from memorylayer.cli import main; main()",
+        "serve",
+        "--port",
+        str(port),
+        "--database",
+        str(home / "served.db"),
+    ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

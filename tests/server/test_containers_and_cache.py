@@ -26,8 +26,9 @@ def test_container_routes_need_a_paid_plan_except_revoke_and_delete(srv: Server,
 
 def test_container_lifecycle_with_keys_and_isolation(srv: Server, pro: str) -> None:
     container = make_container(srv, pro)
-    assert container["planTier"] == "pro" and container["memoryLimit"] == 100000 and container["metadata"] == {
-        "team": "x"}
+    assert (
+        container["planTier"] == "pro" and container["memoryLimit"] == 100000 and container["metadata"] == {"team": "x"}
+    )
     dup = assert_error(srv.call("POST", "/v1/containers", pro, {"name": "c1"}), 409, "container_name_exists")
     assert dup["details"]["existing_container_id"] == container["id"]
     r = srv.call("POST", f"/v1/containers/{container['id']}/keys", pro, {"issuedTo": "agent-7", "expiresIn": 3600})
@@ -54,24 +55,28 @@ def test_container_lifecycle_with_keys_and_isolation(srv: Server, pro: str) -> N
     assert_error(srv.call("GET", f"/v1/containers/{container['id']}", other), 404, "not_found", "Container not found")
     assert_error(srv.call("POST", f"/v1/containers/{container['id']}/keys", other, {"issuedTo": "x"}), 404, "not_found")
     assert_error(srv.call("DELETE", f"/v1/containers/{container['id']}", other, {"confirm": True}), 404, "not_found")
-    assert_error(srv.call("DELETE", f"/v1/containers/{container['id']}/keys/{minted['key']['id']}", other),
-                 404, "not_found")
+    assert_error(
+        srv.call("DELETE", f"/v1/containers/{container['id']}/keys/{minted['key']['id']}", other), 404, "not_found"
+    )
     # malformed ids are 404, never 500
     assert_error(srv.call("GET", "/v1/containers/not-a-uuid", pro), 404, "not_found")
     revoked = srv.call("DELETE", f"/v1/containers/{container['id']}/keys/{minted['key']['id']}", pro).json()
     assert revoked["result"]["revoked"] is True
     assert_error(srv.call("GET", "/v1/account", ckey), 401, "unauthorized", "Invalid API key")
-    assert_error(srv.call("DELETE", f"/v1/containers/{container['id']}", pro, {"confirm": False}), 400,
-                 "invalid_request")
+    assert_error(
+        srv.call("DELETE", f"/v1/containers/{container['id']}", pro, {"confirm": False}), 400, "invalid_request"
+    )
     assert srv.call("DELETE", f"/v1/containers/{container['id']}", pro, {"confirm": True}).json()["result"] == {
-        "deleted": True}
+        "deleted": True
+    }
     assert srv.call("GET", "/v1/containers", pro).json()["total"] == 0
 
 
 def test_container_keys_cannot_be_admin_and_the_container_limit_holds(srv: Server, pro: str) -> None:
     container = make_container(srv, pro)
-    r = srv.call("POST", f"/v1/containers/{container['id']}/keys", pro,
-                 {"issuedTo": "x", "scopes": "memory:read,account:admin"})
+    r = srv.call(
+        "POST", f"/v1/containers/{container['id']}/keys", pro, {"issuedTo": "x", "scopes": "memory:read,account:admin"}
+    )
     assert_error(r, 400, "invalid_request", "Container keys cannot have account:admin scope")
     for i in range(2, 11):
         make_container(srv, pro, f"c{i}")
@@ -134,10 +139,12 @@ def test_cache_to_claim_to_read_only_container_key(srv: Server, user: str) -> No
     again = srv.call("POST", "/v1/cache/claim", user, {"claimToken": cache["claimToken"]})
     message = assert_error(again, 409, "already_claimed")["message"]
     assert "cannot be re-issued" in message and "POST /v1/containers/" in message
-    assert_error(srv.call("POST", "/v1/cache/preview", json={"claimToken": cache["claimToken"]}), 409,
-                 "already_claimed")
-    assert_error(srv.call("POST", "/v1/cache/claim", user, {"claimToken": "wm_claim_nope"}), 404, "not_found",
-                 "Cache not found")
+    assert_error(
+        srv.call("POST", "/v1/cache/preview", json={"claimToken": cache["claimToken"]}), 409, "already_claimed"
+    )
+    assert_error(
+        srv.call("POST", "/v1/cache/claim", user, {"claimToken": "wm_claim_nope"}), 404, "not_found", "Cache not found"
+    )
 
 
 def test_cache_limits_expiry_and_token_errors(srv: Server, user: str) -> None:
@@ -153,10 +160,13 @@ def test_cache_limits_expiry_and_token_errors(srv: Server, user: str) -> None:
     assert_error(srv.call("GET", "/v1/cache/list", "wm_tmp_nope"), 401, "unauthorized", "Invalid cache token")
     srv.clock.advance(61)
     assert_error(srv.call("GET", "/v1/cache/list", token), 401, "unauthorized", "Cache expired")
-    assert_error(srv.call("POST", "/v1/cache/preview", json={"claimToken": cache["claimToken"]}), 410,
-                 "cache_expired", "Cache has expired")
-    assert_error(srv.call("POST", "/v1/cache/claim", user, {"claimToken": cache["claimToken"]}), 410,
-                 "cache_expired")
+    assert_error(
+        srv.call("POST", "/v1/cache/preview", json={"claimToken": cache["claimToken"]}),
+        410,
+        "cache_expired",
+        "Cache has expired",
+    )
+    assert_error(srv.call("POST", "/v1/cache/claim", user, {"claimToken": cache["claimToken"]}), 410, "cache_expired")
     assert_error(srv.call("POST", "/v1/cache", json={"ttlSeconds": 59}), 400, "invalid_request")
 
 

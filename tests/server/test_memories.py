@@ -65,8 +65,9 @@ def test_remove_by_key_and_delete_by_id(srv: Server, user: str) -> None:
     other = add(srv, user, scope="u", key="k2", value="v2")["memories"][0]
     assert srv.call("DELETE", f"/v1/memories/{other['id'].upper()}", user).json()["result"] == {"deleted": True}
     assert srv.call("DELETE", f"/v1/memories/{memory['id']}", user).json()["result"] == {"deleted": False}
-    assert_error(srv.call("DELETE", "/v1/memories/not-a-uuid", user), 400, "invalid_request",
-                 "Invalid memory ID format")
+    assert_error(
+        srv.call("DELETE", "/v1/memories/not-a-uuid", user), 400, "invalid_request", "Invalid memory ID format"
+    )
 
 
 def test_list_pages_are_exact_in_both_directions(srv: Server, user: str) -> None:
@@ -99,8 +100,9 @@ def test_list_filters_and_cursor_errors(srv: Server, user: str) -> None:
     assert future["memories"] == []
     r = srv.call("POST", "/v1/memories/list", user, {"createdAfter": "2024-01-01"})
     assert assert_error(r, 400, "invalid_request")["details"][0]["format"] == "datetime"
-    assert_error(srv.call("POST", "/v1/memories/list", user, {"cursor": "%%%"}), 400, "invalid_request",
-                 "Invalid cursor")
+    assert_error(
+        srv.call("POST", "/v1/memories/list", user, {"cursor": "%%%"}), 400, "invalid_request", "Invalid cursor"
+    )
     assert srv.call("POST", "/v1/memories/list", user, {"cursor": ""}).status_code == 200
 
 
@@ -110,8 +112,9 @@ def test_recall_builds_context_and_reports_unknown_scopes(srv: Server, user: str
     r = srv.call("POST", "/v1/recall", user, {"scope": "r", "query": "what food do I like?", "maxItems": 1}).json()
     assert r["context"] == "food: favourite food is ramen"
     assert [m["key"] for m in r["memories"]] == ["food"] and r["ranking"]["strategy"]
-    none = srv.call("POST", "/v1/recall", user,
-                    {"scope": "ghost", "query": "x", "defaults": {"tone": "friendly", "lang": "en"}}).json()
+    none = srv.call(
+        "POST", "/v1/recall", user, {"scope": "ghost", "query": "x", "defaults": {"tone": "friendly", "lang": "en"}}
+    ).json()
     assert none["ranking"] == {"strategy": "user_not_found"}
     assert none["context"] == "tone: friendly\nlang: en" and none["memories"] == []
     r = srv.call("POST", "/v1/recall", user, {"scope": "r", "query": "q", "maxTokens": 9})
@@ -129,7 +132,10 @@ def test_quota_blocks_new_memories_but_not_updates_or_reads(srv: Server) -> None
     error = assert_error(r, 403, "quota_exceeded", "Memory limit reached (2 / 2).")
     assert error["details"]["quota_scope"] == "parent_account" and error["details"]["plan_tier"] == "free"
     assert [o["action"] for o in error["details"]["recovery_options"]] == [
-        "remove_memories", "supersede_duplicates", "upgrade_plan"]
+        "remove_memories",
+        "supersede_duplicates",
+        "upgrade_plan",
+    ]
     assert add(srv, raw, scope="q", key="a", value="updated")["memories"][0]["value"] == "updated"
     assert srv.call("POST", "/v1/recall", raw, {"scope": "q", "query": "a"}).status_code == 200
 
@@ -151,11 +157,16 @@ def test_scopes_are_enforced_after_validation(srv: Server) -> None:
         ("POST", "/v1/cache/claim", {"claimToken": "x"}),
     ]:
         assert_error(srv.call(method, path, reader, body), 403, "insufficient_scope")
-    for method, path, body in [("POST", "/v1/memories/get", {"scope": "s", "key": "k"}),
-                               ("POST", "/v1/memories/list", {}), ("POST", "/v1/recall", {"scope": "s", "query": "q"}),
-                               ("GET", "/v1/health", None), ("GET", "/v1/account", None),
-                               ("GET", "/v1/account/usage", None), ("GET", "/v1/account/billing", None),
-                               ("GET", "/v1/account/extraction-prompt", None)]:
+    for method, path, body in [
+        ("POST", "/v1/memories/get", {"scope": "s", "key": "k"}),
+        ("POST", "/v1/memories/list", {}),
+        ("POST", "/v1/recall", {"scope": "s", "query": "q"}),
+        ("GET", "/v1/health", None),
+        ("GET", "/v1/account", None),
+        ("GET", "/v1/account/usage", None),
+        ("GET", "/v1/account/billing", None),
+        ("GET", "/v1/account/extraction-prompt", None),
+    ]:
         assert srv.call(method, path, reader, body).status_code == 200
     _, writer = srv.account("writer@example.com", scopes="memory:write")
     assert_error(srv.call("POST", "/v1/memories/list", writer, {}), 403, "insufficient_scope")
@@ -174,7 +185,8 @@ def test_no_key_reads_or_changes_another_accounts_memories(srv: Server) -> None:
     assert recall["memories"] == [] and recall["ranking"]["strategy"] == "user_not_found"
     assert srv.call("DELETE", f"/v1/memories/{secret['id']}", bob).json()["result"] == {"deleted": False}
     assert srv.call("POST", "/v1/memories/remove", bob, {"scope": "shared-scope", "key": "pin"}).json()["result"] == {
-        "deleted": False}
+        "deleted": False
+    }
     add(srv, bob, scope="shared-scope", key="pin", value="bob value")
     still = srv.call("POST", "/v1/memories/get", alice, {"scope": "shared-scope", "key": "pin"}).json()["memory"]
     assert still["value"] == "alice secret 1234" and still["id"] == secret["id"]

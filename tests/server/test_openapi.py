@@ -14,17 +14,38 @@ from schemathesis.checks import content_type_conformance, status_code_conformanc
 from server_support import Server, build
 
 SPEC_ROUTES = {
-    ("post", "/v1/memories"), ("post", "/v1/memories/get"), ("post", "/v1/memories/remove"),
-    ("post", "/v1/memories/list"), ("delete", "/v1/memories/{memory_id}"), ("post", "/v1/recall"),
-    ("get", "/v1/health"), ("get", "/v1/account"), ("get", "/v1/account/usage"), ("get", "/v1/account/billing"),
-    ("post", "/v1/account/extraction-prompt"), ("get", "/v1/account/extraction-prompt"),
-    ("delete", "/v1/account/extraction-prompt"), ("post", "/v1/account/checkout"),
-    ("post", "/v1/account/billing-portal"), ("post", "/v1/containers"), ("get", "/v1/containers"),
-    ("get", "/v1/containers/{container_id}"), ("post", "/v1/containers/{container_id}/keys"),
-    ("delete", "/v1/containers/{container_id}/keys/{key_id}"), ("delete", "/v1/containers/{container_id}"),
-    ("post", "/v1/cache"), ("post", "/v1/cache/preview"), ("post", "/v1/cache/set"), ("post", "/v1/cache/get"),
-    ("post", "/v1/cache/delete"), ("get", "/v1/cache/list"), ("post", "/v1/cache/claim"),
-    ("post", "/v1/auth/request-code"), ("post", "/v1/auth/verify-code"), ("get", "/"), ("get", "/health"),
+    ("post", "/v1/memories"),
+    ("post", "/v1/memories/get"),
+    ("post", "/v1/memories/remove"),
+    ("post", "/v1/memories/list"),
+    ("delete", "/v1/memories/{memory_id}"),
+    ("post", "/v1/recall"),
+    ("get", "/v1/health"),
+    ("get", "/v1/account"),
+    ("get", "/v1/account/usage"),
+    ("get", "/v1/account/billing"),
+    ("post", "/v1/account/extraction-prompt"),
+    ("get", "/v1/account/extraction-prompt"),
+    ("delete", "/v1/account/extraction-prompt"),
+    ("post", "/v1/account/checkout"),
+    ("post", "/v1/account/billing-portal"),
+    ("post", "/v1/containers"),
+    ("get", "/v1/containers"),
+    ("get", "/v1/containers/{container_id}"),
+    ("post", "/v1/containers/{container_id}/keys"),
+    ("delete", "/v1/containers/{container_id}/keys/{key_id}"),
+    ("delete", "/v1/containers/{container_id}"),
+    ("post", "/v1/cache"),
+    ("post", "/v1/cache/preview"),
+    ("post", "/v1/cache/set"),
+    ("post", "/v1/cache/get"),
+    ("post", "/v1/cache/delete"),
+    ("get", "/v1/cache/list"),
+    ("post", "/v1/cache/claim"),
+    ("post", "/v1/auth/request-code"),
+    ("post", "/v1/auth/verify-code"),
+    ("get", "/"),
+    ("get", "/health"),
     ("get", "/health/db"),
 }
 
@@ -68,8 +89,9 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_status(fuzz: Any
     operations = [result.ok() for result in schema.get_all_operations()]
     for operation, mode in [(op, m) for op in operations for m in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]:
 
-        @settings(max_examples=8, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=8, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+        )
         @given(operation.as_strategy(generation_mode=mode))
         def run(case: Any) -> None:
             case.call_and_validate(headers={"Authorization": f"Bearer {key}"}, checks=checks)

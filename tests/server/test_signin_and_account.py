@@ -63,8 +63,9 @@ def test_code_sign_in_over_smtp_creates_an_account_with_a_full_key(mailed: tuple
     r = srv.call("POST", "/v1/auth/request-code", json={"email": "New.User@Example.com"})
     assert r.status_code == 200 and r.json()["result"] == {"sent": True}
     code = inbox.code_for("new.user@example.com")
-    r = srv.call("POST", "/v1/auth/verify-code", json={"email": "new.user@example.com", "code": code,
-                                                       "issuedTo": "claude-agent"})
+    r = srv.call(
+        "POST", "/v1/auth/verify-code", json={"email": "new.user@example.com", "code": code, "issuedTo": "claude-agent"}
+    )
     result = r.json()["result"]
     assert result["isNewAccount"] is True and result["apiKey"].startswith("wm_live_")
     who = srv.call("GET", "/v1/account", result["apiKey"]).json()
@@ -75,8 +76,11 @@ def test_code_sign_in_over_smtp_creates_an_account_with_a_full_key(mailed: tuple
     again = srv.call("POST", "/v1/auth/verify-code", json={"email": "new.user@example.com", "code": code})
     assert_error(again, 401, "invalid_code", "Invalid or expired verification code")
     srv.call("POST", "/v1/auth/request-code", json={"email": "new.user@example.com"})
-    second = srv.call("POST", "/v1/auth/verify-code",
-                      json={"email": "new.user@example.com", "code": inbox.code_for("new.user@example.com")})
+    second = srv.call(
+        "POST",
+        "/v1/auth/verify-code",
+        json={"email": "new.user@example.com", "code": inbox.code_for("new.user@example.com")},
+    )
     assert second.json()["result"]["isNewAccount"] is False
     assert second.json()["result"]["accountId"] == result["accountId"]
     assert srv.call("GET", "/v1/account", result["apiKey"]).status_code == 200
@@ -161,7 +165,9 @@ def test_extraction_prompt_is_plan_gated_trimmed_and_resettable(srv: Server, use
 def test_plans_come_from_server_toml(home: Path) -> None:
     (home / "server.toml").write_text(
         'default_plan = "starter"\n[plans.starter]\nmemory_limit = 5\nmonthly_api_calls = 50\ncontainers = 1\n'
-        'custom_prompt = true\n', encoding="utf-8")
+        "custom_prompt = true\n",
+        encoding="utf-8",
+    )
     server = build(home)
     with server.client:
         _, key = server.account("s@example.com")

@@ -71,8 +71,13 @@ def test_body_without_json_content_type_is_rejected_and_empty_body_means_empty_o
 
 
 def test_unknown_routes_wrong_methods_and_trailing_slashes_are_json_404(srv: Server, user: str) -> None:
-    for method, path in [("GET", "/v1/memories"), ("POST", "/v1/set"), ("POST", "/v1/commit"),
-                         ("POST", "/v1/memories/"), ("GET", "/nowhere")]:
+    for method, path in [
+        ("GET", "/v1/memories"),
+        ("POST", "/v1/set"),
+        ("POST", "/v1/commit"),
+        ("POST", "/v1/memories/"),
+        ("GET", "/nowhere"),
+    ]:
         assert_error(srv.call(method, path, user), 404, "not_found", "Route not found")
     # under /v1 (outside cache and auth) the key is checked first
     assert_error(srv.call("GET", "/v1/nope", "wm_live_bad"), 401, "unauthorized")
@@ -81,8 +86,13 @@ def test_unknown_routes_wrong_methods_and_trailing_slashes_are_json_404(srv: Ser
 
 def test_unexpected_failure_is_a_json_500_with_request_id(srv: Server, user: str) -> None:
     srv.state.store.db.conn.execute("DROP TABLE wm_idempotency")
-    r = srv.call("POST", "/v1/memories", user, {"scope": "s", "value": "I live in Oslo."},
-                 headers={"Idempotency-Key": "k1", "X-Request-Id": "boom"})
+    r = srv.call(
+        "POST",
+        "/v1/memories",
+        user,
+        {"scope": "s", "value": "I live in Oslo."},
+        headers={"Idempotency-Key": "k1", "X-Request-Id": "boom"},
+    )
     error = assert_error(r, 500, "internal_error")
     assert error["request_id"] == "boom"
 
@@ -91,8 +101,14 @@ def test_validation_issues_follow_zod_shapes(srv: Server, user: str) -> None:
     r = srv.call("POST", "/v1/memories", user, {"scope": "", "value": None, "importance": True, "extra": 1})
     issues = assert_error(r, 400, "invalid_request")["details"]
     assert [i["code"] for i in issues] == ["too_small", "invalid_type", "invalid_type", "unrecognized_keys"]
-    assert issues[0] == {"origin": "string", "code": "too_small", "minimum": 1, "inclusive": True,
-                         "path": ["scope"], "message": "Too small: expected string to have >=1 characters"}
+    assert issues[0] == {
+        "origin": "string",
+        "code": "too_small",
+        "minimum": 1,
+        "inclusive": True,
+        "path": ["scope"],
+        "message": "Too small: expected string to have >=1 characters",
+    }
     assert issues[1]["message"] == "Invalid input: expected string, received null"
     assert issues[2]["message"] == "Invalid input: expected number, received boolean"
     assert issues[3]["keys"] == ["extra"]
@@ -107,7 +123,8 @@ def test_validation_issues_follow_zod_shapes(srv: Server, user: str) -> None:
     assert srv.call("POST", "/v1/memories/list", user, {"limit": 2.0}).status_code == 200
     r = srv.call("POST", "/v1/memories/list", user, [])
     assert assert_error(r, 400, "invalid_request")["details"][0]["message"] == (
-        "Invalid input: expected object, received array")
+        "Invalid input: expected object, received array"
+    )
 
 
 def test_string_limits_count_utf16_code_units(srv: Server, user: str) -> None:

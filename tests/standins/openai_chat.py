@@ -122,15 +122,11 @@ class ChatCompletionsStandIn:
         if body.get("model") != self.model:
             return 404, _error(f"The model `{body.get('model')}` does not exist.", "model_not_found")
         if body.get("response_format") != {"type": "json_object"}:
-            return 400, _error(
-                "response_format must be json_object for this stand-in.", "invalid_request_error"
-            )
+            return 400, _error("response_format must be json_object for this stand-in.", "invalid_request_error")
         messages = body.get("messages")
         roles = [m.get("role") for m in messages] if isinstance(messages, list) else None
         if roles != ["system", "user"] or not all(isinstance(m.get("content"), str) for m in messages):
-            return 400, _error(
-                "messages must be [system, user] with string content.", "invalid_request_error"
-            )
+            return 400, _error("messages must be [system, user] with string content.", "invalid_request_error")
         return None
 
 
@@ -144,9 +140,7 @@ def _completion(model: str, content: Any) -> dict[str, Any]:
         "object": "chat.completion",
         "created": 0,
         "model": model,
-        "choices": [
-            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
-        ],
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
     }
 

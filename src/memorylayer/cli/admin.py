@@ -19,7 +19,6 @@ admin_app = typer.Typer(help="Operator commands for a server: accounts, plans an
 app.add_typer(admin_app, name="admin")
 
 
-
 @contextmanager
 def _store(home: Path | None, database: str | None, as_json: bool) -> Iterator[tuple[AccountStore, Any]]:
     """The account store of the database ``serve`` would use with the same ``--home``/``--database``."""

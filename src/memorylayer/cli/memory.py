@@ -88,12 +88,21 @@ def remember(
     """Store a memory (verbatim, keyed, or extracted from free text)."""
     with engine_for(home, database, as_json) as engine:
         result = engine.add(
-            namespace, text, key=key, importance=importance, metadata=_parse_metadata(metadata),
+            namespace,
+            text,
+            key=key,
+            importance=importance,
+            metadata=_parse_metadata(metadata),
             extract=extract if key is None else None,
         )
         if as_json:
-            emit_json({"memories": [m.to_dict() for m in result.memories], "skipped": result.skipped,
-                       "superseded": result.superseded})
+            emit_json(
+                {
+                    "memories": [m.to_dict() for m in result.memories],
+                    "skipped": result.skipped,
+                    "superseded": result.superseded,
+                }
+            )
             return
         for m in result.memories:
             stdout.print(f"stored {m.id}  {m.value}", highlight=False)
@@ -118,8 +127,13 @@ def recall(
     with engine_for(home, database, as_json) as engine:
         result = engine.recall(namespace, query, max_items=max_items, max_tokens=max_tokens, threshold=threshold)
         if as_json:
-            emit_json({"context": result.context, "memories": [m.to_dict() for m in result.memories],
-                       "ranking": {"strategy": result.ranking.strategy, "scores": result.ranking.scores}})
+            emit_json(
+                {
+                    "context": result.context,
+                    "memories": [m.to_dict() for m in result.memories],
+                    "ranking": {"strategy": result.ranking.strategy, "scores": result.ranking.scores},
+                }
+            )
         else:
             sys.stdout.write(result.context + ("\n" if result.context else ""))
 
@@ -187,8 +201,15 @@ def list_memories(
 ) -> None:
     """List memories, newest first, one page at a time."""
     with engine_for(home, database, as_json) as engine:
-        page = engine.list(scope=namespace, source=source, search=contains, order_by=order_by,
-                           order_dir=order_dir, limit=limit, cursor=cursor)
+        page = engine.list(
+            scope=namespace,
+            source=source,
+            search=contains,
+            order_by=order_by,
+            order_dir=order_dir,
+            limit=limit,
+            cursor=cursor,
+        )
         if as_json:
             emit_json({"memories": [m.to_dict() for m in page.memories], "next_cursor": page.next_cursor})
             return

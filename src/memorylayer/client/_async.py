@@ -142,9 +142,7 @@ class AsyncClient(_BaseClient):
         **options: Unpack[RequestOptions],
     ) -> m.RecallResponse:
         """A prompt-ready ``context`` for ``query``; registered defaults merge under ``defaults``."""
-        return await self._send(
-            self._recall(scope, query, threshold, max_items, max_tokens, defaults), options
-        )
+        return await self._send(self._recall(scope, query, threshold, max_items, max_tokens, defaults), options)
 
     async def get(self, scope: str, key: str, **options: Unpack[RequestOptions]) -> m.GetResponse:
         """The live memory under ``(scope, key)``; ``response.memory`` is ``None`` if there is none."""
@@ -241,9 +239,7 @@ class AsyncClient(_BaseClient):
         """The account's custom extraction prompt, or ``prompt=None, source="default"``."""
         return await self._send(self._get_extraction_prompt(), options)
 
-    async def set_extraction_prompt(
-        self, prompt: str, **options: Unpack[RequestOptions]
-    ) -> m.ExtractionPromptResponse:
+    async def set_extraction_prompt(self, prompt: str, **options: Unpack[RequestOptions]) -> m.ExtractionPromptResponse:
         """Use ``prompt`` (trimmed by the server) for this account's extraction adds."""
         return await self._send(self._set_extraction_prompt(prompt), options)
 
@@ -314,9 +310,7 @@ class AsyncCaches:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
-    async def create(
-        self, *, ttl_seconds: int | None = None, **options: Unpack[RequestOptions]
-    ) -> AsyncCache:
+    async def create(self, *, ttl_seconds: int | None = None, **options: Unpack[RequestOptions]) -> AsyncCache:
         """A new cache (no API key needed) living ``ttl_seconds`` (default 24 h)."""
         response = await self._client._send(self._client._cache_create(ttl_seconds), options)
         return AsyncCache(self._client, response.cache, response.request_id)

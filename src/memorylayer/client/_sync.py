@@ -238,9 +238,7 @@ class Client(_BaseClient):
         """The account's custom extraction prompt, or ``prompt=None, source="default"``."""
         return self._send(self._get_extraction_prompt(), options)
 
-    def set_extraction_prompt(
-        self, prompt: str, **options: Unpack[RequestOptions]
-    ) -> m.ExtractionPromptResponse:
+    def set_extraction_prompt(self, prompt: str, **options: Unpack[RequestOptions]) -> m.ExtractionPromptResponse:
         """Use ``prompt`` (trimmed by the server) for this account's extraction adds."""
         return self._send(self._set_extraction_prompt(prompt), options)
 
@@ -294,9 +292,7 @@ class Containers:
         call = self._client._container_create_key(container_id, issued_to, scopes, expires_in)
         return self._client._send(call, options)
 
-    def revoke_key(
-        self, container_id: str, key_id: str, **options: Unpack[RequestOptions]
-    ) -> m.RevokeKeyResponse:
+    def revoke_key(self, container_id: str, key_id: str, **options: Unpack[RequestOptions]) -> m.RevokeKeyResponse:
         """Revoke one of the container's keys."""
         return self._client._send(self._client._container_revoke_key(container_id, key_id), options)
 

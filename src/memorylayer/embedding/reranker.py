@@ -37,9 +37,7 @@ class Reranker(Protocol):
 class OnnxCrossEncoder:
     """A cross-encoder run by onnxruntime: BERT pair inputs in, ``sigmoid(logit)`` out."""
 
-    def __init__(
-        self, model_dir: Path, *, threads: int = 2, batch_size: int = 32, max_tokens: int = 512
-    ) -> None:
+    def __init__(self, model_dir: Path, *, threads: int = 2, batch_size: int = 32, max_tokens: int = 512) -> None:
         """Load ``model_dir/model.onnx`` and ``model_dir/tokenizer.json``.
 
         Raises:

@@ -27,6 +27,7 @@ class Rankable(Protocol):
     @property
     def recall_count(self) -> int: ...
 
+
 DAY_MS = 86_400_000
 
 
@@ -57,9 +58,7 @@ class RankingConfig:
         default_factory=lambda: {"explicit": 1.0, "imported": 1.0, "extracted": 0.95}
     )
     #: Minimum relevance to be recalled; strict ⊂ balanced ⊂ permissive.
-    thresholds: dict[str, float] = field(
-        default_factory=lambda: {"strict": 0.6, "balanced": 0.3, "permissive": 0.2}
-    )
+    thresholds: dict[str, float] = field(default_factory=lambda: {"strict": 0.6, "balanced": 0.3, "permissive": 0.2})
 
     def pool_size(self, top_k: int) -> int:
         return max(self.pool, top_k * self.pool_factor)

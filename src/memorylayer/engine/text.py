@@ -24,9 +24,7 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 _stemmer = snowballstemmer.stemmer("english")
 
-MONTHS = (
-    "january february march april may june july august september october november december".split()
-)
+MONTHS = "january february march april may june july august september october november december".split()
 
 #: NLTK's English list, written without apostrophes. "may" is absent on purpose: it is also a month.
 STOPWORDS = frozenset(

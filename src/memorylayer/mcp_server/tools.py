@@ -60,9 +60,7 @@ Namespace = Annotated[
     _text(L.SCOPE, "Logical bucket for grouping memories (e.g. 'work', 'personal'). Defaults to 'default'"),
 ]
 MemoryId = Annotated[str, _text(L.MEMORY_ID, "The ID returned by memory_store")]
-Metadata = Annotated[
-    dict[str, Any] | None, Field(description="Arbitrary key-value pairs attached to the memory")
-]
+Metadata = Annotated[dict[str, Any] | None, Field(description="Arbitrary key-value pairs attached to the memory")]
 SearchQuery = Annotated[str, _text(L.QUERY, "Natural language search query")]
 SearchNamespace = Annotated[
     str | None, _text(L.SCOPE, "Restrict search to this namespace. Searches all namespaces if omitted")
@@ -86,12 +84,8 @@ ListLimit = Annotated[
 ]
 ListOffset = Annotated[int, _int(L.MCP_LIST_OFFSET, "Pagination offset. Default: 0")]
 RecallQuery = Annotated[str, _text(L.QUERY, "What the agent is about to answer or do")]
-MaxItems = Annotated[
-    int, _int(L.MAX_ITEMS, f"Most memories in the context. Default: {L.DEFAULT_MAX_ITEMS}")
-]
-MaxTokens = Annotated[
-    int, _int(L.MAX_TOKENS, f"Token budget of the context. Default: {L.DEFAULT_MAX_TOKENS}")
-]
+MaxItems = Annotated[int, _int(L.MAX_ITEMS, f"Most memories in the context. Default: {L.DEFAULT_MAX_ITEMS}")]
+MaxTokens = Annotated[int, _int(L.MAX_TOKENS, f"Token budget of the context. Default: {L.DEFAULT_MAX_TOKENS}")]
 # A Literal, so the schema lists the choices; tests/test_limits.py checks they are L.THRESHOLDS.
 Threshold = Annotated[
     Literal["strict", "balanced", "permissive"],

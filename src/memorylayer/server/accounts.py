@@ -224,8 +224,13 @@ def claim_cache(srv: ServerState, caller: Caller, claim_token: str) -> Claim:
         container = _insert_container(srv, parent, f"Claimed cache {short}", None)
         srv.engine_for(container.id).commit(prepared, admit=quota_guard(srv, caller))
         _, raw = mint_key(
-            srv.store, container.id, scopes=READ, now=now, name=f"cache-claim/{short}",
-            issued_to=f"cache-claim/{short}", parent_key_id=caller.key.id,
+            srv.store,
+            container.id,
+            scopes=READ,
+            now=now,
+            name=f"cache-claim/{short}",
+            issued_to=f"cache-claim/{short}",
+            parent_key_id=caller.key.id,
         )
     return Claim(container, scope, len(entries), raw)
 
@@ -306,8 +311,11 @@ def _sign_in(srv: ServerState, email: str, issued_to: str, now: int) -> SignIn:
     if account is None:
         plan = srv.server.plans[srv.server.default_plan]
         account = srv.store.create_account(
-            email, plan_tier=plan.name, memory_limit=plan.memory_limit,
-            monthly_api_call_limit=plan.monthly_api_calls, now=now,
+            email,
+            plan_tier=plan.name,
+            memory_limit=plan.memory_limit,
+            monthly_api_call_limit=plan.monthly_api_calls,
+            now=now,
         )
     _, raw = mint_key(srv.store, account.id, scopes=FULL_SCOPES, now=now, name=issued_to, issued_to=issued_to)
     return SignIn(account, raw, is_new)

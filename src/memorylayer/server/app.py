@@ -81,7 +81,11 @@ class RequestContext:
         finally:
             log.info(
                 "%s %s %s client=%s request_id=%s",
-                scope["method"], scope["path"], status[0] if status else "-", client or "-", rid,
+                scope["method"],
+                scope["path"],
+                status[0] if status else "-",
+                client or "-",
+                rid,
             )
 
 
@@ -168,9 +172,7 @@ def _meta_routes(app: FastAPI) -> None:
         try:
             srv.engine.backend.check()
         except Exception as exc:  # any database failure is reported, not raised
-            return JSONResponse(
-                {"status": "error", "database": "disconnected", "message": str(exc)}, status_code=503
-            )
+            return JSONResponse({"status": "error", "database": "disconnected", "message": str(exc)}, status_code=503)
         now = iso_ms(srv.now())
         return JSONResponse({"status": "ok", "database": "connected", "server_time": now, "timestamp": now})
 

@@ -200,4 +200,3 @@ def period_json(srv: ServerState, start: int, count: int, now: int) -> dict[str,
     if now >= start + window:
         count, start = 0, now
     return {"apiCallsThisPeriod": count, "apiCallsResetAt": iso_ms(start + window)}
-

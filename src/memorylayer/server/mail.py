@@ -34,7 +34,9 @@ def send_code(settings: ServerSettings, email: str, code: str) -> None:
     try:
         if settings.smtp_tls == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout,
+                settings.smtp_host,
+                settings.smtp_port,
+                timeout=settings.smtp_timeout,
                 context=ssl.create_default_context(),
             )
         else:

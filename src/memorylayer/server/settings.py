@@ -146,9 +146,15 @@ def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
         if containers == "unlimited" or (isinstance(containers, int) and containers < 0):
             containers = None
         else:
-            raise InvalidRequest(f"plans.{tier}.containers must be an integer or \"unlimited\"")
+            raise InvalidRequest(f'plans.{tier}.containers must be an integer or "unlimited"')
     try:
-        return Plan(tier, int(merged["memory_limit"]), int(merged["monthly_api_calls"]), containers,
-                    bool(merged["custom_prompt"]), int(merged["mcp_daily_calls"]))
+        return Plan(
+            tier,
+            int(merged["memory_limit"]),
+            int(merged["monthly_api_calls"]),
+            containers,
+            bool(merged["custom_prompt"]),
+            int(merged["mcp_daily_calls"]),
+        )
     except (TypeError, ValueError) as exc:
         raise InvalidRequest(f"plans.{tier}: {exc}") from exc

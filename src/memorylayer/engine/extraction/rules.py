@@ -227,9 +227,7 @@ def _i_am(clause: str) -> str | None:
 
 
 def _i_have(clause: str) -> str | None:
-    match = re.match(
-        r"^(?:i\s+have|i've|ive|i\s+have\s+got|i've\s+got)\s+(?P<rest>.+)$", clause, flags=re.IGNORECASE
-    )
+    match = re.match(r"^(?:i\s+have|i've|ive|i\s+have\s+got|i've\s+got)\s+(?P<rest>.+)$", clause, flags=re.IGNORECASE)
     if not match:
         return None
     rest = re.sub(r"^got\s+", "", match.group("rest"), flags=re.IGNORECASE)
@@ -425,12 +423,7 @@ def _third_person_rest(rest: str) -> str | None:
     ):
         if lowered in {"has", "have"} and HAVE_BAD.match(obj):
             return ""
-        if (
-            lowered in {"needs", "wants"}
-            or _vague(obj)
-            or BAD_FOLLOW.match(obj)
-            and not obj.startswith("to ")
-        ):
+        if lowered in {"needs", "wants"} or _vague(obj) or BAD_FOLLOW.match(obj) and not obj.startswith("to "):
             return ""
         if lowered == "have":
             verb = "has"

@@ -13,9 +13,7 @@ def words(text: str) -> frozenset[str]:
 
 
 # Verbs whose object may be a gerund or an infinitive ("I love hiking", "I tend to…").
-GERUND_VERBS = words(
-    "love like hate enjoy prefer dislike adore detest loathe avoid stick tend rely need want"
-)
+GERUND_VERBS = words("love like hate enjoy prefer dislike adore detest loathe avoid stick tend rely need want")
 # Activities that are a fact on their own ("I code", "I volunteer").
 INTRANSITIVE_VERBS = words(
     "code program cook bake swim hike climb paint draw knit garden travel surf ski dance sing "
@@ -70,9 +68,7 @@ QUESTION_START = re.compile(
     re.IGNORECASE,
 )
 # Sentences mentioning the listener talk to (or quote) the assistant, not about the user.
-ADDRESSED = re.compile(
-    r"\b(?:you|your|yours|yourself|ya|ur|assistant|chatbot)\b|(?<![.\w])u\b(?!\.)", re.IGNORECASE
-)
+ADDRESSED = re.compile(r"\b(?:you|your|yours|yourself|ya|ur|assistant|chatbot)\b|(?<![.\w])u\b(?!\.)", re.IGNORECASE)
 MOMENTARY = re.compile(
     r"""\b(?:today|tonight|tomorrow|yesterday|now|right\s+now|atm|at\s+the\s+moment|for\s+the\s+moment
     |this\s+(?:morning|afternoon|evening|week|weekend|month|time)|later|soon|earlier|just\s+now

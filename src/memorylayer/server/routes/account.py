@@ -107,10 +107,17 @@ def billing(request: Request, caller: Caller = Depends(authenticate)) -> JSONRes
     )
 
 
-@route(router, "POST", "/v1/account/extraction-prompt", summary="Set a custom extraction prompt (plan gated)",
-       schema=v.EXTRACTION_PROMPT, errors=(400, *AUTH_ERRORS))
-def set_prompt(request: Request, caller: Caller = Depends(authenticate),
-               data: dict[str, Any] = body(v.EXTRACTION_PROMPT)) -> JSONResponse:
+@route(
+    router,
+    "POST",
+    "/v1/account/extraction-prompt",
+    summary="Set a custom extraction prompt (plan gated)",
+    schema=v.EXTRACTION_PROMPT,
+    errors=(400, *AUTH_ERRORS),
+)
+def set_prompt(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.EXTRACTION_PROMPT)
+) -> JSONResponse:
     require(caller, ADMIN)
     srv = state(request)
     require_plan(srv, caller.account, "custom_prompt")
@@ -118,32 +125,50 @@ def set_prompt(request: Request, caller: Caller = Depends(authenticate),
     return ok(request, {"extractionPrompt": {"prompt": data["prompt"], "source": "custom"}})
 
 
-@route(router, "GET", "/v1/account/extraction-prompt", summary="The custom extraction prompt, if any",
-       errors=AUTH_ERRORS)
+@route(
+    router, "GET", "/v1/account/extraction-prompt", summary="The custom extraction prompt, if any", errors=AUTH_ERRORS
+)
 def get_prompt(request: Request, caller: Caller = Depends(authenticate)) -> JSONResponse:
     require(caller, READ)
     prompt = caller.account.extraction_prompt
     return ok(request, {"extractionPrompt": {"prompt": prompt, "source": "custom" if prompt else "default"}})
 
 
-@route(router, "DELETE", "/v1/account/extraction-prompt", summary="Back to the default extraction prompt",
-       errors=AUTH_ERRORS)
+@route(
+    router,
+    "DELETE",
+    "/v1/account/extraction-prompt",
+    summary="Back to the default extraction prompt",
+    errors=AUTH_ERRORS,
+)
 def reset_prompt(request: Request, caller: Caller = Depends(authenticate)) -> JSONResponse:
     require(caller, ADMIN)
     state(request).store.set_extraction_prompt(caller.account.id, None)
     return ok(request, {"result": {"reset": True}})
 
 
-@route(router, "POST", "/v1/account/checkout", summary="Not available self-hosted (501 not_configured)",
-       schema=v.CHECKOUT, errors=(400, *AUTH_ERRORS, 501))
-def checkout(request: Request, caller: Caller = Depends(authenticate),
-             data: dict[str, Any] = body(v.CHECKOUT)) -> JSONResponse:
+@route(
+    router,
+    "POST",
+    "/v1/account/checkout",
+    summary="Not available self-hosted (501 not_configured)",
+    schema=v.CHECKOUT,
+    errors=(400, *AUTH_ERRORS, 501),
+)
+def checkout(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.CHECKOUT)
+) -> JSONResponse:
     require(caller, ADMIN)
     raise NotConfigured("Checkout is not available: " + NO_PAYMENTS)
 
 
-@route(router, "POST", "/v1/account/billing-portal", summary="Not available self-hosted (501 not_configured)",
-       errors=(*AUTH_ERRORS, 501))
+@route(
+    router,
+    "POST",
+    "/v1/account/billing-portal",
+    summary="Not available self-hosted (501 not_configured)",
+    errors=(*AUTH_ERRORS, 501),
+)
 def billing_portal(request: Request, caller: Caller = Depends(authenticate)) -> JSONResponse:
     require(caller, ADMIN)
     raise NotConfigured("The billing portal is not available: " + NO_PAYMENTS)

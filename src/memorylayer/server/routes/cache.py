@@ -19,8 +19,15 @@ from ..core import ServerState, body, client_ip, ok, public_base, route, state
 router = APIRouter(tags=["cache"])
 
 
-@route(router, "POST", "/v1/cache", summary="Create a temporary cache (no auth)", schema=v.CACHE_CREATE,
-       status=201, errors=(400, 429))
+@route(
+    router,
+    "POST",
+    "/v1/cache",
+    summary="Create a temporary cache (no auth)",
+    schema=v.CACHE_CREATE,
+    status=201,
+    errors=(400, 429),
+)
 def create_cache(request: Request, data: dict[str, Any] = body(v.CACHE_CREATE)) -> JSONResponse:
     made = accounts.create_cache(state(request), client_ip(request), data.get("ttlSeconds", DEFAULT_CACHE_TTL_S))
     payload = {
@@ -43,15 +50,27 @@ def preview_json(srv: ServerState, cache: Cache) -> dict[str, Any]:
     }
 
 
-@route(router, "POST", "/v1/cache/preview", summary="What a claim token would claim (no auth)",
-       schema=v.CLAIM_TOKEN, errors=(400, 404, 409, 410))
+@route(
+    router,
+    "POST",
+    "/v1/cache/preview",
+    summary="What a claim token would claim (no auth)",
+    schema=v.CLAIM_TOKEN,
+    errors=(400, 404, 409, 410),
+)
 def preview(request: Request, data: dict[str, Any] = body(v.CLAIM_TOKEN)) -> JSONResponse:
     srv = state(request)
     return ok(request, {"cache": preview_json(srv, accounts.claimable(srv, data["claimToken"]))})
 
 
-@route(router, "GET", "/claim/{claim_token}", summary="The claimUrl: how to claim this cache", errors=(404, 409, 410),
-       tags=["cache"])
+@route(
+    router,
+    "GET",
+    "/claim/{claim_token}",
+    summary="The claimUrl: how to claim this cache",
+    errors=(404, 409, 410),
+    tags=["cache"],
+)
 def claim_page(request: Request, claim_token: str) -> JSONResponse:
     srv = state(request)
     cache = preview_json(srv, accounts.claimable(srv, claim_token))
@@ -73,10 +92,17 @@ def entry_json(entry: CacheEntry, with_value: bool = True) -> dict[str, Any]:
     return data
 
 
-@route(router, "POST", "/v1/cache/set", summary="Upsert a cache entry (cache token)", schema=v.CACHE_SET,
-       errors=(400, 401, 403))
-def cache_set(request: Request, cache: Cache = Depends(authenticate_cache),
-              data: dict[str, Any] = body(v.CACHE_SET)) -> JSONResponse:
+@route(
+    router,
+    "POST",
+    "/v1/cache/set",
+    summary="Upsert a cache entry (cache token)",
+    schema=v.CACHE_SET,
+    errors=(400, 401, 403),
+)
+def cache_set(
+    request: Request, cache: Cache = Depends(authenticate_cache), data: dict[str, Any] = body(v.CACHE_SET)
+) -> JSONResponse:
     srv = state(request)
     limit = srv.server.cache_max_entries
     entry = srv.store.set_entry(cache.id, data["key"], data["value"], now=srv.now(), max_entries=limit)
@@ -85,18 +111,27 @@ def cache_set(request: Request, cache: Cache = Depends(authenticate_cache),
     return ok(request, {"entry": entry_json(entry)})
 
 
-@route(router, "POST", "/v1/cache/get", summary="Read a cache entry (cache token)", schema=v.CACHE_KEY,
-       errors=(400, 401))
-def cache_get(request: Request, cache: Cache = Depends(authenticate_cache),
-              data: dict[str, Any] = body(v.CACHE_KEY)) -> JSONResponse:
+@route(
+    router, "POST", "/v1/cache/get", summary="Read a cache entry (cache token)", schema=v.CACHE_KEY, errors=(400, 401)
+)
+def cache_get(
+    request: Request, cache: Cache = Depends(authenticate_cache), data: dict[str, Any] = body(v.CACHE_KEY)
+) -> JSONResponse:
     entry = state(request).store.get_entry(cache.id, data["key"])
     return ok(request, {"entry": entry_json(entry) if entry else None})
 
 
-@route(router, "POST", "/v1/cache/delete", summary="Delete a cache entry (cache token)", schema=v.CACHE_KEY,
-       errors=(400, 401))
-def cache_delete(request: Request, cache: Cache = Depends(authenticate_cache),
-                 data: dict[str, Any] = body(v.CACHE_KEY)) -> JSONResponse:
+@route(
+    router,
+    "POST",
+    "/v1/cache/delete",
+    summary="Delete a cache entry (cache token)",
+    schema=v.CACHE_KEY,
+    errors=(400, 401),
+)
+def cache_delete(
+    request: Request, cache: Cache = Depends(authenticate_cache), data: dict[str, Any] = body(v.CACHE_KEY)
+) -> JSONResponse:
     deleted = state(request).store.delete_entry(cache.id, data["key"])
     return ok(request, {"result": {"deleted": deleted}})
 
@@ -107,10 +142,17 @@ def cache_list(request: Request, cache: Cache = Depends(authenticate_cache)) -> 
     return ok(request, {"entries": [entry_json(e, with_value=False) for e in entries]})
 
 
-@route(router, "POST", "/v1/cache/claim", summary="Claim a cache into a new read-only container",
-       schema=v.CLAIM_TOKEN, errors=(400, 401, 403, 404, 409, 410, 429))
-def claim(request: Request, caller: Caller = Depends(authenticate),
-          data: dict[str, Any] = body(v.CLAIM_TOKEN)) -> JSONResponse:
+@route(
+    router,
+    "POST",
+    "/v1/cache/claim",
+    summary="Claim a cache into a new read-only container",
+    schema=v.CLAIM_TOKEN,
+    errors=(400, 401, 403, 404, 409, 410, 429),
+)
+def claim(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.CLAIM_TOKEN)
+) -> JSONResponse:
     require(caller, ADMIN)
     made = accounts.claim_cache(state(request), caller, data["claimToken"])
     result = {

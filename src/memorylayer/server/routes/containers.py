@@ -69,10 +69,18 @@ def key_json(key: ApiKey) -> dict[str, Any]:
     }
 
 
-@route(router, "POST", "/v1/containers", summary="Create a container (plan gated)", schema=v.CONTAINER_CREATE,
-       status=201, errors=(400, *ERRORS, 409))
-def create(request: Request, caller: Caller = Depends(authenticate),
-           data: dict[str, Any] = body(v.CONTAINER_CREATE)) -> JSONResponse:
+@route(
+    router,
+    "POST",
+    "/v1/containers",
+    summary="Create a container (plan gated)",
+    schema=v.CONTAINER_CREATE,
+    status=201,
+    errors=(400, *ERRORS, 409),
+)
+def create(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.CONTAINER_CREATE)
+) -> JSONResponse:
     guard(request, caller)
     container = accounts.create_container(state(request), caller.account, data["name"], data.get("metadata"))
     payload = container_json(container, planTier=container.plan_tier, memoryLimit=container.memory_limit)
@@ -100,10 +108,21 @@ def get_container(request: Request, container_id: str, caller: Caller = Depends(
     return ok(request, {"container": payload})
 
 
-@route(router, "POST", "/v1/containers/{container_id}/keys", summary="Mint a container key",
-       schema=v.CONTAINER_KEY, status=201, errors=(400, *ERRORS))
-def create_key(request: Request, container_id: str, caller: Caller = Depends(authenticate),
-               data: dict[str, Any] = body(v.CONTAINER_KEY)) -> JSONResponse:
+@route(
+    router,
+    "POST",
+    "/v1/containers/{container_id}/keys",
+    summary="Mint a container key",
+    schema=v.CONTAINER_KEY,
+    status=201,
+    errors=(400, *ERRORS),
+)
+def create_key(
+    request: Request,
+    container_id: str,
+    caller: Caller = Depends(authenticate),
+    data: dict[str, Any] = body(v.CONTAINER_KEY),
+) -> JSONResponse:
     srv = guard(request, caller)
     scopes = data.get("scopes", CONTAINER_DEFAULT_SCOPES)
     if ADMIN in scopes:
@@ -123,10 +142,10 @@ def create_key(request: Request, container_id: str, caller: Caller = Depends(aut
     return ok(request, {"key": key_json(key), "rawKey": raw}, status=201)
 
 
-@route(router, "DELETE", "/v1/containers/{container_id}/keys/{key_id}", summary="Revoke a container key",
-       errors=ERRORS)
-def revoke_key(request: Request, container_id: str, key_id: str, caller: Caller = Depends(authenticate)
-               ) -> JSONResponse:
+@route(router, "DELETE", "/v1/containers/{container_id}/keys/{key_id}", summary="Revoke a container key", errors=ERRORS)
+def revoke_key(
+    request: Request, container_id: str, key_id: str, caller: Caller = Depends(authenticate)
+) -> JSONResponse:
     srv = guard(request, caller, plan=False)
     not_found = NotFound("Key not found")
     try:
@@ -142,10 +161,20 @@ def revoke_key(request: Request, container_id: str, key_id: str, caller: Caller 
     return ok(request, {"result": {"revoked": True, "revokedAt": iso_ms(now)}})
 
 
-@route(router, "DELETE", "/v1/containers/{container_id}", summary="Delete a container and all its memories",
-       schema=v.CONTAINER_DELETE, errors=(400, *ERRORS))
-def delete(request: Request, container_id: str, caller: Caller = Depends(authenticate),
-           data: dict[str, Any] = body(v.CONTAINER_DELETE)) -> JSONResponse:
+@route(
+    router,
+    "DELETE",
+    "/v1/containers/{container_id}",
+    summary="Delete a container and all its memories",
+    schema=v.CONTAINER_DELETE,
+    errors=(400, *ERRORS),
+)
+def delete(
+    request: Request,
+    container_id: str,
+    caller: Caller = Depends(authenticate),
+    data: dict[str, Any] = body(v.CONTAINER_DELETE),
+) -> JSONResponse:
     srv = guard(request, caller, plan=False)
     accounts.delete_container(srv, own_container(srv, caller, container_id))
     return ok(request, {"result": {"deleted": True}})

@@ -24,10 +24,17 @@ ORDER_BY = {
 }
 
 
-@route(router, "POST", "/v1/memories", summary="Add a keyed fact, or extract facts from text", schema=v.ADD,
-       errors=(*AUTH_ERRORS, 500))
-def add_memory(request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.ADD)
-               ) -> JSONResponse:
+@route(
+    router,
+    "POST",
+    "/v1/memories",
+    summary="Add a keyed fact, or extract facts from text",
+    schema=v.ADD,
+    errors=(*AUTH_ERRORS, 500),
+)
+def add_memory(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.ADD)
+) -> JSONResponse:
     require(caller, WRITE)
     srv = state(request)
     engine = srv.engine_for(caller.account.id)
@@ -69,28 +76,49 @@ def _still_present(engine: Any, ids: list[str]) -> list[dict[str, Any]]:
     return found
 
 
-@route(router, "POST", "/v1/memories/get", summary="Get the live memory under (scope, key)", schema=v.GET,
-       errors=AUTH_ERRORS)
-def get_memory(request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.GET)
-               ) -> JSONResponse:
+@route(
+    router,
+    "POST",
+    "/v1/memories/get",
+    summary="Get the live memory under (scope, key)",
+    schema=v.GET,
+    errors=AUTH_ERRORS,
+)
+def get_memory(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.GET)
+) -> JSONResponse:
     require(caller, READ)
     record = state(request).engine_for(caller.account.id).get_key(data["scope"], data["key"])
     return ok(request, {"memory": memory_json(record) if record else None})
 
 
-@route(router, "POST", "/v1/memories/remove", summary="Delete the memory under (scope, key)", schema=v.REMOVE,
-       errors=AUTH_ERRORS)
-def remove_memory(request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.REMOVE)
-                  ) -> JSONResponse:
+@route(
+    router,
+    "POST",
+    "/v1/memories/remove",
+    summary="Delete the memory under (scope, key)",
+    schema=v.REMOVE,
+    errors=AUTH_ERRORS,
+)
+def remove_memory(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.REMOVE)
+) -> JSONResponse:
     require(caller, WRITE)
     deleted = state(request).engine_for(caller.account.id).remove(data["scope"], data["key"])
     return ok(request, {"result": {"deleted": bool(deleted)}})
 
 
-@route(router, "POST", "/v1/memories/list", summary="List memories with filters and exact cursors", schema=v.LIST,
-       errors=AUTH_ERRORS)
-def list_memories(request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.LIST)
-                  ) -> JSONResponse:
+@route(
+    router,
+    "POST",
+    "/v1/memories/list",
+    summary="List memories with filters and exact cursors",
+    schema=v.LIST,
+    errors=AUTH_ERRORS,
+)
+def list_memories(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.LIST)
+) -> JSONResponse:
     require(caller, READ)
     engine = state(request).engine_for(caller.account.id)
     source = data.get("source", "all")
@@ -122,18 +150,22 @@ def delete_memory(request: Request, memory_id: str, caller: Caller = Depends(aut
     return ok(request, {"result": {"deleted": bool(deleted)}})
 
 
-@route(router, "POST", "/v1/recall", summary="Prompt-ready context for a query", schema=v.RECALL,
-       errors=AUTH_ERRORS)
-def recall(request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.RECALL)
-           ) -> JSONResponse:
+@route(router, "POST", "/v1/recall", summary="Prompt-ready context for a query", schema=v.RECALL, errors=AUTH_ERRORS)
+def recall(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.RECALL)
+) -> JSONResponse:
     require(caller, READ)
-    result = state(request).engine_for(caller.account.id).recall(
-        data["scope"],
-        data["query"],
-        max_items=data.get("maxItems", DEFAULT_MAX_ITEMS),
-        max_tokens=data.get("maxTokens", DEFAULT_MAX_TOKENS),
-        threshold=data.get("threshold", DEFAULT_THRESHOLD),
-        defaults=data.get("defaults") or None,
+    result = (
+        state(request)
+        .engine_for(caller.account.id)
+        .recall(
+            data["scope"],
+            data["query"],
+            max_items=data.get("maxItems", DEFAULT_MAX_ITEMS),
+            max_tokens=data.get("maxTokens", DEFAULT_MAX_TOKENS),
+            threshold=data.get("threshold", DEFAULT_THRESHOLD),
+            defaults=data.get("defaults") or None,
+        )
     )
     ranking: dict[str, Any] = {"strategy": result.ranking.strategy}
     if result.ranking.reason:

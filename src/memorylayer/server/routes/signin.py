@@ -14,15 +14,27 @@ from ..core import body, client_ip, ok, route, state
 router = APIRouter(tags=["auth"])
 
 
-@route(router, "POST", "/v1/auth/request-code", summary="Email a 6-digit sign-in code", schema=v.REQUEST_CODE,
-       errors=(400, 429))
+@route(
+    router,
+    "POST",
+    "/v1/auth/request-code",
+    summary="Email a 6-digit sign-in code",
+    schema=v.REQUEST_CODE,
+    errors=(400, 429),
+)
 def request_code(request: Request, data: dict[str, Any] = body(v.REQUEST_CODE)) -> JSONResponse:
     accounts.request_code(state(request), data["email"].lower(), client_ip(request))
     return ok(request, {"result": {"sent": True}})
 
 
-@route(router, "POST", "/v1/auth/verify-code", summary="Exchange a sign-in code for a full-scope API key",
-       schema=v.VERIFY_CODE, errors=(400, 401, 429))
+@route(
+    router,
+    "POST",
+    "/v1/auth/verify-code",
+    summary="Exchange a sign-in code for a full-scope API key",
+    schema=v.VERIFY_CODE,
+    errors=(400, 401, 429),
+)
 def verify_code(request: Request, data: dict[str, Any] = body(v.VERIFY_CODE)) -> JSONResponse:
     signed_in = accounts.verify_code(
         state(request), data["email"].lower(), data["code"], data.get("issuedTo", "Agent-created key")

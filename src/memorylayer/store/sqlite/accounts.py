@@ -115,9 +115,7 @@ class SqliteAccountStore:
         return [_account(r) for r in rows]
 
     def container_by_name(self, parent_account_id: str, name: str) -> Account | None:
-        row = self._one(
-            "SELECT * FROM wm_accounts WHERE parent_account_id = ? AND name = ?", (parent_account_id, name)
-        )
+        row = self._one("SELECT * FROM wm_accounts WHERE parent_account_id = ? AND name = ?", (parent_account_id, name))
         return _account(row) if row else None
 
     def set_plan(
@@ -206,9 +204,7 @@ class SqliteAccountStore:
             conn.execute("UPDATE wm_api_keys SET last_used_at = ? WHERE id = ?", (now, key_id))
 
     def count_active_keys(self, account_id: str) -> int:
-        row = self._one(
-            "SELECT count(*) FROM wm_api_keys WHERE account_id = ? AND revoked_at IS NULL", (account_id,)
-        )
+        row = self._one("SELECT count(*) FROM wm_api_keys WHERE account_id = ? AND revoked_at IS NULL", (account_id,))
         return int(row[0]) if row else 0
 
     # caches ---------------------------------------------------------------------------------
@@ -336,9 +332,7 @@ class SqliteAccountStore:
 
     def use_code(self, code_id: str, *, now: int) -> bool:
         with self.atomic() as conn:
-            cur = conn.execute(
-                "UPDATE wm_auth_codes SET used_at = ? WHERE id = ? AND used_at IS NULL", (now, code_id)
-            )
+            cur = conn.execute("UPDATE wm_auth_codes SET used_at = ? WHERE id = ? AND used_at IS NULL", (now, code_id))
             return cur.rowcount > 0
 
     # MCP daily calls ------------------------------------------------------------------------

@@ -111,7 +111,6 @@ MIGRATIONS = [
         CREATE INDEX memories_key ON memories (account, scope, key) WHERE key IS NOT NULL;
         """,
     ),
-
     Migration(
         "a001_accounts",
         """

@@ -103,10 +103,23 @@ class SqliteStore:
                 " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    rowid, record.id, record.account, record.scope, record.key, record.value,
-                    json.dumps(record.metadata, ensure_ascii=False), record.importance, record.source,
-                    record.status, record.created_at, record.updated_at, record.last_recalled_at,
-                    record.recall_count, record.content_hash, record.superseded_by, rowid,
+                    rowid,
+                    record.id,
+                    record.account,
+                    record.scope,
+                    record.key,
+                    record.value,
+                    json.dumps(record.metadata, ensure_ascii=False),
+                    record.importance,
+                    record.source,
+                    record.status,
+                    record.created_at,
+                    record.updated_at,
+                    record.last_recalled_at,
+                    record.recall_count,
+                    record.content_hash,
+                    record.superseded_by,
+                    rowid,
                 ),
             )
             if vector is not None and record.model:
@@ -125,9 +138,17 @@ class SqliteStore:
                 "UPDATE memories SET value = ?, metadata = ?, importance = ?, updated_at = ?, content_hash = ?,"
                 " key = ?, source = ?, superseded_by = ?, seq = ? WHERE id = ? AND +account = ? RETURNING rowid",
                 (
-                    record.value, json.dumps(record.metadata, ensure_ascii=False), record.importance,
-                    record.updated_at, record.content_hash, record.key, record.source, record.superseded_by,
-                    self._next_seq(), record.id, record.account,
+                    record.value,
+                    json.dumps(record.metadata, ensure_ascii=False),
+                    record.importance,
+                    record.updated_at,
+                    record.content_hash,
+                    record.key,
+                    record.source,
+                    record.superseded_by,
+                    self._next_seq(),
+                    record.id,
+                    record.account,
                 ),
             ).fetchone()
             if row is None:
@@ -199,9 +220,17 @@ class SqliteStore:
             "INSERT INTO memory_history (account, memory_id, scope, key, value, metadata, importance, source,"
             " event, replaced_at, replaced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                account, entry.memory_id, entry.scope, entry.key, entry.value,
-                json.dumps(entry.metadata, ensure_ascii=False), entry.importance, entry.source, entry.event,
-                entry.replaced_at, entry.replaced_by,
+                account,
+                entry.memory_id,
+                entry.scope,
+                entry.key,
+                entry.value,
+                json.dumps(entry.metadata, ensure_ascii=False),
+                entry.importance,
+                entry.source,
+                entry.event,
+                entry.replaced_at,
+                entry.replaced_by,
             ),
         )
 
@@ -371,9 +400,16 @@ class SqliteStore:
             )
         return [
             HistoryEntry(
-                memory_id=r["memory_id"], scope=r["scope"], key=r["key"], value=r["value"],
-                metadata=json.loads(r["metadata"]), importance=r["importance"], source=r["source"],
-                event=r["event"], replaced_at=r["replaced_at"], replaced_by=r["replaced_by"],
+                memory_id=r["memory_id"],
+                scope=r["scope"],
+                key=r["key"],
+                value=r["value"],
+                metadata=json.loads(r["metadata"]),
+                importance=r["importance"],
+                source=r["source"],
+                event=r["event"],
+                replaced_at=r["replaced_at"],
+                replaced_by=r["replaced_by"],
             )
             for r in rows
         ]
