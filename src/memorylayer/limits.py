@@ -79,6 +79,17 @@ DEFAULT_CACHE_TTL_S = 86_400
 CACHE_KEY = Bounds(1, 255)
 CACHE_VALUE = Bounds(1, 10_240)
 
+# -- dashboard ----------------------------------------------------------------------------------------
+#: Memories per page of a scope, and search results shown at most.
+DASHBOARD_PAGE_SIZE = 50
+DASHBOARD_SEARCH_RESULTS = 50
+#: The recall playground also lists this many candidates that did not make the context, with why.
+PLAYGROUND_NEAR_MISSES = 10
+#: Days of calls the usage chart draws.
+USAGE_CHART_DAYS = 30
+#: A memory's value is cut to this many characters in tables (the memory's page shows all of it).
+DASHBOARD_PREVIEW_CHARS = 200
+
 
 def has_lone_surrogate(text: str) -> bool:
     """True when ``text`` holds a surrogate code point, which no UTF-8 file or database can store.

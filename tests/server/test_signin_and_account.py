@@ -2,51 +2,23 @@
 
 from __future__ import annotations
 
-import email
 import logging
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from server_support import Server, build
 from test_transport import assert_error
 
 from memorylayer.server import ServerSettings
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def code_for(self, address: str) -> str:
-        for message in reversed(self.messages):
-            if message["To"] == address:
-                match = re.search(r"\b(\d{6})\b", message.get_payload())
-                assert match
-                return match.group(1)
-        raise AssertionError(f"no mail for {address}")
+from standins.smtp import Inbox, smtp_inbox
 
 
 @pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
+    with smtp_inbox() as found:
+        yield found
 
 
 @pytest.fixture

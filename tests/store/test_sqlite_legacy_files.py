@@ -28,8 +28,9 @@ def _applied(path: Path) -> list[str]:
         return [row[0] for row in conn.execute("SELECT name FROM schema_migrations ORDER BY rowid")]
 
 
-def test_the_one_list_is_the_old_lists_in_order() -> None:
-    assert [m.name for m in MIGRATIONS] == [m.name for m in MEMORY + ACCOUNTS + MCP]
+def test_the_one_list_starts_with_the_old_lists_in_order() -> None:
+    legacy = MEMORY + ACCOUNTS + MCP
+    assert [m.name for m in MIGRATIONS][: len(legacy)] == [m.name for m in legacy]
     assert len({m.name for m in MIGRATIONS}) == len(MIGRATIONS)
 
 

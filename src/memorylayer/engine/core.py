@@ -265,8 +265,11 @@ class Engine:
         value: str | None = None,
         metadata: dict[str, Any] | None = None,
         importance: float | None = None,
+        replace_metadata: bool = False,
     ) -> MemoryRecord:
         """Change a memory in place: new content is re-embedded, metadata merges, the old state goes to history.
+
+        ``replace_metadata`` makes ``metadata`` the whole new metadata instead of merging it in.
 
         Raises:
             NotFound: no live memory with this id in this account.
@@ -286,7 +289,7 @@ class Engine:
             if existing is None or existing.superseded_by is not None:
                 raise NotFound(f"memory {memory_id} does not exist")
             new_value = existing.value if value is None else value
-            new_metadata = {**existing.metadata, **meta}
+            new_metadata = meta if replace_metadata and metadata is not None else {**existing.metadata, **meta}
             new_importance = existing.importance if importance is None else importance
             if (new_value, new_metadata, new_importance) == (existing.value, existing.metadata, existing.importance):
                 return existing  # nothing changes: no history entry, no new timestamp
@@ -348,6 +351,7 @@ class Engine:
         scope: str | None = None,
         source: str | None = None,
         search: str | None = None,
+        key_search: str | None = None,
         created_after: int | None = None,
         created_before: int | None = None,
         order_by: str = "updated_at",
@@ -358,6 +362,8 @@ class Engine:
     ) -> Page:
         """One page of live memories. ``cursor`` continues exactly where the previous page ended.
 
+        ``search`` is a substring of the value or key, ``key_search`` a substring of the key.
+
         Raises:
             InvalidRequest: a bad filter, limit or cursor ("Invalid cursor").
         """
@@ -366,6 +372,7 @@ class Engine:
             scope=None if scope is None else v.scope(scope),
             source=None if source in (None, "all") else v.choice(source, "source", SOURCES),
             search=None if search is None else v.text(search, "search", limits.LIST_SEARCH),
+            key_search=None if key_search is None else v.text(key_search, "key_search", limits.LIST_SEARCH),
             created_after=v.optional_time(created_after, "created_after"),
             created_before=v.optional_time(created_before, "created_before"),
             order_by=v.choice(order_by, "order_by", ORDER_BY),
@@ -447,10 +454,12 @@ class Engine:
         max_tokens: int = limits.DEFAULT_MAX_TOKENS,
         threshold: str | None = limits.DEFAULT_THRESHOLD,
         defaults: dict[str, str] | None = None,
+        record_access: bool = True,
     ) -> RecallResult:
         """Prompt-ready context for ``query`` from ``scope``, within ``max_items`` and ``max_tokens``.
 
         Tokens are approximated as 4 characters. Defaults fill remaining slots as ``key: value`` lines.
+        ``record_access=False`` leaves the memories' access history as it was (a preview, not a use).
         """
         scope, query = v.scope(scope), v.query(query)
         max_items = v.integer(max_items, "max_items", limits.MAX_ITEMS)
@@ -469,7 +478,8 @@ class Engine:
         hits = self._shared.retriever.rank(self.account, [scope], query, pool, max_items, floor)
         context, kept = build_context([h.memory for h in hits], defaults, max_items, max_chars)
         kept_hits = hits[: len(kept)]
-        self.store.mark_recalled(self.account, [m.id for m in kept], now_ms())
+        if record_access:
+            self.store.mark_recalled(self.account, [m.id for m in kept], now_ms())
         strategy = "hybrid_rerank" if self._shared.reranker is not None else "hybrid"
         return RecallResult(
             context=context,

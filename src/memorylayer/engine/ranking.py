@@ -115,14 +115,35 @@ def activation(memory: Rankable, now: int, config: RankingConfig) -> float:
     return 1.0 / (1.0 + math.exp(-base))
 
 
-def final_score(memory: Rankable, relevance: float, now: int, config: RankingConfig) -> float:
-    score = (
-        config.relevance_weight * relevance
-        + config.recency_weight * recency(memory, now, config)
-        + config.importance_weight * memory.importance
-        + config.activation_weight * activation(memory, now, config)
+@dataclass(frozen=True)
+class ScoreParts:
+    """Why a memory scored what it did: each weighted part of the sum, the source factor, the final score.
+
+    ``score == clamp((relevance + recency + importance + activation) * source_factor, 0, 1)``.
+    """
+
+    relevance: float
+    recency: float
+    importance: float
+    activation: float
+    source_factor: float
+    score: float
+
+
+def explain_score(memory: Rankable, relevance: float, now: int, config: RankingConfig) -> ScoreParts:
+    """The parts of :func:`final_score` for ``memory`` (the dashboard's recall playground shows them)."""
+    parts = (
+        config.relevance_weight * relevance,
+        config.recency_weight * recency(memory, now, config),
+        config.importance_weight * memory.importance,
+        config.activation_weight * activation(memory, now, config),
     )
-    return min(max(score * config.source_factor.get(memory.source, 1.0), 0.0), 1.0)
+    factor = config.source_factor.get(memory.source, 1.0)
+    return ScoreParts(*parts, source_factor=factor, score=min(max(sum(parts) * factor, 0.0), 1.0))
+
+
+def final_score(memory: Rankable, relevance: float, now: int, config: RankingConfig) -> float:
+    return explain_score(memory, relevance, now, config).score
 
 
 def render(memory: MemoryRecord) -> str:

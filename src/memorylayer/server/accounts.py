@@ -276,8 +276,10 @@ class SignIn:
     is_new_account: bool
 
 
-def verify_code(srv: ServerState, email: str, code: str, issued_to: str) -> SignIn:
+def verify_code(srv: ServerState, email: str, code: str, issued_to: str, *, expires_at: int | None = None) -> SignIn:
     """Exchange the latest code of ``email`` for a new full-scope key, creating the account if needed.
+
+    The key expires at ``expires_at`` when given (the dashboard's session keys do).
 
     Raises:
         InvalidCode: no live code, or the wrong one (counted towards the lock).
@@ -300,12 +302,12 @@ def verify_code(srv: ServerState, email: str, code: str, issued_to: str) -> Sign
         else:
             wrong = not srv.store.use_code(found.id, now=now)
         if not wrong:
-            return _sign_in(srv, email, issued_to, now)
+            return _sign_in(srv, email, issued_to, now, expires_at)
     # Raised after the block so the counted wrong guess commits.
     raise InvalidCode(INVALID_CODE)
 
 
-def _sign_in(srv: ServerState, email: str, issued_to: str, now: int) -> SignIn:
+def _sign_in(srv: ServerState, email: str, issued_to: str, now: int, expires_at: int | None) -> SignIn:
     account = srv.store.account_by_email(email)
     is_new = account is None
     if account is None:
@@ -317,5 +319,7 @@ def _sign_in(srv: ServerState, email: str, issued_to: str, now: int) -> SignIn:
             monthly_api_call_limit=plan.monthly_api_calls,
             now=now,
         )
-    _, raw = mint_key(srv.store, account.id, scopes=FULL_SCOPES, now=now, name=issued_to, issued_to=issued_to)
+    _, raw = mint_key(
+        srv.store, account.id, scopes=FULL_SCOPES, now=now, name=issued_to, issued_to=issued_to, expires_at=expires_at
+    )
     return SignIn(account, raw, is_new)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +24,8 @@ from ..config import Settings
 from ..errors import MemoryLayerError, NotFound, RateLimited
 from ..types import iso_ms
 from .auth import authenticate
-from .core import ServerState, request_id, route, state
+from .core import ServerState, request_id, route, state, wants_html
+from .dashboard import mount_dashboard, not_found_page
 from .mcp import mount_mcp
 from .routes import account, cache, containers, memories, signin
 from .routes.account import server_version
@@ -127,9 +128,11 @@ def create_app(
         return error_response(request_id(request), exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         # Unknown paths and wrong methods both count as unknown routes (spec §1).
         path = request.url.path
+        if wants_html(request) and not path.startswith(("/v1/", "/mcp")):
+            return not_found_page(request)
         needs_key = path.startswith("/v1/") and not path.startswith(("/v1/cache", "/v1/auth"))
         if needs_key:
             try:
@@ -141,6 +144,7 @@ def create_app(
     for module in (memories, account, containers, cache, signin):
         app.include_router(module.router)
     _meta_routes(app)
+    mount_dashboard(app)  # the web pages: /memories, /playground, /keys, ..., /claim/{token}, /docs
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     mount_mcp(app)  # /mcp: the MCP tools over streamable HTTP, same keys
     return app
@@ -151,8 +155,10 @@ def _meta_routes(app: FastAPI) -> None:
 
     router = APIRouter(tags=["meta"])
 
-    @route(router, "GET", "/", summary="Service banner", errors=())
-    def root(request: Request) -> JSONResponse:
+    @route(router, "GET", "/", summary="Service banner (a browser is sent to the dashboard)", errors=())
+    def root(request: Request) -> Response:
+        if wants_html(request):
+            return RedirectResponse("/memories", status_code=303)
         return JSONResponse(
             {
                 "name": "memorylayer",

@@ -122,7 +122,11 @@ def authenticate(request: Request) -> Caller:
             raise Unauthorized("Invalid API key")
         root = parent
     window = srv.server.api_call_window_s * 1000
-    metered = srv.store.meter(root.id, now=now, window_ms=window, limit=root.monthly_api_call_limit)
+    with srv.store.atomic():
+        metered = srv.store.meter(root.id, now=now, window_ms=window, limit=root.monthly_api_call_limit)
+        if metered.allowed:
+            # Per account and day, for the dashboard's usage chart; in the metering transaction.
+            srv.usage.count_usage(account.id, srv.today(), api_calls=1)
     if not metered.allowed:
         resets = metered.period_start + window
         raise RateLimited(

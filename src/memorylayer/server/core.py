@@ -15,7 +15,9 @@ from fastapi.responses import JSONResponse
 from ..config import Settings
 from ..errors import InvalidRequest
 from ..store.accounts import AccountStore
-from ..types import MemoryRecord, iso_ms, now_ms
+from ..store.sessions import SessionStore
+from ..store.usage import UsageStore
+from ..types import MemoryRecord, RecallResult, iso_ms, now_ms
 from .settings import ServerSettings
 from .validation import Schema
 
@@ -40,6 +42,24 @@ class ServerState:
 
     def engine_for(self, account_id: str) -> Engine:
         return self.engine.for_account(account_id)
+
+    @property
+    def sessions(self) -> SessionStore:
+        return self.engine.backend.sessions
+
+    @property
+    def usage(self) -> UsageStore:
+        return self.engine.backend.usage
+
+    def today(self) -> str:
+        """The UTC day of :meth:`now`, as the usage counts record it (``YYYY-MM-DD``)."""
+        return utc_day(self.now())
+
+
+def utc_day(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
 
 
 def state(request: Request) -> ServerState:
@@ -181,6 +201,19 @@ def memory_json(record: MemoryRecord, scope: str | None = None) -> dict[str, Any
         "createdAt": iso_ms(record.created_at),
         "updatedAt": iso_ms(record.updated_at),
     }
+
+
+def recall_json(result: RecallResult) -> dict[str, Any]:
+    """The body of ``POST /v1/recall`` for ``result`` (spec §6), without ``request_id``."""
+    ranking: dict[str, Any] = {"strategy": result.ranking.strategy}
+    if result.ranking.reason:
+        ranking["reason"] = result.ranking.reason
+    return {"context": result.context, "memories": [memory_json(m) for m in result.memories], "ranking": ranking}
+
+
+def wants_html(request: Request) -> bool:
+    """Whether the client asked for a web page (a browser) rather than JSON (an agent, curl, an SDK)."""
+    return "text/html" in request.headers.get("accept", "")
 
 
 def client_ip(request: Request) -> str:

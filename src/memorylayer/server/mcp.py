@@ -64,7 +64,11 @@ class HttpAccess:
         now = datetime.fromtimestamp(self.srv.now() / 1000, UTC)
         plan = self.srv.server.plan(caller.root.plan_tier)
         limit = plan.mcp_daily_calls
-        if self.srv.store.take_daily_call(caller.key.id, now.date().isoformat(), limit) is not None:
+        with self.srv.store.atomic():
+            taken = self.srv.store.take_daily_call(caller.key.id, now.date().isoformat(), limit)
+            if taken is not None:
+                self.srv.usage.count_usage(caller.account.id, now.date().isoformat(), mcp_calls=1)
+        if taken is not None:
             return
         resets = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
         wait = max(1, int((resets - now).total_seconds()))

@@ -60,6 +60,8 @@ class ServerSettings:
     code_max_attempts: int = 5
     code_lock_s: int = 1_800
     api_call_window_s: int = 30 * 86_400
+    #: How long a dashboard sign-in lasts (its cookie, its session row and the key behind it).
+    session_ttl_s: int = 7 * 86_400
     smtp_host: str = ""
     smtp_port: int = 587
     #: "starttls", "ssl" or "none".

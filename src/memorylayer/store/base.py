@@ -1,7 +1,8 @@
 """The storage protocols. Stores keep memories, vectors, index terms and history; the engine owns the rules.
 
 A backend (SQLite now, PostgreSQL later) implements :class:`Backend`: a memory :class:`Store`, an
-:class:`~memorylayer.store.accounts.AccountStore` and a :class:`VectorIndex` over one database, sharing
+:class:`~memorylayer.store.accounts.AccountStore`, a :class:`~memorylayer.store.sessions.SessionStore`, a
+:class:`~memorylayer.store.usage.UsageStore` and a :class:`VectorIndex` over one database, sharing
 one transaction per thread, so a write and the limit that guards it commit together. One conformance
 suite (``tests/store/``) runs against each backend.
 """
@@ -18,6 +19,8 @@ import numpy as np
 
 from ..types import HistoryEntry, MemoryRecord, Namespace
 from .accounts import AccountStore
+from .sessions import SessionStore
+from .usage import UsageStore
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class ListQuery:
     scope: str | None = None
     source: str | None = None
     search: str | None = None
+    #: A substring of the key (keyed memories only).
+    key_search: str | None = None
     created_after: int | None = None
     created_before: int | None = None
     order_by: str = "updated_at"
@@ -199,6 +204,16 @@ class Backend(Protocol):
 
     @property
     def accounts(self) -> AccountStore: ...
+
+    @property
+    def sessions(self) -> SessionStore:
+        """The dashboard's signed-in sessions."""
+        ...
+
+    @property
+    def usage(self) -> UsageStore:
+        """Calls per account per day."""
+        ...
 
     def transaction(self) -> AbstractContextManager[Any]:
         """One atomic unit of work across memories and accounts (re-entrant within a thread)."""

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from ...errors import CacheEntryLimit
 from ...limits import DEFAULT_CACHE_TTL_S
 from ...store.accounts import Cache, CacheEntry
 from ...types import iso_ms
-from .. import accounts
+from .. import accounts, dashboard
 from .. import validation as v
 from ..auth import ADMIN, Caller, authenticate, authenticate_cache, require
-from ..core import ServerState, body, client_ip, ok, public_base, route, state
+from ..core import ServerState, body, client_ip, ok, public_base, route, state, wants_html
 
 router = APIRouter(tags=["cache"])
 
@@ -67,11 +67,13 @@ def preview(request: Request, data: dict[str, Any] = body(v.CLAIM_TOKEN)) -> JSO
     router,
     "GET",
     "/claim/{claim_token}",
-    summary="The claimUrl: how to claim this cache",
+    summary="The claimUrl: how to claim this cache (a browser gets the dashboard's claim page)",
     errors=(404, 409, 410),
     tags=["cache"],
 )
-def claim_page(request: Request, claim_token: str) -> JSONResponse:
+def claim_page(request: Request, claim_token: str) -> Response:
+    if wants_html(request):
+        return dashboard.claim_page(request, claim_token)
     srv = state(request)
     cache = preview_json(srv, accounts.claimable(srv, claim_token))
     how = {

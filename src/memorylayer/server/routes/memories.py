@@ -12,7 +12,7 @@ from ...limits import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, 
 from .. import accounts
 from .. import validation as v
 from ..auth import READ, WRITE, Caller, authenticate, require
-from ..core import UUID_RE, body, memory_json, ok, parse_iso, route, state
+from ..core import UUID_RE, body, memory_json, ok, parse_iso, recall_json, route, state
 
 router = APIRouter(tags=["memories"])
 AUTH_ERRORS = (400, 401, 403, 429)
@@ -167,10 +167,4 @@ def recall(
             defaults=data.get("defaults") or None,
         )
     )
-    ranking: dict[str, Any] = {"strategy": result.ranking.strategy}
-    if result.ranking.reason:
-        ranking["reason"] = result.ranking.reason
-    return ok(
-        request,
-        {"context": result.context, "memories": [memory_json(m) for m in result.memories], "ranking": ranking},
-    )
+    return ok(request, recall_json(result))

@@ -9,6 +9,7 @@ from typing import Any
 from .accounts import SqliteAccountStore
 from .db import Database, Migration
 from .migrations import MIGRATIONS
+from .sessions import SqliteSessionStore, SqliteUsageStore
 from .store import SqliteStore
 from .vectors import SqliteVectorIndex
 
@@ -23,6 +24,8 @@ class SqliteBackend:
         self.database.migrate(MIGRATIONS)
         self.memories = SqliteStore(self.database)
         self.accounts = SqliteAccountStore(self.database)
+        self.sessions = SqliteSessionStore(self.database)
+        self.usage = SqliteUsageStore(self.database)
 
     def transaction(self) -> AbstractContextManager[Any]:
         return self.database.transaction()
@@ -37,4 +40,13 @@ class SqliteBackend:
         self.database.close()
 
 
-__all__ = ["Database", "Migration", "SqliteAccountStore", "SqliteBackend", "SqliteStore", "SqliteVectorIndex"]
+__all__ = [
+    "Database",
+    "Migration",
+    "SqliteAccountStore",
+    "SqliteBackend",
+    "SqliteSessionStore",
+    "SqliteStore",
+    "SqliteUsageStore",
+    "SqliteVectorIndex",
+]

@@ -1,8 +1,8 @@
 """The one list of named, append-only migrations of a MemoryLayer SQLite file. Never edit a released one.
 
-Memory tables first (``m…``), then the server's accounts (``a…``) and the MCP daily call counts
-(``mcp…``). Names are what ``schema_migrations`` records, so files made before the lists were
-merged carry on where they were.
+Memory tables first (``m…``), then the server's accounts (``a…``), the MCP daily call counts
+(``mcp…``), the dashboard's sessions (``d…``) and the daily usage counts (``u…``). Names are what
+``schema_migrations`` records, so files made before the lists were merged carry on where they were.
 """
 
 from .db import Migration
@@ -199,6 +199,35 @@ MIGRATIONS = [
             day TEXT NOT NULL,
             calls INTEGER NOT NULL,
             PRIMARY KEY (key_id, day)
+        );
+        """,
+    ),
+    Migration(
+        "d001_dashboard_sessions",
+        """
+        CREATE TABLE wm_sessions (
+            token_hash TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            key_id TEXT NOT NULL REFERENCES wm_api_keys(id) ON DELETE CASCADE,
+            csrf_token TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            last_seen_at INTEGER NOT NULL,
+            user_agent TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX wm_sessions_account ON wm_sessions(account_id);
+        CREATE INDEX wm_sessions_expiry ON wm_sessions(expires_at);
+        """,
+    ),
+    Migration(
+        "u001_daily_usage",
+        """
+        CREATE TABLE wm_daily_usage (
+            account_id TEXT NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            day TEXT NOT NULL,
+            api_calls INTEGER NOT NULL DEFAULT 0,
+            mcp_calls INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (account_id, day)
         );
         """,
     ),

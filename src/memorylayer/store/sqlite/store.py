@@ -324,9 +324,12 @@ class SqliteStore:
             clauses.append("m.source = ?")
             params.append(query.source)
         if query.search:
-            pattern = "%" + query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            pattern = _like(query.search)
             clauses.append("(m.value LIKE ? ESCAPE '\\' OR coalesce(m.key, '') LIKE ? ESCAPE '\\')")
             params.extend([pattern, pattern])
+        if query.key_search:
+            clauses.append("m.key LIKE ? ESCAPE '\\'")
+            params.append(_like(query.key_search))
         if query.created_after is not None:
             clauses.append("m.created_at > ?")
             params.append(query.created_after)
@@ -504,3 +507,8 @@ class SqliteStore:
     def models(self) -> dict[str, int]:
         rows = self._conn.execute("SELECT model, count(*) FROM memory_vectors GROUP BY model")
         return {r[0]: r[1] for r in rows}
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its wildcards escaped."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
