@@ -13,6 +13,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from memorylayer.server.auth import sha256
+
 pytestmark = pytest.mark.anyio
 
 
@@ -134,3 +136,9 @@ async def test_the_daily_limit_refuses_calls_until_midnight_utc_then_resets(
     assert "2026-03-15T00:00:00Z" in refused and "1 h 30 min" in refused
     assert "upgrade" in refused
     assert other_key == [] and after_reset == []
+    # the dashboard's usage chart counts the tool calls that were let through, per account and UTC day
+    alice = srv.store.key_by_hash(sha256(limited.keys["alice"])).account_id
+    assert [(d.day, d.mcp_calls) for d in srv.usage.daily_usage([alice], "2026-03-01")] == [
+        ("2026-03-14", 3),
+        ("2026-03-15", 1),
+    ]

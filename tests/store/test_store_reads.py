@@ -171,6 +171,22 @@ def test_list_search_matches_keys_and_treats_wildcards_literally(store: Store) -
     assert found("nothing like this") == []
 
 
+def test_list_key_search_matches_only_keys_case_insensitively_and_wildcards_literally(store: Store) -> None:
+    _, seat = put(store, "prefers window seats", key="travel_seat")
+    _, other = put(store, "travel seat in the value only")
+    _, literal = put(store, "a keyed fact", key="100%_done")
+    put(store, "another keyed fact", key="100x_done")
+
+    def found(key_search: str, **filters: Any) -> list[str]:
+        query = ListQuery(account=ACCOUNT, key_search=key_search, limit=10, **filters)
+        assert store.count(query) == len(store.list(query))
+        return ids(store.list(query))
+
+    assert found("SEAT") == [seat.id] and other.id not in found("travel")
+    assert found("100%_") == [literal.id]
+    assert found("seat", search="window") == [seat.id] and found("seat", search="aisle") == []
+
+
 def test_count_ignores_the_page_and_the_cursor(store: Store) -> None:
     records = _seed_for_listing(store)
     query = ListQuery(account=ACCOUNT, limit=2, after=(records[3].updated_at, records[3].id))
