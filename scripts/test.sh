@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+./scripts/browser-tools.sh
 if command -v npm >/dev/null 2>&1; then
   MEMORYLAYER_INSPECTOR="$(./scripts/test-tools.sh)"
   export MEMORYLAYER_INSPECTOR

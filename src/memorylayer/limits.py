@@ -80,9 +80,9 @@ CACHE_KEY = Bounds(1, 255)
 CACHE_VALUE = Bounds(1, 10_240)
 
 # -- dashboard ----------------------------------------------------------------------------------------
-#: Memories per page of a scope, and search results shown at most.
+#: Memories per page of a scope, and the search results shown (the best ones).
 DASHBOARD_PAGE_SIZE = 50
-DASHBOARD_SEARCH_RESULTS = 50
+DASHBOARD_SEARCH_RESULTS = 20
 #: The recall playground also lists this many candidates that did not make the context, with why.
 PLAYGROUND_NEAR_MISSES = 10
 #: Days of calls the usage chart draws.

@@ -143,7 +143,15 @@ def explain_score(memory: Rankable, relevance: float, now: int, config: RankingC
 
 
 def final_score(memory: Rankable, relevance: float, now: int, config: RankingConfig) -> float:
-    return explain_score(memory, relevance, now, config).score
+    # The same sum as explain_score (a test holds them equal), without building its record: this runs
+    # for every candidate of every query.
+    score = (
+        config.relevance_weight * relevance
+        + config.recency_weight * recency(memory, now, config)
+        + config.importance_weight * memory.importance
+        + config.activation_weight * activation(memory, now, config)
+    )
+    return min(max(score * config.source_factor.get(memory.source, 1.0), 0.0), 1.0)
 
 
 def render(memory: MemoryRecord) -> str:

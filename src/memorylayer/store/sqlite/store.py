@@ -343,17 +343,23 @@ class SqliteStore:
             raise ValueError("bad order")
         where, params = self._where(query)
         column, cmp, direction = f"m.{query.order_by}", (">" if query.order_dir == "asc" else "<"), query.order_dir
+        # Only last_recalled_at can be NULL (sorted last). For the others, an ORDER BY without the
+        # IS NULL term lets SQLite walk the (account, column, id) index and stop after one page,
+        # instead of sorting the whole scope on every page.
+        nullable = query.order_by == "last_recalled_at"
         if query.after is not None:
             value, last_id = query.after
             if value is None:  # already inside the NULLS LAST tail
                 where += f" AND {column} IS NULL AND m.id {cmp} ?"
                 params.append(last_id)
             else:
-                where += f" AND ({column} {cmp} ? OR ({column} = ? AND m.id {cmp} ?) OR {column} IS NULL)"
+                tail = f" OR {column} IS NULL" if nullable else ""
+                where += f" AND ({column} {cmp} ? OR ({column} = ? AND m.id {cmp} ?){tail})"
                 params.extend([value, value, last_id])
+        nulls_last = f"{column} IS NULL, " if nullable else ""
         sql = (
             f"SELECT {_COLUMNS} FROM {_FROM} WHERE {where}"
-            f" ORDER BY {column} IS NULL, {column} {direction}, m.id {direction} LIMIT ?"
+            f" ORDER BY {nulls_last}{column} {direction}, m.id {direction} LIMIT ?"
         )
         return [_record(r) for r in self._conn.execute(sql, (*params, query.limit))]
 
