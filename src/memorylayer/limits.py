@@ -56,6 +56,8 @@ DEFAULT_MAX_TOKENS = 150
 #: The wire approximates a token as four characters (spec §6).
 CHARS_PER_TOKEN = 4
 THRESHOLDS = ("strict", "balanced", "permissive")
+#: Candidates recall can also report as left out (the dashboard's playground asks for some).
+NEAR_MISSES = Bounds(0, 100)
 DEFAULT_THRESHOLD = "balanced"
 
 # -- MCP tools (narrower than the engine where a model picks the value) ------------------------------

@@ -116,10 +116,13 @@ class Ranking:
 
 @dataclass(frozen=True)
 class RecallResult:
+    """The context, the memories in it with their hits, and (when asked) the best ones left out."""
+
     context: str
     memories: list[MemoryRecord]
     ranking: Ranking
     hits: list[SearchHit] = field(default_factory=list)
+    left_out: list[SearchHit] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -53,3 +53,28 @@ def test_list_filters_by_a_substring_of_the_key(engine: Engine) -> None:
     assert [m.key for m in page.memories] == ["travel_seat"] and page.total == 1
     with pytest.raises(InvalidRequest):
         engine.list(key_search="x" * 501)
+
+
+@pytest.mark.parametrize(
+    ("max_items", "max_tokens", "threshold"), [(1, 150, "balanced"), (3, 12, "permissive"), (2, 150, "strict")]
+)
+def test_recall_with_near_misses_answers_the_same_and_lists_what_it_left_out(
+    engine: Engine, max_items: int, max_tokens: int, threshold: str
+) -> None:
+    engine.add("prefs", "vegetarian", key="diet", importance=0.9)
+    engine.add_many(
+        "prefs",
+        ["The user eats pasta most evenings", "The user lives in Lyon", "Dinner is at eight", "The cat is Miso"],
+    )
+    ask = {"max_items": max_items, "max_tokens": max_tokens, "threshold": threshold, "record_access": False}
+    plain = engine.recall("prefs", "what does the user eat for dinner?", **ask)
+    explained = engine.recall("prefs", "what does the user eat for dinner?", near_misses=10, **ask)
+    assert (explained.context, explained.memories, explained.ranking) == (plain.context, plain.memories, plain.ranking)
+    assert plain.left_out == []
+    kept = {m.id for m in explained.memories}
+    missed = explained.left_out
+    assert missed and not kept & {h.memory.id for h in missed}
+    assert len(kept) + len(missed) == 5
+    assert [h.score for h in missed] == sorted((h.score for h in missed), reverse=True)
+    with pytest.raises(InvalidRequest):
+        engine.recall("prefs", "x", near_misses=101)

@@ -455,15 +455,22 @@ class Engine:
         threshold: str | None = limits.DEFAULT_THRESHOLD,
         defaults: dict[str, str] | None = None,
         record_access: bool = True,
+        near_misses: int = 0,
     ) -> RecallResult:
         """Prompt-ready context for ``query`` from ``scope``, within ``max_items`` and ``max_tokens``.
 
         Tokens are approximated as 4 characters. Defaults fill remaining slots as ``key: value`` lines.
         ``record_access=False`` leaves the memories' access history as it was (a preview, not a use).
+        ``near_misses`` > 0 also returns, in ``left_out``, the best candidates that did not make the
+        context (under the threshold or over the budget), from the same single retrieval.
+
+        Raises:
+            InvalidRequest: a bad scope, query, budget, threshold or defaults.
         """
         scope, query = v.scope(scope), v.query(query)
         max_items = v.integer(max_items, "max_items", limits.MAX_ITEMS)
         max_tokens = v.integer(max_tokens, "max_tokens", limits.MAX_TOKENS)
+        near_misses = v.integer(near_misses, "near_misses", limits.NEAR_MISSES)
         level = v.choice(threshold or limits.DEFAULT_THRESHOLD, "threshold", limits.THRESHOLDS)
         floor = self.ranking.thresholds[level]
         if defaults is not None and (
@@ -475,9 +482,14 @@ class Engine:
             context, _ = build_context([], defaults, max_items, max_chars)
             return RecallResult(context=context, memories=[], ranking=Ranking("user_not_found"))
         pool = self.ranking.pool_size(max_items)
-        hits = self._shared.retriever.rank(self.account, [scope], query, pool, max_items, floor)
+        # For near misses every candidate (at most one pool per retriever) is ranked with no floor, and
+        # the floor and item cut apply here: the same order and the same cut, plus what fell outside.
+        limit, rank_floor = (2 * pool, 0.0) if near_misses else (max_items, floor)
+        ranked = self._shared.retriever.rank(self.account, [scope], query, pool, limit, rank_floor)
+        hits = [h for h in ranked if h.signals["relevance"] >= floor][:max_items]
         context, kept = build_context([h.memory for h in hits], defaults, max_items, max_chars)
         kept_hits = hits[: len(kept)]
+        kept_ids = {h.memory.id for h in kept_hits}
         if record_access:
             self.store.mark_recalled(self.account, [m.id for m in kept], now_ms())
         strategy = "hybrid_rerank" if self._shared.reranker is not None else "hybrid"
@@ -486,6 +498,7 @@ class Engine:
             memories=kept,
             ranking=Ranking(strategy, scores=[round(h.score, 4) for h in kept_hits]),
             hits=kept_hits,
+            left_out=[h for h in ranked if h.memory.id not in kept_ids][:near_misses],
         )
 
     # -- bulk --------------------------------------------------------------------------------

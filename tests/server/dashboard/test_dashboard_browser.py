@@ -177,8 +177,10 @@ def test_containers_with_their_keys_and_usage_follow_the_plan(browser: Any, site
     assert len(browser.find_elements("css selector", "svg rect.bar-api")) == 30
     shot(browser, "container")
     browser.get(site.url + "/usage")
-    assert "support agent" not in browser.page_source or "MCP calls today" in browser.page_source
-    assert browser.find_element("css selector", "meter").get_attribute("value") == "1"
+    meters = browser.find_elements("css selector", "meter")
+    assert [m.get_attribute("value") for m in meters] == ["1", "1"]  # one memory, one API call (the add)
+    assert "support agent" in browser.find_elements("css selector", "table")[-2].text
+    assert "1 API calls" in browser.find_element("css selector", "svg title").get_attribute("textContent")
     shot(browser, "usage")
     browser.get(site.url + "/containers")
     shot(browser, "containers")

@@ -40,19 +40,15 @@ def explain(engine: Engine, hits: list[SearchHit], reasons: list[str] | None = N
     return rows
 
 
-def near_misses(engine: Engine, scope: str, query: str, result: RecallResult, floor: float) -> list[Explained]:
+def near_misses(engine: Engine, result: RecallResult, floor: float) -> list[Explained]:
     """The best memories recall left out, each with the reason: under the threshold, or over the budget."""
-    kept = {m.id for m in result.memories}
-    top_k = min(len(kept) + limits.PLAYGROUND_NEAR_MISSES, limits.TOP_K.max)
-    missed = [h for h in engine.search(query, scope=scope, top_k=top_k) if h.memory.id not in kept]
-    missed = missed[: limits.PLAYGROUND_NEAR_MISSES]
     reasons = [
         f"relevance {h.signals.get('relevance', 0.0):.3f} is under the threshold's {floor:.2f}"
         if h.signals.get("relevance", 0.0) < floor
         else "passed the threshold but did not fit the item or token budget"
-        for h in missed
+        for h in result.left_out
     ]
-    return explain(engine, missed, reasons)
+    return explain(engine, result.left_out, reasons)
 
 
 def _settings(request: Request) -> dict[str, Any]:
@@ -85,11 +81,11 @@ def playground(request: Request) -> Response:
                 max_tokens=form["max_tokens"],
                 threshold=form["threshold"],
                 record_access=False,
+                near_misses=limits.PLAYGROUND_NEAR_MISSES,
             )
             floor = engine.ranking.thresholds[form["threshold"]]
             context.update(result=result, wire=recall_json(result), floor=floor, rows=explain(engine, result.hits))
-            if result.ranking.strategy != "user_not_found":
-                context["misses"] = near_misses(engine, form["scope"], form["query"], result, floor)
+            context["misses"] = near_misses(engine, result, floor)
         except InvalidRequest as error:
             context["error"] = problem(error)
     return page(request, "playground.html", csrf=viewer.csrf, **context)

@@ -71,7 +71,7 @@ def _lookup(srv: ServerState, token: str) -> Viewer | None:
     key = srv.store.get_key(session.key_id)
     account = srv.store.get_account(session.account_id)
     usable = key is not None and key.revoked_at is None and (key.expires_at is None or key.expires_at > now)
-    if session.expires_at <= now or not usable or account is None or key is None:
+    if session.expires_at <= now or not usable or account is None or key is None or account.is_container:
         srv.sessions.delete_session(token_hash)
         return None
     if now - session.last_seen_at >= TOUCH_EVERY_MS:

@@ -13,6 +13,7 @@ from ...store.usage import DailyUsage
 from ..auth import period_json
 from ..core import ServerState, state
 from . import sessions
+from .sessions import SESSION_KEY_NAME
 from .web import PageRoute, page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -102,7 +103,11 @@ def usage_page(request: Request) -> Response:
     today = srv.today()
     keys = [(owner, k) for owner in [account, *containers] for k in srv.store.list_keys(owner.id)]
     now = srv.now()
-    live = [(o, k) for o, k in keys if k.revoked_at is None and (k.expires_at is None or k.expires_at > now)]
+    live = [
+        (o, k)
+        for o, k in keys
+        if k.revoked_at is None and (k.expires_at is None or k.expires_at > now) and k.issued_to != SESSION_KEY_NAME
+    ]
     mcp = [(o, k, srv.store.daily_calls(k.id, today)) for o, k in live]
     context = {
         "viewer": viewer,
