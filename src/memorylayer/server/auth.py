@@ -18,7 +18,7 @@ from ..errors import (
 )
 from ..store.accounts import Account, AccountStore, ApiKey, Cache, iter_scopes
 from ..types import iso_ms
-from .core import ServerState, state
+from .core import ServerState, state, utc_day
 
 READ = "memory:read"
 WRITE = "memory:write"
@@ -126,7 +126,7 @@ def authenticate(request: Request) -> Caller:
         metered = srv.store.meter(root.id, now=now, window_ms=window, limit=root.monthly_api_call_limit)
         if metered.allowed:
             # Per account and day, for the dashboard's usage chart; in the metering transaction.
-            srv.usage.count_usage(account.id, srv.today(), api_calls=1)
+            srv.usage.count_usage(account.id, utc_day(now), api_calls=1)
     if not metered.allowed:
         resets = metered.period_start + window
         raise RateLimited(

@@ -112,6 +112,14 @@ MIGRATIONS = [
         """,
     ),
     Migration(
+        "m008_live_scope_index",
+        """
+        -- Counts, scope listings and first pages read only this index (live rows of a scope, newest
+        -- first) instead of visiting every row of the scope to test superseded_by.
+        CREATE INDEX memories_live_scope ON memories (account, scope, updated_at, id) WHERE superseded_by IS NULL;
+        """,
+    ),
+    Migration(
         "a001_accounts",
         """
         CREATE TABLE wm_accounts (

@@ -328,7 +328,7 @@ class SqliteStore:
             clauses.append("(m.value LIKE ? ESCAPE '\\' OR coalesce(m.key, '') LIKE ? ESCAPE '\\')")
             params.extend([pattern, pattern])
         if query.key_search:
-            clauses.append("m.key LIKE ? ESCAPE '\\'")
+            clauses.append("m.key IS NOT NULL AND m.key LIKE ? ESCAPE '\\'")
             params.append(_like(query.key_search))
         if query.created_after is not None:
             clauses.append("m.created_at > ?")
