@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -52,3 +53,13 @@ def serve_in_thread(app: Any, *, lifespan: str = "off", log_level: str = "error"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def delivered_code(home: Path, email: str) -> str | None:
+    """The latest sign-in code local mode (no SMTP) delivered for ``email``: its file in the home."""
+    path = home / "sign-in-codes.txt"
+    if not path.exists():
+        return None
+    codes = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
+    found = [fields[2] for fields in codes if len(fields) == 3 and fields[1] == email]
+    return found[-1] if found else None

@@ -15,6 +15,7 @@ from typing import Any
 import platformdirs
 
 from .errors import InvalidRequest
+from .limits import BUSY_TIMEOUT_MS
 
 HOME_ENV = "MEMORYLAYER_HOME"
 CONFIG_FILE = "config.toml"
@@ -45,6 +46,8 @@ class Settings:
     reranker_path: str = ""
     #: onnxruntime intra-op threads for the embedder.
     embed_threads: int = 2
+    #: How long a write waits for another process's write lock before failing with ``storage_busy`` (ms).
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS
 
     @property
     def database_url(self) -> str:

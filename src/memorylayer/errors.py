@@ -6,6 +6,7 @@ the MCP tool error text::
 
     MemoryLayerError (error)
     ├── InvalidRequest (invalid_request)           400, exit 2
+    │   └── PayloadTooLarge (payload_too_large)    413
     ├── NotFound (not_found)                       404, exit 3
     ├── Unauthorized (unauthorized)                401, exit 4
     │   ├── KeyExpired (key_expired)
@@ -18,13 +19,20 @@ the MCP tool error text::
     │   └── CacheEntryLimit (cache_entry_limit)
     ├── Conflict (conflict)                        409
     │   ├── ContainerNameExists (container_name_exists)
-    │   └── AlreadyClaimed (already_claimed)
+    │   ├── AlreadyClaimed (already_claimed)
+    │   ├── IdempotencyConflict (idempotency_conflict)
+    │   └── IdempotencyInProgress (idempotency_in_progress)
     ├── CacheExpired (cache_expired)               410
     ├── RateLimited (rate_limited)                 429 (carries retry_after seconds)
     ├── ExtractionFailed (extraction_failed)       500
     ├── NotConfigured (not_configured)             501
     ├── ModelMismatch (model_mismatch)             409: stored vectors need `memorylayer reindex`
     ├── IntegrityError (integrity_error)           exit 6
+    ├── StorageError (storage_error)               503, exit 7: the database cannot be used as it is
+    │   ├── StorageReadOnly (storage_read_only)    the home or database file is not writable
+    │   ├── StorageFull (storage_full)             the disk (or the database's size cap) is full
+    │   ├── StorageBusy (storage_busy)             another writer held the lock past the busy timeout
+    │   └── StorageCorrupt (storage_corrupt)       not a MemoryLayer database, or a damaged one
     ├── NetworkError (network_error)               client side, status 0, exit 5
     │   └── Timeout (timeout)
     └── InternalError (internal_error)             500
@@ -71,6 +79,13 @@ class InvalidRequest(MemoryLayerError):
     code = "invalid_request"
     status = 400
     exit_code = 2
+
+
+class PayloadTooLarge(InvalidRequest):
+    """The request body is larger than the server accepts."""
+
+    code = "payload_too_large"
+    status = 413
 
 
 class NotFound(MemoryLayerError):
@@ -158,6 +173,18 @@ class AlreadyClaimed(Conflict):
     code = "already_claimed"
 
 
+class IdempotencyConflict(Conflict):
+    """The Idempotency-Key was already used with a different request body."""
+
+    code = "idempotency_conflict"
+
+
+class IdempotencyInProgress(Conflict):
+    """A request with this Idempotency-Key is still running; retry it later to get its answer."""
+
+    code = "idempotency_in_progress"
+
+
 class CacheExpired(MemoryLayerError):
     """The cache's time to live has elapsed."""
 
@@ -202,6 +229,38 @@ class IntegrityError(MemoryLayerError):
 
     code = "integrity_error"
     exit_code = 6
+
+
+class StorageError(MemoryLayerError):
+    """The database cannot be used as it is; the message names the file and what to do."""
+
+    code = "storage_error"
+    status = 503
+    exit_code = 7
+
+
+class StorageReadOnly(StorageError):
+    """The MemoryLayer home or its database file is not writable."""
+
+    code = "storage_read_only"
+
+
+class StorageFull(StorageError):
+    """The disk holding the database is full."""
+
+    code = "storage_full"
+
+
+class StorageBusy(StorageError):
+    """Another process held the database's write lock for longer than the busy timeout."""
+
+    code = "storage_busy"
+
+
+class StorageCorrupt(StorageError):
+    """The database file is not a MemoryLayer database, or it is damaged."""
+
+    code = "storage_corrupt"
 
 
 class NetworkError(MemoryLayerError):

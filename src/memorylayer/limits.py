@@ -8,6 +8,7 @@ WithMemory wire protocol (a JavaScript service) counts them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -80,6 +81,22 @@ CACHE_TTL_S = Bounds(60, 86_400)
 DEFAULT_CACHE_TTL_S = 86_400
 CACHE_KEY = Bounds(1, 255)
 CACHE_VALUE = Bounds(1, 10_240)
+#: An ``Idempotency-Key`` header. A second request with the key waits up to IDEMPOTENCY_WAIT_S for the
+#: first to finish; a reservation whose request died is taken over after IDEMPOTENCY_ABANDONED_S; a
+#: finished key replays its answer for IDEMPOTENCY_TTL_S.
+IDEMPOTENCY_KEY = Bounds(1, 255)
+IDEMPOTENCY_WAIT_S = 60
+IDEMPOTENCY_ABANDONED_S = 300
+IDEMPOTENCY_TTL_S = 86_400
+
+# -- requests and the database --------------------------------------------------------------------
+#: Every HTTP request body, in bytes, checked before it is parsed (the largest valid body, a 32 768-unit
+#: extraction prompt written as JSON escapes, is about 200 KB).
+REQUEST_BODY_MAX_BYTES = 1_048_576
+#: Nesting of arrays and objects in any JSON a request, an MCP message or an import line carries.
+JSON_MAX_DEPTH = 32
+#: How long a write waits for another process's write lock before failing with ``storage_busy``.
+BUSY_TIMEOUT_MS = 30_000
 
 # -- dashboard ----------------------------------------------------------------------------------------
 #: Memories per page of a scope, and the search results shown (the best ones).
@@ -103,6 +120,32 @@ def has_lone_surrogate(text: str) -> bool:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return True
+    return False
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control_character(text: str) -> bool:
+    """True when ``text`` holds a control character (Unicode category Cc: NUL, newline, DEL, C1...).
+
+    Names (scopes, keys, emails, cache keys) must print as what they are: ``"k"`` and ``"k\\0"``, or an
+    email with a trailing newline, would otherwise be two names that look the same.
+    """
+    return _CONTROL.search(text) is not None
+
+
+def json_depth_exceeds(value: object, limit: int = JSON_MAX_DEPTH) -> bool:
+    """True when ``value`` (parsed JSON) nests arrays and objects deeper than ``limit``."""
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
     return False
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from test_transport import assert_error
 
 from memorylayer.server import ServerSettings
 from standins.smtp import Inbox, smtp_inbox
+from support import delivered_code
 
 
 @pytest.fixture
@@ -100,12 +101,16 @@ def test_sign_in_input_is_validated(srv: Server) -> None:
     assert_error(r, 401, "invalid_code")
 
 
-def test_without_smtp_the_code_goes_to_the_server_log(srv: Server, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="memorylayer.server"):
+def test_without_smtp_the_code_goes_to_a_private_file_and_never_to_the_log(
+    srv: Server, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="memorylayer.server"):
         assert srv.call("POST", "/v1/auth/request-code", json={"email": "local@example.com"}).status_code == 200
-    match = re.search(r"sign-in code for local@example.com: (\d{6})", caplog.text)
-    assert match
-    r = srv.call("POST", "/v1/auth/verify-code", json={"email": "local@example.com", "code": match.group(1)})
+    code = delivered_code(home, "local@example.com")
+    assert code is not None and code not in caplog.text
+    assert "sign-in-codes.txt" in caplog.text  # the log says where the code went
+    assert stat.S_IMODE((home / "sign-in-codes.txt").stat().st_mode) == 0o600
+    r = srv.call("POST", "/v1/auth/verify-code", json={"email": "local@example.com", "code": code})
     assert r.json()["result"]["isNewAccount"] is True
 
 

@@ -85,7 +85,7 @@ def test_unknown_routes_wrong_methods_and_trailing_slashes_are_json_404(srv: Ser
 
 
 def test_unexpected_failure_is_a_json_500_with_request_id(srv: Server, user: str) -> None:
-    srv.state.store.db.conn.execute("DROP TABLE wm_idempotency")
+    srv.state.store.db.conn.execute("DROP TABLE wm_idempotency_keys")
     r = srv.call(
         "POST",
         "/v1/memories",

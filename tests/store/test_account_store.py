@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from memorylayer.errors import Conflict
-from memorylayer.store.accounts import Account, AccountStore, ApiKey, CacheEntry
+from memorylayer.errors import Conflict, InternalError
+from memorylayer.store import Backend
+from memorylayer.store.accounts import Account, AccountStore, ApiKey, CacheEntry, IdempotencyRecord, SignInFailures
 
 HOUR = 3_600_000
 
@@ -47,6 +48,18 @@ def _cache(accounts: AccountStore, cache_id: str = "cache-1", *, ip: str = "10.0
         now=now,
     )
     return cache_id
+
+
+# -- locks ------------------------------------------------------------------------------------------------
+def test_a_lock_is_taken_inside_a_transaction_and_refused_outside(backend: Backend) -> None:
+    with backend.accounts.atomic():
+        backend.accounts.lock("account:a")
+        backend.accounts.lock("account:a")  # again in the same transaction: already held
+        backend.accounts.lock("caches-from:10.0.0.1")
+    with backend.transaction():
+        backend.accounts.lock("account:a")  # the backend's transaction is the account store's
+    with pytest.raises(InternalError):
+        backend.accounts.lock("account:a")
 
 
 # -- accounts and containers --------------------------------------------------------------------------
@@ -109,12 +122,12 @@ def test_deleting_an_account_cascades_to_its_containers_keys_and_idempotency_rec
     container = _account(accounts, "c1@sub", parent_account_id=parent.id, name="alpha")
     parent_key, container_key = _key(accounts, parent.id, "h1"), _key(accounts, container.id, "h2")
     kept_key = _key(accounts, bystander.id, "h3")
-    accounts.save_idempotent_result(parent.id, "idem", ["m1"], now=1)
+    accounts.reserve_idempotency(IdempotencyRecord(parent.id, "idem", "print", "token", 1))
     assert accounts.delete_account(parent.id)
     assert accounts.get_account(parent.id) is None and accounts.get_account(container.id) is None
     assert accounts.get_key(parent_key.id) is None and accounts.get_key(container_key.id) is None
     assert accounts.key_by_hash("h1") is None
-    assert accounts.idempotent_result(parent.id, "idem") is None
+    assert accounts.idempotency_record(parent.id, "idem") is None
     assert accounts.get_key(kept_key.id) == kept_key
     assert not accounts.delete_account(parent.id)
 
@@ -274,6 +287,12 @@ def test_a_full_cache_refuses_new_keys_but_updates_existing_ones(accounts: Accou
     assert accounts.set_entry(other, "k9", "v", now=2_000, max_entries=3) is not None
 
 
+def test_a_cache_is_found_by_its_id(accounts: AccountStore) -> None:
+    _cache(accounts, "c1", now=10_000)
+    assert accounts.get_cache("c1") == accounts.cache_by_token("token-c1")
+    assert accounts.get_cache("unknown") is None
+
+
 def test_a_cache_can_be_claimed_once(accounts: AccountStore) -> None:
     first, second = _account(accounts), _account(accounts, "second@example.com")
     cache = _cache(accounts)
@@ -316,7 +335,7 @@ def test_the_latest_code_is_the_newest_unused_unexpired_one(accounts: AccountSto
     _code(accounts, "bob@example.com", now=3_000)
     latest = accounts.latest_code("ada@example.com", now=2_500)
     assert latest is not None and latest.id == newest
-    assert (latest.code_hash, latest.attempts, latest.locked_until, latest.used_at) == ("code-2000", 0, None, None)
+    assert (latest.code_hash, latest.used_at, latest.ip_address) == ("code-2000", None, "10.0.0.1")
     assert accounts.latest_code("ada@example.com", now=2_000 + 600_000) is None  # expired
     assert accounts.use_code(newest, now=2_600)
     assert accounts.latest_code("ada@example.com", now=2_700).code_hash == "code-1000"
@@ -329,26 +348,50 @@ def test_a_code_is_used_once(accounts: AccountStore) -> None:
     assert not accounts.use_code("unknown", now=1_600)
 
 
-def test_failed_attempts_count_and_lock_the_code_at_the_maximum(accounts: AccountStore) -> None:
-    code = _code(accounts, now=1_000)
-    first = accounts.fail_code(code, max_attempts=3, lock_until=50_000)
-    second = accounts.fail_code(code, max_attempts=3, lock_until=50_000)
-    assert (first.attempts, first.locked_until, second.attempts, second.locked_until) == (1, None, 2, None)
-    third = accounts.fail_code(code, max_attempts=3, lock_until=50_000)
-    assert (third.attempts, third.locked_until) == (3, 50_000)
-    assert accounts.latest_code("ada@example.com", now=2_000) == third
+def test_wrong_guesses_are_kept_per_email_replaced_and_cleared(accounts: AccountStore) -> None:
+    assert accounts.sign_in_failures("ada@example.com") is None
+    accounts.set_sign_in_failures(SignInFailures("ada@example.com", 1, 1_000))
+    accounts.set_sign_in_failures(SignInFailures("ada@example.com", 5, 1_000, locked_until=90_000))
+    accounts.set_sign_in_failures(SignInFailures("bob@example.com", 2, 3_000))
+    assert accounts.sign_in_failures("ada@example.com") == SignInFailures("ada@example.com", 5, 1_000, 90_000)
+    _code(accounts, now=2_000)  # a new code changes nothing about the email's failures
+    assert accounts.sign_in_failures("ada@example.com") == SignInFailures("ada@example.com", 5, 1_000, 90_000)
+    accounts.clear_sign_in_failures("ada@example.com")
+    assert accounts.sign_in_failures("ada@example.com") is None
+    assert accounts.sign_in_failures("bob@example.com") == SignInFailures("bob@example.com", 2, 3_000)
 
 
 # -- idempotency and MCP daily calls ------------------------------------------------------------------
-def test_an_idempotency_record_keeps_its_first_result_per_account(accounts: AccountStore) -> None:
+def test_an_idempotency_reservation_is_finished_once_by_its_holder_per_account(accounts: AccountStore) -> None:
     account, other = _account(accounts), _account(accounts, "other@example.com")
-    assert accounts.idempotent_result(account.id, "req-1") is None
-    accounts.save_idempotent_result(account.id, "req-1", ["m1", "m2"], now=1_000)
-    accounts.save_idempotent_result(account.id, "req-1", ["m3"], now=2_000)
-    accounts.save_idempotent_result(account.id, "req-empty", [], now=2_000)
-    assert accounts.idempotent_result(account.id, "req-1") == ["m1", "m2"]
-    assert accounts.idempotent_result(account.id, "req-empty") == []
-    assert accounts.idempotent_result(other.id, "req-1") is None
+    assert accounts.idempotency_record(account.id, "req-1") is None
+    accounts.reserve_idempotency(IdempotencyRecord(account.id, "req-1", "print-a", "tok-1", 1_000))
+    pending = accounts.idempotency_record(account.id, "req-1")
+    assert pending == IdempotencyRecord(account.id, "req-1", "print-a", "tok-1", 1_000)
+    assert not pending.done
+    assert not accounts.finish_idempotency(account.id, "req-1", "tok-other", status=200, response="{}", now=2_000)
+    assert accounts.finish_idempotency(account.id, "req-1", "tok-1", status=200, response='{"a":1}', now=2_000)
+    assert not accounts.finish_idempotency(account.id, "req-1", "tok-1", status=201, response="{}", now=3_000)
+    done = accounts.idempotency_record(account.id, "req-1")
+    assert done is not None and done.done
+    assert (done.status, done.response, done.finished_at) == (200, '{"a":1}', 2_000)
+    accounts.release_idempotency(account.id, "req-1", "tok-1")  # a finished answer is never released
+    assert accounts.idempotency_record(account.id, "req-1") == done
+    assert accounts.idempotency_record(other.id, "req-1") is None
+
+
+def test_an_idempotency_reservation_is_released_or_replaced_by_a_new_one(accounts: AccountStore) -> None:
+    account = _account(accounts)
+    accounts.reserve_idempotency(IdempotencyRecord(account.id, "k", "print-a", "tok-1", 1_000))
+    accounts.release_idempotency(account.id, "k", "tok-other")
+    assert accounts.idempotency_record(account.id, "k") is not None
+    accounts.release_idempotency(account.id, "k", "tok-1")
+    assert accounts.idempotency_record(account.id, "k") is None
+    accounts.reserve_idempotency(IdempotencyRecord(account.id, "k", "print-a", "tok-2", 2_000))
+    accounts.reserve_idempotency(IdempotencyRecord(account.id, "k", "print-b", "tok-3", 3_000))  # a takeover
+    taken = accounts.idempotency_record(account.id, "k")
+    assert taken == IdempotencyRecord(account.id, "k", "print-b", "tok-3", 3_000)
+    assert not accounts.finish_idempotency(account.id, "k", "tok-2", status=200, response="{}", now=4_000)
 
 
 def test_daily_calls_are_taken_up_to_the_limit_per_key_and_day(accounts: AccountStore) -> None:

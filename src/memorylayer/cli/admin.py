@@ -22,13 +22,16 @@ app.add_typer(admin_app, name="admin")
 @contextmanager
 def _store(home: Path | None, database: str | None, as_json: bool) -> Iterator[tuple[AccountStore, Any]]:
     """The account store of the database ``serve`` would use with the same ``--home``/``--database``."""
+    from ..files import secure_home
     from ..server.settings import ServerSettings
     from ..store import open_backend
 
     try:
         settings = load_settings(home, database)
         server = ServerSettings.load(settings.home)
-        backend = open_backend(settings.database_url)
+        if not settings.database:
+            secure_home(settings.home)
+        backend = open_backend(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     except MemoryLayerError as error:
         fail(error, as_json)
     try:
@@ -123,7 +126,11 @@ def set_plan(
 @admin_app.command("create-key")
 def create_key(
     account: str = typer.Argument(..., help="Account or container id, or account email."),
-    scopes: str = typer.Option("memory:read,memory:write,account:admin", help="Comma-separated scopes."),
+    scopes: str = typer.Option(
+        "",
+        help="Comma-separated scopes (default: all three for an account, memory:read,memory:write for a "
+        "container, which may never hold account:admin).",
+    ),
     name: str = typer.Option("", help="Label shown by whoami."),
     expires_in: int = typer.Option(0, help="Seconds until the key expires (0 = never)."),
     home: Home = None,
@@ -134,7 +141,9 @@ def create_key(
     from ..server import admin
 
     with _store(home, database, as_json) as (store, _):
-        key, raw = admin.create_key(store, account, scopes=scopes, name=name or None, expires_in_s=expires_in or None)
+        key, raw = admin.create_key(
+            store, account, scopes=scopes or None, name=name or None, expires_in_s=expires_in or None
+        )
     if as_json:
         emit_json({"key": _key(key), "apiKey": raw})
     else:

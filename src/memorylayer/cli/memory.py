@@ -16,6 +16,7 @@ from rich.table import Table
 
 from ..engine import Engine
 from ..errors import InvalidRequest, MemoryLayerError, NotFound
+from ..files import storage_error
 from ..types import MemoryRecord, iso_ms
 from .app import app, emit_json, fail, stderr, stdout
 from .options import Database, Home, Json, load_settings
@@ -35,6 +36,8 @@ def engine_for(home: Path | None, database: str | None, as_json: bool) -> Iterat
         yield engine
     except MemoryLayerError as error:
         fail(error, as_json)
+    except OSError as error:  # an import or export file that cannot be read or written
+        fail(storage_error(error, Path(str(error.filename or "")), "open"), as_json)
     finally:
         engine.close()
 

@@ -31,4 +31,6 @@ def serve(
     except MemoryLayerError as error:
         fail(error, as_json=False)
     stderr.print(f"memorylayer server on http://{host}:{port} (database {settings.database_url})", highlight=False)
-    uvicorn.run(application, host=host, port=port, log_level=log_level, proxy_headers=False)
+    # The app logs one escaped line per request itself (memorylayer.server); uvicorn's access log
+    # would be a second, unescaped one.
+    uvicorn.run(application, host=host, port=port, log_level=log_level, proxy_headers=False, access_log=False)

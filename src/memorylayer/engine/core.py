@@ -13,6 +13,7 @@ from .. import limits
 from ..config import Settings
 from ..embedding.embedder import Embedder, default_embedder
 from ..errors import InvalidRequest, NotFound
+from ..files import secure_home
 from ..store import open_backend
 from ..store.base import Backend, ListQuery, Store, VectorIndex
 from ..types import (
@@ -112,6 +113,7 @@ class Engine:
 
         Raises:
             InvalidRequest: a bad setting or database URL.
+            StorageError: the home or database cannot be created or opened (read-only, full, busy, corrupt).
         """
         if settings is None:
             settings = Settings.load(home=Path(home) if home else None, database=database)
@@ -120,13 +122,15 @@ class Engine:
                 settings = settings.with_(home=Path(home))
             if database is not None:
                 settings = settings.with_(database=database)
-        backend = open_backend(settings.database_url)
+        if not settings.database:  # the default database is in the home, which is MemoryLayer's own
+            secure_home(settings.home)
+        backend = open_backend(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
         shared = _Shared(settings, backend, ranking or DEFAULT_RANKING, embedder, extractor, reranker)
         return cls(shared)
 
     def for_account(self, account: str) -> Engine:
         """The same database and models, seen as another tenant (a server account or container)."""
-        return Engine(self._shared, v.text(account, "account", limits.ACCOUNT_ID))
+        return Engine(self._shared, v.text(account, "account", limits.ACCOUNT_ID, name=True))
 
     @property
     def backend(self) -> Backend:

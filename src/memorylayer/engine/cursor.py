@@ -27,7 +27,7 @@ def decode_cursor(cursor: Any, order_by: str) -> tuple[Any, str]:
         raise invalid
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise invalid from None
     if not isinstance(data, dict) or set(data) != {"v", "id"} or not isinstance(data["id"], str):
         raise invalid

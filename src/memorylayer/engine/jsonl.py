@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from ..errors import InvalidRequest
+from ..limits import JSON_MAX_DEPTH
 from ..types import MemoryRecord, NewMemory, iso_ms
 from . import validation as v
 
@@ -40,9 +41,28 @@ def read_lines(fp: IO[str]) -> Iterator[tuple[int, str]]:
     number = 0
     try:
         for number, line in enumerate(fp, start=1):
+            if number == 1:
+                line = _first_line(line)
             yield number, line
     except UnicodeDecodeError as exc:
         raise InvalidRequest(f"after line {number}: not UTF-8 text ({exc.reason})") from None
+
+
+#: Byte-order marks of UTF-16 and UTF-32 as a UTF-8 ``surrogateescape`` stream reads them.
+_WIDE_BOMS = ("\udcff\udcfe", "\udcfe\udcff", "\x00\x00\udcfe\udcff")
+
+
+def _first_line(line: str) -> str:
+    """The first line without a UTF-8 byte-order mark; a UTF-16 or UTF-32 file is a clear error.
+
+    Raises:
+        InvalidRequest: the file starts with a UTF-16 or UTF-32 byte-order mark.
+    """
+    if line.startswith("\ufeff"):
+        return line[1:]
+    if line.startswith(_WIDE_BOMS):
+        raise InvalidRequest("line 1: the file is UTF-16 or UTF-32 text; JSON Lines must be UTF-8 (convert it)")
+    return line
 
 
 def parse(lines: Iterable[tuple[int, str]], scope: str | None) -> Iterator[tuple[str, NewMemory]]:
@@ -58,6 +78,8 @@ def parse(lines: Iterable[tuple[int, str]], scope: str | None) -> Iterator[tuple
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InvalidRequest(f"line {number}: not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise InvalidRequest(f"line {number}: JSON nested deeper than {JSON_MAX_DEPTH} levels") from None
         if not isinstance(data, dict):
             raise InvalidRequest(f"line {number}: expected a JSON object")
         try:

@@ -8,18 +8,26 @@ from typing import Any
 
 from .. import limits
 from ..errors import InvalidRequest
-from ..limits import Bounds, has_lone_surrogate, utf16_len
+from ..limits import Bounds, has_control_character, has_lone_surrogate, utf16_len
 
 
 def _bad(field: str, message: str) -> InvalidRequest:
     return InvalidRequest(f"{field}: {message}", details=[{"path": [field], "message": message}])
 
 
-def text(value: Any, field: str, bounds: Bounds) -> str:
+def text(value: Any, field: str, bounds: Bounds, *, name: bool = False) -> str:
+    """A string within ``bounds`` (UTF-16 units), not blank, valid Unicode and without NUL.
+
+    A ``name`` (scope, key, id) holds no control character at all, so it prints as what it is.
+    """
     if not isinstance(value, str):
         raise _bad(field, f"expected a string, got {type(value).__name__}")
     if has_lone_surrogate(value):
         raise _bad(field, "is not valid Unicode (a lone surrogate, e.g. from bytes that are not UTF-8)")
+    if name and has_control_character(value):
+        raise _bad(field, "must not contain control characters (NUL, newline, tab, DEL...)")
+    if "\x00" in value:
+        raise _bad(field, "must not contain NUL characters")
     length = utf16_len(value)
     if length < bounds.min or (bounds.min and not value.strip()):
         raise _bad(field, f"must be at least {bounds.min} character(s) and not blank")
@@ -29,11 +37,11 @@ def text(value: Any, field: str, bounds: Bounds) -> str:
 
 
 def scope(value: Any, field: str = "scope") -> str:
-    return text(value, field, limits.SCOPE)
+    return text(value, field, limits.SCOPE, name=True)
 
 
 def key(value: Any) -> str:
-    return text(value, "key", limits.KEY)
+    return text(value, "key", limits.KEY, name=True)
 
 
 def memory_value(value: Any, field: str = "value") -> str:
@@ -80,15 +88,30 @@ def metadata(value: Any) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise _bad("metadata", "expected an object with string keys")
+    if limits.json_depth_exceeds(value):
+        raise _bad("metadata", f"must not nest deeper than {limits.JSON_MAX_DEPTH} levels")
     try:
         encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise _bad("metadata", f"must be JSON-serialisable ({exc})") from exc
     if has_lone_surrogate(encoded):
         raise _bad("metadata", "is not valid Unicode (a lone surrogate)")
+    if _holds_nul(value):
+        raise _bad("metadata", "must not contain NUL characters")
     if len(encoded.encode()) > limits.METADATA_MAX_BYTES:
         raise _bad("metadata", f"must be at most {limits.METADATA_MAX_BYTES} bytes as JSON")
     return dict(value)
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a (depth-checked) JSON value has NUL in a string or key; PostgreSQL cannot store one."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
@@ -98,4 +121,4 @@ def choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
 
 
 def memory_id(value: Any) -> str:
-    return text(value, "memory_id", limits.MEMORY_ID)
+    return text(value, "memory_id", limits.MEMORY_ID, name=True)

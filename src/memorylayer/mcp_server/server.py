@@ -13,11 +13,13 @@ from typing import Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.stdio import stdio_server
 from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from ..errors import InvalidRequest, MemoryLayerError, NotFound
 from .access import Access
+from .framing import AnswerMalformed
 from .tools import TOOLS
 
 INSTRUCTIONS = (
@@ -28,7 +30,17 @@ INSTRUCTIONS = (
 
 
 class MemoryMCPServer(MCPServer[Access]):
-    """``MCPServer`` whose tool errors all read ``[code] message``, argument errors included."""
+    """``MCPServer`` whose tool errors all read ``[code] message``, argument errors included, and whose
+    stdio transport answers every malformed message (:mod:`.framing`)."""
+
+    async def run_stdio_async(self) -> None:
+        """The SDK's stdio serving, with a JSON-RPC error for each line it cannot parse."""
+        async with stdio_server() as (read_stream, write_stream):
+            await self._lowlevel_server.run(
+                AnswerMalformed(read_stream, write_stream),
+                write_stream,
+                self._lowlevel_server.create_initialization_options(),
+            )
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Access, Any] | None = None

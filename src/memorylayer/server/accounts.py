@@ -12,9 +12,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine.writes import Admit
+from ..engine.writes import Admit, Prepared
 from ..errors import (
     AlreadyClaimed,
+    CacheEntryLimit,
     CacheExpired,
     ContainerLimitExceeded,
     ContainerNameExists,
@@ -22,12 +23,14 @@ from ..errors import (
     NotFound,
     QuotaExceeded,
     RateLimited,
+    Unauthorized,
 )
-from ..store.accounts import Account, Cache
+from ..store.accounts import Account, Cache, CacheEntry, SignInFailures
 from ..types import NewMemory, iso_ms
 from .auth import FULL_SCOPES, READ, UPGRADE, Caller, mint_key, new_token, sha256
 from .core import ServerState
 from .mail import send_code
+from .secret import code_digest
 
 HOUR_MS = 3_600_000
 INVALID_CODE = "Invalid or expired verification code"
@@ -36,6 +39,11 @@ CLAIMED_MESSAGE = (
     "cannot be re-issued. If you need a new key, use POST /v1/containers/{containerId}/keys "
     "(requires Pro plan or above)."
 )
+
+
+def account_lock(account_id: str) -> str:
+    """The lock every rule counting what an account holds (memories, containers) takes first."""
+    return f"account:{account_id}"
 
 
 # -- memory quota (spec §10.3) ---------------------------------------------------------------------
@@ -52,6 +60,7 @@ def quota_guard(srv: ServerState, caller: Caller) -> Admit:
     """
 
     def admit(added: int) -> None:
+        srv.store.lock(account_lock(caller.root.id))
         total = _live_memories(srv, caller.root)
         if total > caller.root.memory_limit:
             raise quota_exceeded(caller, total - added)
@@ -116,6 +125,7 @@ def create_container(srv: ServerState, parent: Account, name: str, metadata: dic
     """
     limit = srv.server.plan(parent.plan_tier).containers
     with srv.store.atomic():
+        srv.store.lock(account_lock(parent.id))
         current = len(srv.store.containers(parent.id))
         if limit is not None and current >= limit:
             raise ContainerLimitExceeded(
@@ -164,6 +174,7 @@ def create_cache(srv: ServerState, ip: str, ttl_seconds: int) -> NewCache:
     limit = srv.server.cache_creations_per_ip
     raw, claim = new_token("wm_tmp_"), new_token("wm_claim_")
     with srv.store.atomic():
+        srv.store.lock(f"caches-from:{ip}")
         recent = srv.store.caches_created_since(ip, now - window)
         if len(recent) >= limit:
             hours = srv.server.cache_creation_window_s // 3600
@@ -206,21 +217,26 @@ def claim_cache(srv: ServerState, caller: Caller, claim_token: str) -> Claim:
     """Move a cache's entries into a new read-only container of the caller's root account.
 
     Marking the cache claimed, creating the container, writing its memories (within the quota) and
-    minting its key are one transaction: a concurrent claim gets ``AlreadyClaimed`` and a failure
-    leaves the cache claimable with nothing half-made.
+    minting its key are one transaction: a concurrent claim gets ``AlreadyClaimed``, an entry set
+    concurrently is either claimed or refused, and a failure leaves the cache claimable with nothing
+    half-made.
 
     Raises:
         NotFound, AlreadyClaimed, CacheExpired: see :func:`claimable`. QuotaExceeded: no room.
     """
     cache = claimable(srv, claim_token)
-    entries = srv.store.list_entries(cache.id)
     scope, short = f"cache-{cache.id}", cache.id[:8]
     # Embedded before the transaction, so the write lock is never held while the model runs.
-    prepared = srv.engine.prepare(scope, [NewMemory(e.value, key=e.key, importance=0.5) for e in entries], dedup="none")
+    early = srv.engine.prepare(scope, _cache_memories(srv.store.list_entries(cache.id)), dedup="none")
     parent, now = caller.root, srv.now()
     with srv.engine.backend.transaction():
+        srv.store.lock(cache_lock(cache.id))
         if not srv.store.mark_claimed(cache.id, parent.id, now=now):
             raise AlreadyClaimed(CLAIMED_MESSAGE)
+        # Read again under the lock: what was set meanwhile is claimed too (and embedded now).
+        items = _cache_memories(srv.store.list_entries(cache.id))
+        known = {(m.key, m.value): v for m, v in zip(early.items, early.vectors, strict=True)}
+        prepared = Prepared(scope, items, [known.get((m.key, m.value)) for m in items], dedup="none")
         container = _insert_container(srv, parent, f"Claimed cache {short}", None)
         srv.engine_for(container.id).commit(prepared, admit=quota_guard(srv, caller))
         _, raw = mint_key(
@@ -232,7 +248,37 @@ def claim_cache(srv: ServerState, caller: Caller, claim_token: str) -> Claim:
             issued_to=f"cache-claim/{short}",
             parent_key_id=caller.key.id,
         )
-    return Claim(container, scope, len(entries), raw)
+    return Claim(container, scope, len(items), raw)
+
+
+def cache_lock(cache_id: str) -> str:
+    """The lock that orders a cache's entry writes and its claim."""
+    return f"cache:{cache_id}"
+
+
+def _cache_memories(entries: list[CacheEntry]) -> list[NewMemory]:
+    return [NewMemory(e.value, key=e.key, importance=0.5) for e in entries]
+
+
+def set_cache_entry(srv: ServerState, cache: Cache, key: str, value: str) -> CacheEntry:
+    """Upsert an entry of an open cache, within its entry cap.
+
+    Raises:
+        Unauthorized: the cache was claimed or expired since the token was checked.
+        CacheEntryLimit: ``key`` is new and the cache is full.
+    """
+    limit, now = srv.server.cache_max_entries, srv.now()
+    with srv.store.atomic():
+        srv.store.lock(cache_lock(cache.id))
+        current = srv.store.get_cache(cache.id)
+        if current is None or current.claimed_at is not None:
+            raise Unauthorized("Cache has been claimed")
+        if current.expires_at < now:
+            raise Unauthorized("Cache expired")
+        entry = srv.store.set_entry(cache.id, key, value, now=now, max_entries=limit)
+    if entry is None:
+        raise CacheEntryLimit(f"Cache entry limit reached ({limit} max)")
+    return entry
 
 
 # -- sign-in by emailed code (spec §11, limits §10.4) ---------------------------------------------------
@@ -250,6 +296,9 @@ def request_code(srv: ServerState, email: str, ip: str) -> None:
     conf, now = srv.server, srv.now()
     code = str(100_000 + secrets.randbelow(900_000))
     with srv.store.atomic():
+        # Always in this order (address, then email), so two requests never wait on each other.
+        srv.store.lock(f"sign-in-from:{ip}")
+        srv.store.lock(sign_in_lock(email))
         if ip != "unknown":
             by_ip = srv.store.codes_since(since=now - HOUR_MS, ip_address=ip)
             if len(by_ip) >= conf.codes_per_ip_per_hour:
@@ -264,9 +313,18 @@ def request_code(srv: ServerState, email: str, ip: str) -> None:
                 retry_after=_retry(by_email[-conf.codes_per_email_per_hour], HOUR_MS, now),
             )
         srv.store.add_code(
-            email=email, code_hash=sha256(code), ip_address=ip, now=now, expires_at=now + conf.code_ttl_s * 1000
+            email=email,
+            code_hash=code_digest(srv.secret, email, code),
+            ip_address=ip,
+            now=now,
+            expires_at=now + conf.code_ttl_s * 1000,
         )
-    send_code(conf, email, code)
+    send_code(conf, email, code, home=srv.settings.home)
+
+
+def sign_in_lock(email: str) -> str:
+    """The lock of an email's codes and wrong guesses."""
+    return f"sign-in:{email}"
 
 
 @dataclass(frozen=True)
@@ -281,30 +339,43 @@ def verify_code(srv: ServerState, email: str, code: str, issued_to: str, *, expi
 
     The key expires at ``expires_at`` when given (the dashboard's session keys do).
 
+    Wrong guesses count per email (not per code), and the one that reaches ``code_max_attempts``
+    locks the email for ``code_lock_s``, new codes or not; guesses are counted one at a time, so
+    concurrent guesses never get more tries.
+
     Raises:
         InvalidCode: no live code, or the wrong one (counted towards the lock).
         RateLimited: too many wrong guesses; locked until the time in ``details``.
     """
-    conf, now = srv.server, srv.now()
+    now = srv.now()
     with srv.store.atomic():
+        srv.store.lock(sign_in_lock(email))
+        failures = srv.store.sign_in_failures(email)
+        if failures is not None and failures.locked_until is not None and failures.locked_until > now:
+            raise RateLimited(
+                "Too many attempts. Try again later.",
+                retry_after=max(1, -(-(failures.locked_until - now) // 1000)),
+                details={"locked_until": iso_ms(failures.locked_until)},
+            )
         found = srv.store.latest_code(email, now=now)
         if found is None:
             raise InvalidCode(INVALID_CODE)
-        if found.locked_until is not None and found.locked_until > now:
-            raise RateLimited(
-                "Too many attempts. Try again later.",
-                retry_after=max(1, -(-(found.locked_until - now) // 1000)),
-                details={"locked_until": iso_ms(found.locked_until)},
-            )
-        if not hmac.compare_digest(sha256(code), found.code_hash):
-            srv.store.fail_code(found.id, max_attempts=conf.code_max_attempts, lock_until=now + conf.code_lock_s * 1000)
-            wrong = True
-        else:
-            wrong = not srv.store.use_code(found.id, now=now)
-        if not wrong:
+        right = hmac.compare_digest(code_digest(srv.secret, email, code), found.code_hash)
+        if right and srv.store.use_code(found.id, now=now):
+            srv.store.clear_sign_in_failures(email)
             return _sign_in(srv, email, issued_to, now, expires_at)
+        srv.store.set_sign_in_failures(_one_more_failure(srv, email, failures, now))
     # Raised after the block so the counted wrong guess commits.
     raise InvalidCode(INVALID_CODE)
+
+
+def _one_more_failure(srv: ServerState, email: str, failures: SignInFailures | None, now: int) -> SignInFailures:
+    """The failures of ``email`` with one more wrong guess; counting restarts after a lock or a quiet window."""
+    conf, window = srv.server, srv.server.code_lock_s * 1000
+    stale = failures is None or failures.locked_until is not None or failures.first_at + window <= now
+    count, first = (1, now) if stale or failures is None else (failures.count + 1, failures.first_at)
+    locked = now + window if count >= conf.code_max_attempts else None
+    return SignInFailures(email, count, first, locked)
 
 
 def _sign_in(srv: ServerState, email: str, issued_to: str, now: int, expires_at: int | None) -> SignIn:

@@ -6,9 +6,9 @@ Used by ``memorylayer admin`` and by tests; every function takes the store and s
 from __future__ import annotations
 
 from ..errors import Conflict, InvalidRequest, NotFound
-from ..store.accounts import Account, AccountStore, ApiKey
+from ..store.accounts import Account, AccountStore, ApiKey, iter_scopes
 from ..types import now_ms
-from .auth import FULL_SCOPES, mint_key
+from .auth import ADMIN, CONTAINER_DEFAULT_SCOPES, FULL_SCOPES, mint_key
 from .settings import Plan, ServerSettings
 
 
@@ -71,18 +71,26 @@ def create_key(
     store: AccountStore,
     ref: str,
     *,
-    scopes: str = FULL_SCOPES,
+    scopes: str | None = None,
     name: str | None = None,
     expires_in_s: int | None = None,
 ) -> tuple[ApiKey, str]:
     """Mint a key for an account or container; returns the record and the raw key (shown once).
 
+    ``scopes`` defaults to every scope for an account and to ``memory:read,memory:write`` for a
+    container, which may never hold ``account:admin`` (as ``POST /v1/containers/{id}/keys``).
+
     Raises:
-        NotFound: unknown account. InvalidRequest: empty scopes or a non-positive expiry.
+        NotFound: unknown account. InvalidRequest: empty scopes, ``account:admin`` for a container,
+            or a non-positive expiry.
     """
     account = find_account(store, ref)
+    if scopes is None:
+        scopes = CONTAINER_DEFAULT_SCOPES if account.is_container else FULL_SCOPES
     if not scopes.strip():
         raise InvalidRequest("scopes must not be empty")
+    if account.is_container and ADMIN in iter_scopes(scopes):
+        raise InvalidRequest("Container keys cannot have account:admin scope")
     if expires_in_s is not None and expires_in_s <= 0:
         raise InvalidRequest("expiry must be a positive number of seconds")
     now = now_ms()

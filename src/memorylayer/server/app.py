@@ -7,9 +7,6 @@ and unexpected failures, is the JSON envelope ``{"error": {code, message, detail
 from __future__ import annotations
 
 import json
-import logging
-import re
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +15,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
 from ..errors import MemoryLayerError, NotFound, RateLimited
@@ -27,67 +23,20 @@ from .auth import authenticate
 from .core import ServerState, request_id, route, state, wants_html
 from .dashboard import mount_dashboard, not_found_page
 from .mcp import mount_mcp
+from .middleware import RequestContext
 from .routes import account, cache, containers, memories, signin
 from .routes.account import server_version
+from .secret import load_secret
 from .settings import ServerSettings
 
 if TYPE_CHECKING:
     from ..engine import Engine
-
-log = logging.getLogger("memorylayer.server")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def error_response(request_id_: str, error: MemoryLayerError) -> JSONResponse:
     payload = {"error": {**error.to_dict(), "request_id": request_id_}}
     headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
     return JSONResponse(payload, status_code=error.status, headers=headers)
-
-
-class RequestContext:
-    """Outermost middleware: request id in and out, client logging, JSON 500 for anything unexpected."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        rid = headers.get("x-request-id") or str(uuid.uuid4())
-        scope.setdefault("state", {})["request_id"] = rid
-        client = _CONTROL.sub("", headers.get("x-withmemory-client", ""))[:128]
-        status: list[int] = []
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-                message["headers"] = [
-                    *[(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"],
-                    (b"x-request-id", rid.encode("latin-1")),
-                ]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("unhandled error on %s %s (request_id=%s)", scope["method"], scope["path"], rid)
-            if not status:
-                response = JSONResponse(
-                    {"error": {"code": "internal_error", "message": "Internal server error", "request_id": rid}},
-                    status_code=500,
-                )
-                await response(scope, receive, send_with_id)
-        finally:
-            log.info(
-                "%s %s %s client=%s request_id=%s",
-                scope["method"],
-                scope["path"],
-                status[0] if status else "-",
-                client or "-",
-                rid,
-            )
 
 
 def create_app(
@@ -101,13 +50,15 @@ def create_app(
 
     Raises:
         InvalidRequest: the settings or ``server.toml`` are invalid.
+        StorageError: the database or the server secret cannot be opened.
     """
     from ..engine import Engine
 
     settings = settings or Settings.load()
     server = server or ServerSettings.load(settings.home)
     engine = engine or Engine.open(settings=settings)
-    srv = ServerState(engine=engine, store=engine.backend.accounts, settings=settings, server=server)
+    secret = load_secret(server.server_secret, settings.home)
+    srv = ServerState(engine=engine, store=engine.backend.accounts, settings=settings, server=server, secret=secret)
     if clock is not None:
         srv.clock = clock
 

@@ -81,7 +81,9 @@ class Caller:
 
     @property
     def scopes(self) -> list[str]:
-        return list(iter_scopes(self.key.scopes))
+        """The key's scopes; a container key never holds ``account:admin``, even one stored with it."""
+        granted = list(iter_scopes(self.key.scopes))
+        return [s for s in granted if s != ADMIN] if self.account.is_container else granted
 
 
 def bearer(request: Request, missing: str, malformed: str) -> str:

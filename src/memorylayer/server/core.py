@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from ..config import Settings
 from ..errors import InvalidRequest
+from ..limits import JSON_MAX_DEPTH, json_depth_exceeds
 from ..store.accounts import AccountStore
 from ..store.sessions import SessionStore
 from ..store.usage import UsageStore
@@ -24,17 +25,22 @@ from .validation import Schema
 if TYPE_CHECKING:
     from ..engine import Engine
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+#: A UUID path id; use ``fullmatch`` (``$`` would accept a final newline).
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
 @dataclass
 class ServerState:
-    """What every route needs; one per app. ``clock`` returns ms since the epoch (tests move it)."""
+    """What every route needs; one per app. ``clock`` returns ms since the epoch (tests move it).
+
+    ``secret`` keys the hashes of sign-in codes (:mod:`.secret`).
+    """
 
     engine: Engine
     store: AccountStore
     settings: Settings
     server: ServerSettings
+    secret: bytes
     clock: Callable[[], int] = now_ms
 
     def now(self) -> int:
@@ -89,17 +95,26 @@ def parse_json(raw: bytes, content_type: str) -> Any:
     ignore what the client sent.
 
     Raises:
-        InvalidRequest: a non-JSON content type with a body, or malformed JSON.
+        InvalidRequest: a non-JSON content type with a body, malformed JSON, or JSON nested deeper
+            than ``JSON_MAX_DEPTH``.
     """
     if not raw.strip():
         return {}
     media = content_type.split(";")[0].strip().lower()
     if not (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))):
         raise InvalidRequest("Content-Type must be application/json")
+    too_deep = InvalidRequest(
+        f"JSON in request body is nested deeper than {JSON_MAX_DEPTH} levels", details={"maxDepth": JSON_MAX_DEPTH}
+    )
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        parsed = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+    except RecursionError:
+        raise too_deep from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest("Malformed JSON in request body") from exc
+    if json_depth_exceeds(parsed):
+        raise too_deep
+    return parsed
 
 
 def body(schema: Schema) -> Any:
@@ -235,14 +250,24 @@ def public_base(request: Request) -> str:
 
 
 def parse_iso(value: str) -> int:
-    """Milliseconds for a validated ``...Z`` datetime (extra fraction digits beyond ms are truncated)."""
-    from datetime import UTC, datetime
+    """Milliseconds since the epoch for a validated ``...Z`` datetime (negative before 1970).
 
+    Any date the published pattern allows is accepted, year 0000 included (which Python's
+    ``datetime`` cannot hold); fraction digits beyond milliseconds are truncated.
+    """
     head, _, frac = value[:-1].partition(".")
-    if len(head) == 16:
-        head += ":00"
-    try:
-        stamp = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    except ValueError as exc:
-        raise InvalidRequest(f"Invalid ISO datetime: {value}") from exc
-    return int(stamp.timestamp()) * 1000 + int((frac + "000")[:3])
+    year, month, day = int(head[0:4]), int(head[5:7]), int(head[8:10])
+    hour, minute = int(head[11:13]), int(head[14:16])
+    second = int(head[17:19]) if len(head) > 16 else 0
+    seconds = ((_days_from_civil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second
+    return seconds * 1000 + int((frac + "000")[:3])
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    year -= month <= 2
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146_097 + day_of_era - 719_468

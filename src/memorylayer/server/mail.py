@@ -1,4 +1,4 @@
-"""Delivery of sign-in codes: SMTP when configured, the server log in local mode."""
+"""Delivery of sign-in codes: SMTP when configured, a private file in the home in local mode."""
 
 from __future__ import annotations
 
@@ -6,22 +6,30 @@ import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
+from pathlib import Path
 
 from ..errors import InternalError
+from ..files import append_private
+from ..types import iso_ms, now_ms
 from .settings import ServerSettings
 
 log = logging.getLogger("memorylayer.server")
+#: Local mode's delivery channel, in the MemoryLayer home: only its owner can read it, and no request
+#: can write a line to it (the log, which anyone can make the server write to, never holds a code).
+CODES_FILE = "sign-in-codes.txt"
 
 
-def send_code(settings: ServerSettings, email: str, code: str) -> None:
-    """Send ``code`` to ``email``; without ``smtp_host`` the code is written to the server log.
+def send_code(settings: ServerSettings, email: str, code: str, *, home: Path) -> None:
+    """Send ``code`` to ``email``; without ``smtp_host`` it is appended to ``<home>/sign-in-codes.txt``.
 
     Raises:
         InternalError: the SMTP server refused the message or could not be reached.
+        StorageError: local mode could not write the codes file.
     """
     if not settings.smtp_host:
-        # Local mode: the operator reads the code from the log (documented in docs/server.md).
-        log.warning("sign-in code for %s: %s (no SMTP configured; set smtp_host to email it)", email, code)
+        path = home / CODES_FILE
+        append_private(path, f"{iso_ms(now_ms())}\t{email}\t{code}\n")
+        log.warning("sign-in code for %s written to %s (no SMTP configured; set smtp_host to email it)", email, path)
         return
     message = EmailMessage()
     message["From"] = settings.smtp_from

@@ -70,6 +70,9 @@ class ServerSettings:
     smtp_password: str = ""
     smtp_from: str = "memorylayer@localhost"
     smtp_timeout: float = 10.0
+    #: Key of the sign-in codes' hashes (32+ characters); empty: ``<home>/server.secret``, made on first
+    #: start. Replicas sharing one database need the same one.
+    server_secret: str = ""
     plans: dict[str, Plan] = field(default_factory=lambda: dict(DEFAULT_PLANS))
 
     def plan(self, tier: str) -> Plan:

@@ -16,20 +16,31 @@ from typing import Any
 
 from .. import limits as L
 from ..errors import InvalidRequest
-from ..limits import utf16_len
+from ..limits import has_control_character, utf16_len
 
 Issue = dict[str, Any]
 Path = list[str | int]
 
 _MAX_SAFE_INT = 2**53 - 1
-# zod 4's email regex (ASCII only).
+# zod 4's email regex (ASCII only), matched against the whole string (``$`` would allow a final newline).
 EMAIL_RE = re.compile(
     r"^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
 )
-# zod 4's z.iso.datetime() default: Z only, optional seconds, any fraction digits.
-DATETIME_RE = re.compile(
-    r"^(?:\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?Z$"
+# zod 4's z.iso.datetime() default: Z only, optional seconds, any fraction digits; its date part
+# knows month lengths and leap years.
+_DATE = (
+    r"(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29"
+    r"|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8])))"
 )
+DATETIME_RE = re.compile(rf"^{_DATE}T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?Z$")
+#: What the published patterns say about strings. Every string is free of NUL (no database stores it);
+#: a ``name`` (scope, key, cache key) also holds no control character and is not blank; a ``text``
+#: (value, query, search) is not blank. Checked in code, published as these patterns.
+_CC = r"\x00-\x1f\x7f-\x9f"
+NAME_PATTERN = rf"^[^{_CC}]*[^\s{_CC}][^{_CC}]*$"
+TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+NO_NUL_PATTERN = r"^[^\x00]*$"
 
 
 def js_type(value: Any) -> str:
@@ -71,6 +82,8 @@ class Str:
     format: str | None = None  # "email" | "datetime"
     optional: bool = False
     description: str = ""
+    #: "name": no control characters and not blank; "text": not blank; "any": anything without NUL.
+    kind: str = "any"
 
     def check(self, value: Any, path: Path, issues: list[Issue]) -> Any:
         if not isinstance(value, str):
@@ -81,51 +94,19 @@ class Str:
         if re.search(r"[\ud800-\udfff]", value) and not _paired(value):
             issues.append({"code": "custom", "path": path, "message": "Invalid input: unpaired UTF-16 surrogate"})
             return value
+        if not self._shape_ok(value):
+            message = f"Invalid string: {_SHAPE_MESSAGE[self.kind]}"
+            issues.append(_format_issue("regex", self.pattern(), path, message))
+            return value
         length = utf16_len(value)
         if self.min is not None and length < self.min:
-            issues.append(
-                {
-                    "origin": "string",
-                    "code": "too_small",
-                    "minimum": self.min,
-                    "inclusive": True,
-                    "path": path,
-                    "message": f"Too small: expected string to have >={self.min} characters",
-                }
-            )
+            issues.append(_size_issue("too_small", self.min, path))
         if self.max is not None and length > self.max:
-            issues.append(
-                {
-                    "origin": "string",
-                    "code": "too_big",
-                    "maximum": self.max,
-                    "inclusive": True,
-                    "path": path,
-                    "message": f"Too big: expected string to have <={self.max} characters",
-                }
-            )
-        if self.format == "email" and not EMAIL_RE.match(value):
-            issues.append(
-                {
-                    "origin": "string",
-                    "code": "invalid_format",
-                    "format": "email",
-                    "pattern": EMAIL_RE.pattern,
-                    "path": path,
-                    "message": "Invalid email address",
-                }
-            )
-        if self.format == "datetime" and not DATETIME_RE.match(value):
-            issues.append(
-                {
-                    "origin": "string",
-                    "code": "invalid_format",
-                    "format": "datetime",
-                    "pattern": DATETIME_RE.pattern,
-                    "path": path,
-                    "message": "Invalid ISO datetime",
-                }
-            )
+            issues.append(_size_issue("too_big", self.max, path))
+        if self.format == "email" and not EMAIL_RE.fullmatch(value):
+            issues.append(_format_issue("email", EMAIL_RE.pattern, path, "Invalid email address"))
+        if self.format == "datetime" and not DATETIME_RE.fullmatch(value):
+            issues.append(_format_issue("datetime", DATETIME_RE.pattern, path, "Invalid ISO datetime"))
         return value
 
     def json_schema(self) -> dict[str, Any]:
@@ -135,13 +116,59 @@ class Str:
             schema["minLength"] = self.min
         if self.max is not None:
             schema["maxLength"] = self.max
-        if self.format == "email":
-            schema["pattern"] = EMAIL_RE.pattern
-        if self.format == "datetime":
-            schema["pattern"] = DATETIME_RE.pattern
-        if self.trim and self.min:
-            schema["pattern"] = r"\S"
+        schema["pattern"] = self.pattern()
         return schema
+
+    def pattern(self) -> str:
+        """The pattern this string is published with (format patterns already exclude NUL)."""
+        if self.format == "email":
+            return EMAIL_RE.pattern
+        if self.format == "datetime":
+            return DATETIME_RE.pattern
+        if self.kind == "name":
+            return NAME_PATTERN
+        if self.kind == "text" or (self.trim and self.min):
+            return TEXT_PATTERN
+        return NO_NUL_PATTERN
+
+    def _shape_ok(self, value: str) -> bool:
+        if "\x00" in value:
+            return False
+        if self.kind == "name" and has_control_character(value):
+            return False
+        blank_refused = self.kind in ("name", "text") or (self.trim and self.min)
+        return not (blank_refused and value and not value.strip())
+
+
+_SHAPE_MESSAGE = {
+    "name": "must not be blank or contain control characters",
+    "text": "must not be blank or contain NUL characters",
+    "any": "must not contain NUL characters",
+}
+
+
+def _size_issue(code: str, bound: int, path: Path) -> Issue:
+    small = code == "too_small"
+    words = ("small", ">=") if small else ("big", "<=")
+    return {
+        "origin": "string",
+        "code": code,
+        "minimum" if small else "maximum": bound,
+        "inclusive": True,
+        "path": path,
+        "message": f"Too {words[0]}: expected string to have {words[1]}{bound} characters",
+    }
+
+
+def _format_issue(format_: str, pattern: str, path: Path, message: str) -> Issue:
+    return {
+        "origin": "string",
+        "code": "invalid_format",
+        "format": format_,
+        "pattern": pattern,
+        "path": path,
+        "message": message,
+    }
 
 
 def _paired(value: str) -> bool:
@@ -253,11 +280,18 @@ class StrRecord:
             issues.append(_type_issue("record", value, path))
             return value
         for key, item in value.items():
+            if "\x00" in key:
+                issues.append(_nul_issue([*path, key]))
+                continue
             Str().check(item, [*path, key], issues)
         return value
 
     def json_schema(self) -> dict[str, Any]:
-        return {"type": "object", "additionalProperties": {"type": "string"}}
+        return {
+            "type": "object",
+            "propertyNames": {"pattern": NO_NUL_PATTERN},
+            "additionalProperties": {"type": "string", "pattern": NO_NUL_PATTERN},
+        }
 
 
 @dataclass(frozen=True)
@@ -268,10 +302,27 @@ class AnyObject:
     def check(self, value: Any, path: Path, issues: list[Issue]) -> Any:
         if not isinstance(value, dict):
             issues.append(_type_issue("record", value, path))
+        elif _holds_nul(value):
+            issues.append(_nul_issue(path))
         return value
 
     def json_schema(self) -> dict[str, Any]:
+        # JSON Schema cannot say "no NUL in any nested string"; docs/server.md lists this deviation.
         return {"type": "object"}
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def _nul_issue(path: Path) -> Issue:
+    return {"code": "custom", "path": path, "message": "Invalid input: NUL characters are not allowed"}
 
 
 FieldSpec = Str | Num | Bool | Enum | StrRecord | AnyObject
@@ -353,14 +404,14 @@ def _integer(bounds: L.Bounds, **options: Any) -> Num:
     return Num(bounds.min, bounds.max, integer=True, **options)
 
 
-SCOPE = _length(L.SCOPE, description="Partition of memories (1-255 UTF-16 units).")
-KEY = _length(L.KEY)
+SCOPE = _length(L.SCOPE, kind="name", description="Partition of memories (1-255 UTF-16 units).")
+KEY = _length(L.KEY, kind="name")
 
 ADD = Schema(
     {
         "scope": SCOPE,
-        "key": _length(L.KEY, optional=True),
-        "value": _length(L.VALUE),
+        "key": _length(L.KEY, kind="name", optional=True),
+        "value": _length(L.VALUE, kind="text"),
         "importance": Num(L.IMPORTANCE_MIN, L.IMPORTANCE_MAX, optional=True),
     },
     refine=_importance_needs_key,
@@ -371,9 +422,9 @@ GET = Schema({"scope": SCOPE, "key": KEY}, name="GetMemory")
 REMOVE = Schema({"scope": SCOPE, "key": KEY}, name="RemoveMemory")
 LIST = Schema(
     {
-        "scope": _length(L.SCOPE, optional=True),
+        "scope": _length(L.SCOPE, kind="name", optional=True),
         "source": Enum(("explicit", "extracted", "all"), optional=True),
-        "search": _length(L.LIST_SEARCH, optional=True),
+        "search": _length(L.LIST_SEARCH, kind="text", optional=True),
         "createdAfter": Str(format="datetime", optional=True),
         "createdBefore": Str(format="datetime", optional=True),
         "orderBy": Enum(("updatedAt", "createdAt", "importance", "lastRecalledAt"), optional=True),
@@ -387,7 +438,7 @@ LIST = Schema(
 RECALL = Schema(
     {
         "scope": SCOPE,
-        "query": _length(L.QUERY),
+        "query": _length(L.QUERY, kind="text"),
         "maxItems": _integer(L.MAX_ITEMS, optional=True),
         "maxTokens": _integer(L.MAX_TOKENS, optional=True),
         "defaults": StrRecord(optional=True),
@@ -410,8 +461,10 @@ CONTAINER_KEY = Schema(
 )
 CONTAINER_DELETE = Schema({"confirm": Enum((True,))}, name="DeleteContainer")
 CACHE_CREATE = Schema({"ttlSeconds": _integer(L.CACHE_TTL_S, optional=True)}, name="CreateCache")
-CACHE_SET = Schema({"key": _length(L.CACHE_KEY), "value": _length(L.CACHE_VALUE)}, name="CacheSet")
-CACHE_KEY = Schema({"key": _length(L.CACHE_KEY)}, name="CacheKey")
+CACHE_SET = Schema(
+    {"key": _length(L.CACHE_KEY, kind="name"), "value": _length(L.CACHE_VALUE, kind="text")}, name="CacheSet"
+)
+CACHE_KEY = Schema({"key": _length(L.CACHE_KEY, kind="name")}, name="CacheKey")
 CLAIM_TOKEN = Schema({"claimToken": Str(1)}, name="ClaimToken")
 REQUEST_CODE = Schema({"email": Str(max=L.EMAIL.max, format="email")}, name="RequestCode")
 VERIFY_CODE = Schema(

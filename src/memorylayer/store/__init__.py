@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InvalidRequest, NotConfigured
+from ..limits import BUSY_TIMEOUT_MS
 from .base import Backend, Store, StoredVector, VectorIndex
 
 SQLITE_PREFIX = "sqlite:///"
@@ -23,12 +24,15 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url).expanduser()
 
 
-def open_backend(url: str) -> Backend:
+def open_backend(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Backend:
     """The backend behind ``url``: ``sqlite:///<path>`` or a plain path (created with its tables).
+
+    ``busy_timeout_ms`` bounds how long a write waits for another writer's lock (then ``storage_busy``).
 
     Raises:
         InvalidRequest: an empty URL or an unknown scheme.
         NotConfigured: a PostgreSQL URL on a build without that backend.
+        StorageError: the database cannot be created, opened or migrated (read-only, full, busy, corrupt).
     """
     if not url:
         raise InvalidRequest("database: expected a SQLite path or URL")
@@ -36,7 +40,7 @@ def open_backend(url: str) -> Backend:
     if path is not None:
         from .sqlite import SqliteBackend
 
-        return SqliteBackend(path)
+        return SqliteBackend(path, busy_timeout_ms=busy_timeout_ms)
     if url.startswith(POSTGRES_PREFIXES):
         raise NotConfigured("the PostgreSQL backend is not available in this build; use a SQLite path")
     raise InvalidRequest(f"unsupported database URL: {url.split('://')[0]}:// (expected sqlite:/// or a path)")

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from ...errors import CacheEntryLimit
 from ...limits import DEFAULT_CACHE_TTL_S
 from ...store.accounts import Cache, CacheEntry
 from ...types import iso_ms
@@ -105,11 +104,7 @@ def entry_json(entry: CacheEntry, with_value: bool = True) -> dict[str, Any]:
 def cache_set(
     request: Request, cache: Cache = Depends(authenticate_cache), data: dict[str, Any] = body(v.CACHE_SET)
 ) -> JSONResponse:
-    srv = state(request)
-    limit = srv.server.cache_max_entries
-    entry = srv.store.set_entry(cache.id, data["key"], data["value"], now=srv.now(), max_entries=limit)
-    if entry is None:
-        raise CacheEntryLimit(f"Cache entry limit reached ({limit} max)")
+    entry = accounts.set_cache_entry(state(request), cache, data["key"], data["value"])
     return ok(request, {"entry": entry_json(entry)})
 
 

@@ -39,7 +39,7 @@ def guard(request: Request, caller: Caller, *, plan: bool = True) -> ServerState
 
 def own_container(srv: ServerState, caller: Caller, container_id: str) -> Account:
     """The caller's child container, or NotFound (also for ids that are not UUIDs)."""
-    if UUID_RE.match(container_id):
+    if UUID_RE.fullmatch(container_id):
         container = srv.store.get_account(container_id.lower())
         if container is not None and container.parent_account_id == caller.account.id:
             return container
@@ -152,7 +152,7 @@ def revoke_key(
         container = own_container(srv, caller, container_id)
     except NotFound:
         raise not_found from None
-    key = srv.store.get_key(key_id.lower()) if UUID_RE.match(key_id) else None
+    key = srv.store.get_key(key_id.lower()) if UUID_RE.fullmatch(key_id) else None
     if key is None or key.account_id != container.id or key.revoked_at is not None:
         raise not_found
     now = srv.now()

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ...errors import InvalidRequest, NotFound
+from ...errors import InvalidRequest
 from ...limits import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
-from .. import accounts
+from .. import accounts, idempotency
 from .. import validation as v
 from ..auth import READ, WRITE, Caller, authenticate, require
 from ..core import UUID_RE, body, memory_json, ok, parse_iso, recall_json, route, state
@@ -50,30 +50,24 @@ def add_memory(
             "Value exceeds maximum size for extraction",
             details={"maxBytes": EXTRACTION_MAX_BYTES, "actualBytes": size},
         )
-    idempotency_key = request.headers.get("idempotency-key")
-    if idempotency_key:
-        ids = srv.store.idempotent_result(caller.account.id, idempotency_key)
-        if ids is not None:
-            return ok(request, {"memories": _still_present(engine, ids)})
-    accounts.check_room(srv, caller)
-    prompt = caller.account.extraction_prompt or caller.root.extraction_prompt
-    result = engine.add(scope, value, prompt=prompt, admit=admit)
-    if idempotency_key:
-        # Recorded only after success, so a retry of a failed extraction runs again (upstream returns []).
-        srv.store.save_idempotent_result(
-            caller.account.id, idempotency_key, [m.id for m in result.memories], now=srv.now()
-        )
-    return ok(request, {"memories": [memory_json(m) for m in result.memories]})
+
+    def extract() -> tuple[int, dict[str, Any]]:
+        accounts.check_room(srv, caller)
+        prompt = caller.account.extraction_prompt or caller.root.extraction_prompt
+        result = engine.add(scope, value, prompt=prompt, admit=admit)
+        return 200, {"memories": [memory_json(m) for m in result.memories]}
+
+    key = request.headers.get("idempotency-key")
+    if not key:
+        return ok(request, extract()[1])
+    # A failed extraction releases the key, so a retry runs again (upstream replays `[]`).
+    print_ = idempotency.fingerprint("POST", "/v1/memories", data)
+    status, payload = idempotency.run_once(srv, caller.account.id, idempotency.checked_key(key), print_, extract)
+    return ok(request, payload, status)
 
 
-def _still_present(engine: Any, ids: list[str]) -> list[dict[str, Any]]:
-    found = []
-    for memory_id in ids:
-        try:
-            found.append(memory_json(engine.get(memory_id)))
-        except NotFound:
-            continue
-    return found
+def _time(data: dict[str, Any], name: str) -> int | None:
+    return parse_iso(data[name]) if name in data else None
 
 
 @route(
@@ -123,12 +117,14 @@ def list_memories(
     engine = state(request).engine_for(caller.account.id)
     source = data.get("source", "all")
     include_total = bool(data.get("includeTotal", False))
+    # Every memory is from 1970 or later: an earlier bound keeps everything, or nothing.
+    after, before = _time(data, "createdAfter"), _time(data, "createdBefore")
     page = engine.list(
         scope=data.get("scope"),
         source=None if source == "all" else source,
         search=data.get("search"),
-        created_after=parse_iso(data["createdAfter"]) if "createdAfter" in data else None,
-        created_before=parse_iso(data["createdBefore"]) if "createdBefore" in data else None,
+        created_after=after if after is not None and after >= 0 else None,
+        created_before=None if before is None else max(before, 0),
         order_by=ORDER_BY[data.get("orderBy", "updatedAt")],
         order_dir=data.get("orderDir", "desc"),
         limit=data.get("limit", 50),
@@ -144,7 +140,7 @@ def list_memories(
 @route(router, "DELETE", "/v1/memories/{memory_id}", summary="Delete a memory by id", errors=AUTH_ERRORS)
 def delete_memory(request: Request, memory_id: str, caller: Caller = Depends(authenticate)) -> JSONResponse:
     require(caller, WRITE)
-    if not UUID_RE.match(memory_id):
+    if not UUID_RE.fullmatch(memory_id):
         raise InvalidRequest("Invalid memory ID format")
     deleted = state(request).engine_for(caller.account.id).delete(memory_id.lower())
     return ok(request, {"result": {"deleted": bool(deleted)}})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from ...limits import BUSY_TIMEOUT_MS
 from .accounts import SqliteAccountStore
 from .db import Database, Migration
+from .faults import storage_error
 from .migrations import MIGRATIONS
 from .sessions import SqliteSessionStore, SqliteUsageStore
 from .store import SqliteStore
@@ -17,10 +20,10 @@ from .vectors import SqliteVectorIndex
 class SqliteBackend:
     """Implements :class:`memorylayer.store.base.Backend` on one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = path
         self.url = f"sqlite:///{path}"
-        self.database = Database(path)
+        self.database = Database(path, busy_timeout_ms=busy_timeout_ms)
         self.database.migrate(MIGRATIONS)
         self.memories = SqliteStore(self.database)
         self.accounts = SqliteAccountStore(self.database)
@@ -34,7 +37,10 @@ class SqliteBackend:
         return SqliteVectorIndex(self.memories, model_id, dimensions, threads=threads)
 
     def check(self) -> None:
-        self.database.conn.execute("SELECT 1 FROM schema_migrations LIMIT 1").fetchall()
+        try:
+            self.database.conn.execute("SELECT 1 FROM schema_migrations LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            raise (storage_error(exc, self.path, self.database.busy_timeout_ms) or exc) from exc
 
     def close(self) -> None:
         self.database.close()

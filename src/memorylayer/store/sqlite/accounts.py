@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ...errors import Conflict
-from ..accounts import Account, ApiKey, AuthCode, Cache, CacheEntry, MeterResult
+from ...errors import Conflict, InternalError
+from ..accounts import Account, ApiKey, AuthCode, Cache, CacheEntry, IdempotencyRecord, MeterResult, SignInFailures
 from .db import Database
+from .faults import translating
 
 
 def _account(row: sqlite3.Row) -> Account:
@@ -30,6 +31,9 @@ def _key(row: sqlite3.Row) -> ApiKey:
     return ApiKey(**data)
 
 
+_CODE_COLUMNS = "id, email, code_hash, created_at, expires_at, used_at, ip_address"
+
+
 def _cache(row: sqlite3.Row) -> Cache:
     data = dict(row)
     data.pop("token_hash", None)
@@ -37,6 +41,7 @@ def _cache(row: sqlite3.Row) -> Cache:
     return Cache(**data)
 
 
+@translating(lambda store: (store.db.path, store.db.busy_timeout_ms))
 class SqliteAccountStore:
     """Accounts, keys, caches and codes in the shared SQLite file."""
 
@@ -47,6 +52,11 @@ class SqliteAccountStore:
     def atomic(self) -> Iterator[sqlite3.Connection]:
         with self.db.transaction() as conn:
             yield conn
+
+    def lock(self, name: str) -> None:
+        # BEGIN IMMEDIATE took the file's write lock: no other writer runs until this transaction ends.
+        if not self.db.conn.in_transaction:
+            raise InternalError(f"lock({name!r}) outside a transaction")
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self.db.conn.execute(sql, params).fetchone()
@@ -235,6 +245,10 @@ class SqliteAccountStore:
         )
         return [int(r[0]) for r in rows]
 
+    def get_cache(self, cache_id: str) -> Cache | None:
+        row = self._one("SELECT * FROM wm_caches WHERE id = ?", (cache_id,))
+        return _cache(row) if row else None
+
     def cache_by_token(self, token_hash: str) -> Cache | None:
         row = self._one("SELECT * FROM wm_caches WHERE token_hash = ?", (token_hash,))
         return _cache(row) if row else None
@@ -314,26 +328,33 @@ class SqliteAccountStore:
 
     def latest_code(self, email: str, *, now: int) -> AuthCode | None:
         row = self._one(
-            "SELECT * FROM wm_auth_codes WHERE email = ? AND used_at IS NULL AND expires_at > ?"
+            f"SELECT {_CODE_COLUMNS} FROM wm_auth_codes WHERE email = ? AND used_at IS NULL AND expires_at > ?"
             " ORDER BY created_at DESC, rowid DESC LIMIT 1",
             (email, now),
         )
         return AuthCode(**dict(row)) if row else None
 
-    def fail_code(self, code_id: str, *, max_attempts: int, lock_until: int) -> AuthCode:
-        with self.atomic() as conn:
-            conn.execute(
-                "UPDATE wm_auth_codes SET attempts = attempts + 1,"
-                " locked_until = CASE WHEN attempts + 1 >= ? THEN ? ELSE locked_until END WHERE id = ?",
-                (max_attempts, lock_until, code_id),
-            )
-            row = conn.execute("SELECT * FROM wm_auth_codes WHERE id = ?", (code_id,)).fetchone()
-        return AuthCode(**dict(row))
-
     def use_code(self, code_id: str, *, now: int) -> bool:
         with self.atomic() as conn:
             cur = conn.execute("UPDATE wm_auth_codes SET used_at = ? WHERE id = ? AND used_at IS NULL", (now, code_id))
             return cur.rowcount > 0
+
+    def sign_in_failures(self, email: str) -> SignInFailures | None:
+        row = self._one("SELECT * FROM wm_sign_in_failures WHERE email = ?", (email,))
+        return SignInFailures(**dict(row)) if row else None
+
+    def set_sign_in_failures(self, failures: SignInFailures) -> None:
+        with self.atomic() as conn:
+            conn.execute(
+                "INSERT INTO wm_sign_in_failures (email, count, first_at, locked_until) VALUES (?,?,?,?)"
+                " ON CONFLICT (email) DO UPDATE SET count = excluded.count, first_at = excluded.first_at,"
+                " locked_until = excluded.locked_until",
+                (failures.email, failures.count, failures.first_at, failures.locked_until),
+            )
+
+    def clear_sign_in_failures(self, email: str) -> None:
+        with self.atomic() as conn:
+            conn.execute("DELETE FROM wm_sign_in_failures WHERE email = ?", (email,))
 
     # MCP daily calls ------------------------------------------------------------------------
     def take_daily_call(self, key_id: str, day: str, limit: int) -> int | None:
@@ -353,19 +374,39 @@ class SqliteAccountStore:
         return 0 if row is None else int(row[0])
 
     # idempotency ----------------------------------------------------------------------------
-    def idempotent_result(self, account_id: str, key: str) -> list[str] | None:
+    def idempotency_record(self, account_id: str, key: str) -> IdempotencyRecord | None:
         row = self._one(
-            "SELECT memory_ids FROM wm_idempotency WHERE account_id = ? AND idempotency_key = ?", (account_id, key)
+            "SELECT * FROM wm_idempotency_keys WHERE account_id = ? AND idempotency_key = ?", (account_id, key)
         )
         if row is None:
             return None
-        ids: list[str] = json.loads(row[0])
-        return ids
+        data = dict(row)
+        data["key"] = data.pop("idempotency_key")
+        return IdempotencyRecord(**data)
 
-    def save_idempotent_result(self, account_id: str, key: str, memory_ids: list[str], *, now: int) -> None:
+    def reserve_idempotency(self, record: IdempotencyRecord) -> None:
         with self.atomic() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO wm_idempotency (account_id, idempotency_key, memory_ids, created_at)"
-                " VALUES (?,?,?,?)",
-                (account_id, key, json.dumps(memory_ids), now),
+                "INSERT OR REPLACE INTO wm_idempotency_keys (account_id, idempotency_key, fingerprint, token,"
+                " reserved_at) VALUES (?,?,?,?,?)",
+                (record.account_id, record.key, record.fingerprint, record.token, record.reserved_at),
+            )
+
+    def finish_idempotency(
+        self, account_id: str, key: str, token: str, *, status: int, response: str, now: int
+    ) -> bool:
+        with self.atomic() as conn:
+            cur = conn.execute(
+                "UPDATE wm_idempotency_keys SET status = ?, response = ?, finished_at = ?"
+                " WHERE account_id = ? AND idempotency_key = ? AND token = ? AND finished_at IS NULL",
+                (status, response, now, account_id, key, token),
+            )
+            return cur.rowcount > 0
+
+    def release_idempotency(self, account_id: str, key: str, token: str) -> None:
+        with self.atomic() as conn:
+            conn.execute(
+                "DELETE FROM wm_idempotency_keys WHERE account_id = ? AND idempotency_key = ? AND token = ?"
+                " AND finished_at IS NULL",
+                (account_id, key, token),
             )

@@ -239,4 +239,32 @@ MIGRATIONS = [
         );
         """,
     ),
+    Migration(
+        "r001_sign_in_failures_and_idempotency_reservations",
+        """
+        -- Wrong sign-in guesses count per email, so a new code never lifts the lock.
+        CREATE TABLE wm_sign_in_failures (
+            email TEXT PRIMARY KEY,
+            count INTEGER NOT NULL,
+            first_at INTEGER NOT NULL,
+            locked_until INTEGER
+        );
+        -- Codes stored before were unkeyed SHA-256 hashes, which no keyed hash matches; they expire in
+        -- minutes anyway.
+        DELETE FROM wm_auth_codes;
+        -- A key is reserved when its request starts and holds the exact answer once it finished.
+        DROP TABLE wm_idempotency;
+        CREATE TABLE wm_idempotency_keys (
+            account_id TEXT NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            idempotency_key TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            token TEXT NOT NULL,
+            reserved_at INTEGER NOT NULL,
+            status INTEGER,
+            response TEXT,
+            finished_at INTEGER,
+            PRIMARY KEY (account_id, idempotency_key)
+        );
+        """,
+    ),
 ]

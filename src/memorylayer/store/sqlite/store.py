@@ -15,6 +15,7 @@ from ...errors import Conflict
 from ...types import HistoryEntry, MemoryRecord, Namespace, now_ms
 from ..base import ListQuery, RankFields, StoredVector
 from .db import Database
+from .faults import translating
 
 _COLUMNS = (
     "m.rowid, m.id, m.account, m.scope, m.key, m.value, m.metadata, m.importance, m.source, m.status, "
@@ -72,6 +73,7 @@ def _blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
+@translating(lambda store: (store.database.path, store.database.busy_timeout_ms))
 class SqliteStore:
     """Implements :class:`memorylayer.store.Store` on one SQLite file."""
 
