@@ -96,3 +96,39 @@ def test_a_key_minted_with_admin_on_the_served_database_works_on_that_server(hom
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_container_keys_from_the_cli_default_to_read_write_and_never_hold_admin(home: Path) -> None:
+    owner = admin(home, "create-account", "owner@example.com", "--plan", "pro")
+    server = build(home)
+    with server.client:
+        made = server.call("POST", "/v1/containers", owner["apiKey"], {"name": "team"}).json()["container"]
+        key = admin(home, "create-key", made["id"])
+        assert key["key"]["scopes"] == "memory:read,memory:write"
+        for scopes in ("account:admin", "memory:read, account:admin"):
+            result = runner.invoke(
+                app, ["admin", "create-key", made["id"], "--scopes", scopes, "--home", str(home), "--json"]
+            )
+            assert result.exit_code == 2, result.output
+            assert json.loads(result.stdout)["error"]["code"] == "invalid_request"
+        assert admin(home, "create-key", owner["account"]["id"])["key"]["scopes"].endswith("account:admin")
+        who = server.call("GET", "/v1/account", key["apiKey"]).json()
+        assert who["account"]["id"] == made["id"]
+    server.state.engine.close()
+
+
+def test_a_container_key_stored_with_admin_still_cannot_claim_a_cache(home: Path) -> None:
+    from memorylayer.server.auth import FULL_SCOPES, mint_key
+    from memorylayer.types import now_ms
+
+    owner = admin(home, "create-account", "owner@example.com", "--plan", "pro")
+    server = build(home)
+    with server.client:
+        made = server.call("POST", "/v1/containers", owner["apiKey"], {"name": "team"}).json()["container"]
+        _, legacy = mint_key(server.state.store, made["id"], scopes=FULL_SCOPES, now=now_ms())  # as before the fix
+        claim = server.call("POST", "/v1/cache", json={}).json()["cache"]["claimToken"]
+        r = server.call("POST", "/v1/cache/claim", legacy, {"claimToken": claim})
+        assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_scope"
+        assert "account:admin" not in r.json()["error"]["details"]["granted"]
+        assert server.call("POST", "/v1/cache/preview", json={"claimToken": claim}).status_code == 200
+    server.state.engine.close()
