@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,8 @@ from ...errors import StorageBusy, StorageCorrupt, StorageError, StorageFull, St
 
 # Primary result codes (https://sqlite.org/rescode.html).
 _PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 3, 5, 6, 8, 10, 11, 13, 14, 26
+#: Free bytes under which an I/O error is taken for a full disk (a few SQLite pages).
+_NEARLY_FULL = 64 * 1024
 _HOME_HINT = "point MEMORYLAYER_HOME (or --home / --database) at a writable place"
 T = TypeVar("T")
 
@@ -27,6 +30,8 @@ def storage_error(exc: sqlite3.Error, path: Path, busy_timeout_ms: int) -> Stora
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     text = str(exc)
+    if primary in (_IOERR, _CANTOPEN) and _disk_full(path):
+        primary = _FULL  # SQLite reports a full disk met while growing its -shm or -wal as an I/O error
     if primary in (_READONLY, _PERM) or "readonly" in text:
         return StorageReadOnly(
             f"{path} cannot be written ({text}): make it and its directory writable by you "
@@ -53,6 +58,13 @@ def storage_error(exc: sqlite3.Error, path: Path, busy_timeout_ms: int) -> Stora
     if primary == _IOERR:
         return StorageError(f"{path}: the disk reported an I/O error ({text}). Check the disk and retry.")
     return None
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < _NEARLY_FULL
+    except OSError:
+        return False
 
 
 def translating(path_of: Callable[[Any], tuple[Path, int]]) -> Callable[[type[T]], type[T]]:
