@@ -148,3 +148,27 @@ def test_import_of_a_file_with_lone_surrogates_or_bad_bytes_names_the_line_and_w
         assert error["code"] == "invalid_request" and error["message"].startswith("line 2:")
     listed = _cli(memorylayer_home, "list", "--json")
     assert json.loads(listed.stdout)["memories"] == []
+
+
+def test_control_characters_in_arguments_are_invalid_request_with_exit_2() -> None:
+    for args in (["remember", "v", "--key", "k\n"], ["remember", "v", "-n", "work\x00"], ["get", "--key", "k\x1b"]):
+        code, out = run(*args, "--json")
+        assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request", args
+    code, out = run("list", "--json")
+    assert code == 0 and json.loads(out)["memories"] == []
+
+
+def test_import_of_a_utf16_file_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "wide.jsonl"
+    path.write_text(json.dumps({"scope": "s", "value": "wide"}) + "\n", encoding="utf-16")
+    code, out = run("import", str(path), "--json")
+    assert code == 2 and "UTF-16" in json.loads(out)["error"]["message"]
+    assert json.loads(run("list", "--json")[1])["memories"] == []
+
+
+def test_an_export_that_cannot_be_written_is_a_storage_error_with_exit_7(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    code, out = run("export", "--output", str(blocker / "out.jsonl"), "--json")
+    assert code == 7 and json.loads(out)["error"]["code"].startswith("storage_")
+    assert str(blocker / "out.jsonl") in json.loads(out)["error"]["message"]

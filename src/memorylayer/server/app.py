@@ -20,7 +20,7 @@ from ..config import Settings
 from ..errors import MemoryLayerError, NotFound, RateLimited
 from ..types import iso_ms
 from .auth import authenticate
-from .core import ServerState, request_id, route, state, wants_html
+from .core import UUID_PATTERN, Json, ServerState, request_id, route, state, wants_html
 from .dashboard import mount_dashboard, not_found_page
 from .mcp import mount_mcp
 from .middleware import RequestContext
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 def error_response(request_id_: str, error: MemoryLayerError) -> JSONResponse:
     payload = {"error": {**error.to_dict(), "request_id": request_id_}}
     headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
-    return JSONResponse(payload, status_code=error.status, headers=headers)
+    return Json(payload, status_code=error.status, headers=headers)
 
 
 def create_app(
@@ -144,6 +144,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for operation in path_item.values():
             responses = operation.get("responses", {})
             responses.pop("422", None)
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter["name"].endswith("_id"):
+                    # Ids are UUIDs; any other text answers 404 (400 for memories, spec §5.4).
+                    parameter["schema"]["pattern"] = UUID_PATTERN
     schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
     schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
     schema.setdefault("components", {})["securitySchemes"] = {

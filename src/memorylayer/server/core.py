@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 #: A UUID path id; use ``fullmatch`` (``$`` would accept a final newline).
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
 @dataclass
@@ -78,9 +79,20 @@ def request_id(request: Request) -> str:
     return rid
 
 
+class Json(JSONResponse):
+    """A JSON response that stays valid whatever it echoes: text with a lone surrogate (an unknown key
+    of the request, quoted back in an issue) is written with ``\\u`` escapes instead of failing."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, separators=(",", ":")).encode("ascii")
+
+
 def ok(request: Request, payload: dict[str, Any], status: int = 200) -> JSONResponse:
     """A success body: the payload with ``request_id`` as a top-level sibling."""
-    return JSONResponse({**payload, "request_id": request_id(request)}, status_code=status)
+    return Json({**payload, "request_id": request_id(request)}, status_code=status)
 
 
 def _no_constants(name: str) -> Any:
@@ -187,7 +199,8 @@ def route(
     if schema is not None:
         extra = {
             "requestBody": {
-                "required": True,
+                # A body whose fields are all optional may be left out (it is validated as {}).
+                "required": any(not spec.optional for spec in schema.fields.values()),
                 "content": {"application/json": {"schema": schema.json_schema()}},
             }
         }

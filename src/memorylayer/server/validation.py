@@ -79,7 +79,7 @@ class Str:
     min: int | None = None
     max: int | None = None
     trim: bool = False
-    format: str | None = None  # "email" | "datetime"
+    format: str | None = None  # "email" | "datetime" | "digits" (published only: a sign-in code)
     optional: bool = False
     description: str = ""
     #: "name": no control characters and not blank; "text": not blank; "any": anything without NUL.
@@ -121,6 +121,9 @@ class Str:
 
     def pattern(self) -> str:
         """The pattern this string is published with (format patterns already exclude NUL)."""
+        if self.format == "digits":
+            # What a valid value looks like; other text of the right length is simply wrong (401).
+            return rf"^[0-9]{{{self.min}}}$"
         if self.format == "email":
             return EMAIL_RE.pattern
         if self.format == "datetime":
@@ -470,7 +473,7 @@ REQUEST_CODE = Schema({"email": Str(max=L.EMAIL.max, format="email")}, name="Req
 VERIFY_CODE = Schema(
     {
         "email": Str(max=L.EMAIL.max, format="email"),
-        "code": Str(L.SIGN_IN_CODE_DIGITS, L.SIGN_IN_CODE_DIGITS),
+        "code": Str(L.SIGN_IN_CODE_DIGITS, L.SIGN_IN_CODE_DIGITS, format="digits"),
         "issuedTo": _length(L.ISSUED_TO, optional=True),
     },
     name="VerifyCode",
