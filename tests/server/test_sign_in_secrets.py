@@ -104,3 +104,13 @@ def test_replicas_with_one_secret_accept_each_others_codes(home: Path, tmp_path:
         assert two.call("POST", "/v1/auth/verify-code", json={"email": EMAIL, "code": code}).status_code == 200
     one.state.engine.close()
     two.state.engine.close()
+
+
+def test_a_containers_internal_address_can_never_sign_in(srv: Server, pro: str) -> None:
+    created = srv.call("POST", "/v1/containers", pro, {"name": "c1"})
+    address = srv.state.store.get_account(created.json()["container"]["id"]).email  # type: ignore[union-attr]
+    asked = srv.call("POST", "/v1/auth/request-code", json={"email": address})
+    refusal = "This address belongs to a container; containers sign in with keys minted by their parent account."
+    assert_error(asked, 400, "invalid_request", refusal)
+    assert delivered_code(srv.state.settings.home, address) is None
+    assert_error(_verify(srv, "123456", address), 400, "invalid_request", refusal)

@@ -20,6 +20,7 @@ from ..errors import (
     ContainerLimitExceeded,
     ContainerNameExists,
     InvalidCode,
+    InvalidRequest,
     NotFound,
     QuotaExceeded,
     RateLimited,
@@ -100,8 +101,11 @@ def quota_exceeded(caller: Caller, current: int) -> QuotaExceeded:
 
 
 # -- containers (spec §10.1) -------------------------------------------------------------------------
+CONTAINER_EMAIL_DOMAIN = "sub.memorylayer.internal"
+
+
 def _container_email() -> str:
-    return f"sub_{secrets.token_hex(8)}@sub.memorylayer.internal"
+    return f"sub_{secrets.token_hex(8)}@{CONTAINER_EMAIL_DOMAIN}"
 
 
 def _insert_container(srv: ServerState, parent: Account, name: str, metadata: dict[str, Any] | None) -> Account:
@@ -292,7 +296,9 @@ def request_code(srv: ServerState, email: str, ip: str) -> None:
     Raises:
         RateLimited: too many codes requested from ``ip`` or for ``email`` in the last hour.
         InternalError: the code could not be emailed.
+        InvalidRequest: ``email`` is a container's internal address.
     """
+    _refuse_container_address(email)
     conf, now = srv.server, srv.now()
     code = str(100_000 + secrets.randbelow(900_000))
     with srv.store.atomic():
@@ -322,6 +328,15 @@ def request_code(srv: ServerState, email: str, ip: str) -> None:
     send_code(conf, email, code, home=srv.settings.home)
 
 
+def _refuse_container_address(email: str) -> None:
+    """Containers have no mailbox and sign in only through keys their parent mints (spec §10.1)."""
+    if email.endswith("@" + CONTAINER_EMAIL_DOMAIN):
+        raise InvalidRequest(
+            "This address belongs to a container; containers sign in with keys minted by their parent account.",
+            details=[{"code": "custom", "path": ["email"], "message": "Reserved for containers"}],
+        )
+
+
 def sign_in_lock(email: str) -> str:
     """The lock of an email's codes and wrong guesses."""
     return f"sign-in:{email}"
@@ -346,7 +361,9 @@ def verify_code(srv: ServerState, email: str, code: str, issued_to: str, *, expi
     Raises:
         InvalidCode: no live code, or the wrong one (counted towards the lock).
         RateLimited: too many wrong guesses; locked until the time in ``details``.
+        InvalidRequest: ``email`` is a container's internal address.
     """
+    _refuse_container_address(email)
     now = srv.now()
     with srv.store.atomic():
         srv.store.lock(sign_in_lock(email))
