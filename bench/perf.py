@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from memorylayer.engine import Engine
-from memorylayer.types import now_ms
+from memorylayer.engine.writes import Prepared
+from memorylayer.types import NewMemory
 
 SUBJECTS = [
     "The deploy job",
@@ -136,16 +137,9 @@ def main() -> None:
             chunk = min(5000, size - stored)
             vectors = base[rng.integers(0, len(base), chunk)] + rng.normal(0, 0.05, (chunk, base.shape[1]))
             vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-            engine._store_facts(  # bench-only: bulk load with prepared vectors
-                "main",
-                texts[stored : stored + chunk],
-                "explicit",
-                {},
-                None,
-                [now_ms()] * chunk,
-                dedup=False,
-                vectors=vectors,
-            )
+            items = [NewMemory(text) for text in texts[stored : stored + chunk]]
+            # Bulk load with prepared vectors: the public prepare/commit split, embedding skipped.
+            engine.commit(Prepared("main", items, list(vectors), dedup="none"))
             stored += chunk
         engine.search(queries[0], scope="main")  # sync the vector index once
         # Embedding alone, search and recall take turns query by query, so all three see the same noise.

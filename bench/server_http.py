@@ -33,7 +33,8 @@ import numpy as np
 
 import perf
 from memorylayer.engine import Engine
-from memorylayer.types import now_ms
+from memorylayer.engine.writes import Prepared
+from memorylayer.types import NewMemory
 from report import write_section
 
 HERE = Path(__file__).resolve().parent
@@ -64,9 +65,9 @@ def load(engine: Engine, n: int, real: int) -> float:
             chunk = min(5000, n - i)
             vectors = base[rng.integers(0, len(base), chunk)] + rng.normal(0, 0.05, (chunk, base.shape[1]))
             vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-            engine._store_facts(  # bench-only: bulk load with prepared vectors, as bench/perf.py does
-                SCOPE, texts[i : i + chunk], "explicit", {}, None, [now_ms()] * chunk, dedup=False, vectors=vectors
-            )
+            items = [NewMemory(text) for text in texts[i : i + chunk]]
+            # Bulk load with prepared vectors, as bench/perf.py does: the public prepare/commit split.
+            engine.commit(Prepared(SCOPE, items, list(vectors), dedup="none"))
     return time.perf_counter() - start
 
 
