@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -105,3 +106,29 @@ def test_configure_replaces_the_module_level_client(default_memory: Any, failing
 
     assert _authorization(failing) == "Bearer wm_live_configured"
     assert default_memory.registered_defaults == {}
+
+
+def _first_calls_together(base_url: str, threads: int) -> list[object]:
+    """The connection pool each of ``threads`` threads got on its first call to a fresh client."""
+    client = Client("wm_live_threads", base_url=base_url)
+    start = threading.Barrier(threads)
+    pools: list[object] = []
+
+    def first_call() -> None:
+        start.wait()
+        pools.append(client._http_client())
+        client.health()
+
+    running = [threading.Thread(target=first_call) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    client.close()
+    return pools
+
+
+def test_threads_making_their_first_call_together_share_one_connection_pool(served: str) -> None:
+    for _ in range(5):
+        pools = _first_calls_together(served, 12)
+        assert len(pools) == 12 and len({id(pool) for pool in pools}) == 1

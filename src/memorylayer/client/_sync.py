@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -67,14 +68,19 @@ class Client(_BaseClient):
         )
         self._http = http_client
         self._owns_http = http_client is None
+        self._http_lock = threading.Lock()
         self.containers = Containers(self)
         self.cache = Caches(self)
 
     # --- I/O ----------------------------------------------------------------------------------------
 
     def _http_client(self) -> SyncHTTPClient:
+        # One client shared by every thread: threads making their first call together must not each
+        # build (and leak) a connection pool.
         if self._http is None:
-            self._http = httpx.Client()
+            with self._http_lock:
+                if self._http is None:
+                    self._http = httpx.Client()
         return self._http
 
     def _send(self, call: Call[T], options: RequestOptions) -> T:
