@@ -15,7 +15,6 @@ Writes the ``dashboard`` section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import platform
 import re
@@ -40,17 +39,10 @@ HTML = {"accept": "text/html"}
 BUDGET_MS = 100.0
 
 
-class Codes(logging.Handler):
-    """Keeps the sign-in codes the server logs in local mode (no SMTP configured)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.codes: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        found = re.search(r"sign-in code for \S+: (\d{6})", record.getMessage())
-        if found:
-            self.codes.append(found.group(1))
+def delivered_code(home: Path) -> str:
+    """The latest sign-in code local mode (no SMTP configured) wrote for EMAIL to the home's codes file."""
+    lines = (home / "sign-in-codes.txt").read_text(encoding="utf-8").splitlines()
+    return [fields[2] for fields in (line.split("\t") for line in lines) if fields[1:2] == [EMAIL]][-1]
 
 
 def load(engine: Engine, n: int) -> float:
@@ -61,11 +53,11 @@ def load(engine: Engine, n: int) -> float:
     return time.perf_counter() - start
 
 
-def sign_in(client: TestClient, codes: Codes) -> None:
+def sign_in(client: TestClient, home: Path) -> None:
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin", headers=HTML).text)
     assert csrf
     client.post("/signin", data={"csrf_token": csrf.group(1), "email": EMAIL}, headers=HTML)
-    form = {"csrf_token": csrf.group(1), "email": EMAIL, "code": codes.codes[-1]}
+    form = {"csrf_token": csrf.group(1), "email": EMAIL, "code": delivered_code(home)}
     assert client.post("/signin/code", data=form, headers=HTML, follow_redirects=False).status_code == 303
 
 
@@ -170,8 +162,6 @@ def main() -> None:
     parser.add_argument("--home", type=Path, help="keep the database in DIR (reused when it holds the memories)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    codes = Codes()
-    logging.getLogger("memorylayer.server").addHandler(codes)
     with tempfile.TemporaryDirectory(prefix="memorylayer-bench-dashboard-") as tmp:
         home = args.home or Path(tmp)
         settings = Settings.load(home=home)
@@ -185,7 +175,7 @@ def main() -> None:
         # Only one client runs the app's lifespan (the MCP transport starts once per app).
         anonymous = TestClient(app)
         with TestClient(app) as client:
-            sign_in(client, codes)
+            sign_in(client, home)
             paths = pages(tenant, client, account.id, srv)
             times, cpu = measure(client, anonymous, paths, args.rounds)
         engine.close()
