@@ -6,6 +6,7 @@ from .app import app, main
 
 # Command modules register themselves on import; keep this list sorted.
 from . import admin  # noqa: E402,F401  isort: skip
+from . import bulk  # noqa: E402,F401  isort: skip
 from . import doctor  # noqa: E402,F401  isort: skip
 from . import mcp_cmd  # noqa: E402,F401  isort: skip
 from . import memory  # noqa: E402,F401  isort: skip

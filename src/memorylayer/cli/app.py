@@ -1,40 +1,45 @@
-"""The root Typer app and the shared rendering of results and errors."""
+"""The root Typer app: ``--version``, shell completion and the interrupt exit status.
+
+Command modules import nothing heavy at their top: the engine (numpy, the ONNX runtime), the server and
+the MCP SDK load inside the commands that use them, so ``--help`` and local commands start fast.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from ..errors import MemoryLayerError
+from .render import say
 
 app = typer.Typer(
     name="memorylayer",
-    help="Memory for AI agents: remember, recall, serve, share.",
+    help="Memory for AI agents: remember, recall, serve, share.\n\n"
+    "Exit status: 0 ok, 1 error, 2 bad input, 3 not found, 4 auth, 5 network, 6 integrity, 7 storage, "
+    "8 address in use (docs/cli.md).",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True)
 
 
-def emit_json(data: Any) -> None:
-    """Machine output: one JSON document on stdout."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        say("memorylayer ", __version__)
+        raise typer.Exit()
 
 
-def fail(error: MemoryLayerError, as_json: bool) -> NoReturn:
-    """Render ``error`` (as ``{"error": {...}}`` with ``--json``) and exit with its stable code."""
-    if as_json:
-        emit_json({"error": error.to_dict()})
-    else:
-        stderr.print(f"[red]error[/red] {escape(f'[{error.code}] {error.message}')}", highlight=False)
-    raise typer.Exit(error.exit_code)
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    del version  # handled by its eager callback
 
 
 def main() -> None:

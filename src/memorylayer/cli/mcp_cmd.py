@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ..errors import MemoryLayerError
-from .app import app, fail
+from .app import app
 from .options import Database, Home, load_settings
+from .render import fail
 
 
 @app.command("mcp")

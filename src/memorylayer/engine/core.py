@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from .. import limits
 from ..config import Settings
-from ..embedding.embedder import Embedder, default_embedder
+from ..embedding.embedder import DefaultEmbedder, Embedder
 from ..errors import InvalidRequest, NotFound
 from ..files import secure_home
 from ..store import open_backend
@@ -57,7 +57,7 @@ class _Shared:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return self.embedder_override or default_embedder(self.settings.embed_threads)
+        return self.embedder_override or DefaultEmbedder(self.settings.embed_threads)
 
     @cached_property
     def extractor(self) -> Any:
