@@ -5,13 +5,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__ as __version__
+
 if TYPE_CHECKING:
     from .client import AsyncClient, Client, memory
     from .config import Settings
     from .engine import Engine
     from .errors import MemoryLayerError
-
-__version__ = "0.1.0"
 
 __all__ = ["AsyncClient", "Client", "Engine", "MemoryLayerError", "Settings", "memory"]
 

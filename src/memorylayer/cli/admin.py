@@ -11,9 +11,9 @@ import typer
 
 from ..errors import MemoryLayerError
 from . import shapes
-from .app import app
 from .options import Database, Home, Json, load_settings
 from .render import emit_json, fail, say
+from .root import app
 
 if TYPE_CHECKING:
     from ..store.accounts import AccountStore

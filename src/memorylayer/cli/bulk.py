@@ -10,10 +10,10 @@ from typing import Annotated
 import typer
 
 from ..errors import NotFound
-from .app import app
 from .memory import OptionalNamespace, engine_for, progress_bar
 from .options import Database, Home, Json
 from .render import emit_json, note, say
+from .root import app
 
 
 @app.command("export")

@@ -19,13 +19,14 @@ from typing import Any
 
 import typer
 
+from .._version import DISTRIBUTION
 from ..config import DATABASE_FILE, Settings
 from ..errors import IntegrityError, MemoryLayerError, StorageCorrupt, StorageError, StorageReadOnly
-from .app import app
 from .options import Database, Home, Json, load_settings
 from .render import emit_json, fail, say
+from .root import app
 
-PACKAGES = ("memorylayer", "numpy", "onnxruntime", "tokenizers", "fastapi", "starlette", "uvicorn", "mcp", "httpx")
+PACKAGES = (DISTRIBUTION, "numpy", "onnxruntime", "tokenizers", "fastapi", "starlette", "uvicorn", "mcp", "httpx")
 #: Files of the home that hold secrets or memories and must be readable by their owner only.
 PRIVATE_FILES = (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", "server.secret", "sign-in-codes.txt")
 

@@ -18,9 +18,9 @@ import typer
 from ..errors import InvalidRequest, MemoryLayerError, NotFound
 from ..types import iso_ms
 from . import shapes
-from .app import app
 from .options import Database, Home, Json, load_settings
 from .render import emit_json, fail, note, say, table, write
+from .root import app
 
 if TYPE_CHECKING:
     from rich.progress import Progress

@@ -10,9 +10,9 @@ from typing import Annotated, Literal
 import typer
 
 from ..errors import AddressInUse, InvalidRequest, MemoryLayerError
-from .app import app
 from .options import Database, Home, load_settings
 from .render import fail, note
+from .root import app, needs_extra
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -62,9 +62,12 @@ def serve(
 
     Exits 8 (address_in_use) when the port is taken. Example: memorylayer serve --port 8787
     """
-    import uvicorn
+    try:
+        import uvicorn
 
-    from ..server import create_app
+        from ..server import create_app
+    except ModuleNotFoundError as exc:
+        needs_extra("server", exc)
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sock = None

@@ -1,4 +1,4 @@
-"""The root Typer app: ``--version``, shell completion and the interrupt exit status.
+"""The root Typer app: ``--version`` and shell completion.
 
 Command modules import nothing heavy at their top: the engine (numpy, the ONNX runtime), the server and
 the MCP SDK load inside the commands that use them, so ``--help`` and local commands start fast.
@@ -6,12 +6,12 @@ the MCP SDK load inside the commands that use them, so ``--help`` and local comm
 
 from __future__ import annotations
 
-import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from .render import say
+from ..errors import NotConfigured
+from .render import fail, say
 
 app = typer.Typer(
     name="memorylayer",
@@ -42,8 +42,13 @@ def root(
     del version  # handled by its eager callback
 
 
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
+def needs_extra(extra: str, exc: ModuleNotFoundError, as_json: bool = False) -> NoReturn:
+    """Exit with an install hint when a command's optional dependencies are missing."""
+    from .._version import DISTRIBUTION
+
+    if exc.name is None or exc.name.split(".")[0] == "memorylayer":
+        raise exc  # a broken install or a bug, not a missing extra
+    message = (
+        f"this command needs the [{extra}] extra ({exc.name} is not installed): pip install '{DISTRIBUTION}[{extra}]'"
+    )
+    fail(NotConfigured(message), as_json)
