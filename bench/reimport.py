@@ -1,9 +1,13 @@
-"""Re-importing a file already imported: 5,000 JSON Lines whose memories are all stored already.
+"""Importing lines already stored, and lines that repeat: what exact-duplicate detection saves.
 
-Times `memorylayer import` of the same file twice into a fresh home (the second run adds nothing) and
-`Engine.add_many` of 5,000 values already stored, each in one process run.
+Three timings per tree, each a fresh process on a fresh home:
+- `memorylayer import` of 5,000 distinct lines into an empty home (everything is embedded);
+- the same `memorylayer import` again (everything is already stored: nothing should be embedded);
+- `memorylayer import` of 5,000 lines that repeat 50 texts into an empty home (50 should be embedded).
+With `--before SRC` the same runs use `PYTHONPATH=SRC` (an export of an earlier commit).
 
-    .venv/bin/python bench/reimport.py [--lines 5000]
+    git archive main | tar -x -C /tmp/before
+    .venv/bin/python bench/reimport.py --before /tmp/before/src
 """
 
 from __future__ import annotations
@@ -17,56 +21,50 @@ import tempfile
 import time
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-ADD_MANY = """
-import sys, time
-from memorylayer.engine import Engine
-values = [line.rstrip("\\n") for line in open(sys.argv[1], encoding="utf-8")]
-engine = Engine.open()
-engine.add_many("bench", values)
-start = time.perf_counter()
-result = engine.add_many("bench", values)
-print(time.perf_counter() - start, len(result.memories) - len(result.unchanged))
-"""
+CLI = str(Path(sys.executable).parent / "memorylayer")
 
 
-def import_once(path: Path, env: dict[str, str]) -> tuple[float, int]:
+def import_once(path: Path, home: Path, source: str | None) -> tuple[float, int]:
+    env = {**os.environ, "MEMORYLAYER_HOME": str(home), **({"PYTHONPATH": source} if source else {})}
     start = time.perf_counter()
-    done = subprocess.run(
-        [str(BIN / "memorylayer"), "import", str(path), "--json"], env=env, check=True, capture_output=True, text=True
-    )
+    done = subprocess.run([CLI, "import", str(path), "--json"], env=env, check=True, capture_output=True, text=True)
     return time.perf_counter() - start, json.loads(done.stdout)["imported"]
+
+
+def dump(path: Path, values: list[str]) -> Path:
+    path.write_text("".join(json.dumps({"scope": "bench", "value": v}) + "\n" for v in values), encoding="utf-8")
+    return path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=5000)
+    parser.add_argument("--before", help="a source folder (src/) to compare with, run via PYTHONPATH")
     args = parser.parse_args()
+    rows: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        values = [
-            f"Note {i}: the build step {i % 97} runs after step {i % 89} on runner {i % 13}." for i in range(args.lines)
-        ]
-        dump = tmp / "dump.jsonl"
-        dump.write_text("".join(json.dumps({"scope": "bench", "value": v}) + "\n" for v in values), encoding="utf-8")
-        (tmp / "values.txt").write_text("".join(v + "\n" for v in values), encoding="utf-8")
-        env = {**os.environ, "MEMORYLAYER_HOME": str(tmp / "home")}
-        first, written = import_once(dump, env)
-        again, rewritten = import_once(dump, env)
-        env_many = {**os.environ, "MEMORYLAYER_HOME": str(tmp / "many")}
-        out = subprocess.run(
-            [sys.executable, "-c", ADD_MANY, str(tmp / "values.txt")],
-            env=env_many,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-    print(f"load average at the end: {os.getloadavg()[0]:.2f}; {args.lines} lines")
-    print("| step | s | memories written |")
+        note = "Note {i}: the build step {a} runs after step {b} on runner {c}."
+        distinct = dump(
+            tmp / "distinct.jsonl",
+            [note.format(i=i, a=i % 97, b=i % 89, c=i % 13) for i in range(args.lines)],
+        )
+        repeated = dump(tmp / "repeated.jsonl", [note.format(i=i % 50, a=1, b=2, c=3) for i in range(args.lines)])
+        for name, source in {"after": None, **({"before": args.before} if args.before else {})}.items():
+            home = tmp / name
+            steps = {
+                f"import {args.lines} distinct lines into an empty home": (distinct, home / "a"),
+                "the same import again (all already stored)": (distinct, home / "a"),
+                f"import {args.lines} lines repeating 50 texts into an empty home": (repeated, home / "b"),
+            }
+            for step, (path, step_home) in steps.items():
+                seconds, written = import_once(path, step_home, source)
+                rows.setdefault(step, {})[name] = f"{seconds:.1f} s ({written} written)"
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    print("| step | before | after |")
     print("| --- | ---: | ---: |")
-    print(f"| `memorylayer import` into an empty home | {first:.1f} | {written} |")
-    print(f"| the same `memorylayer import` again | {again:.1f} | {rewritten} |")
-    print(f"| `Engine.add_many` of values already stored (in process) | {float(out[0]):.1f} | {out[1]} |")
+    for step, cells in rows.items():
+        print(f"| {step} | {cells.get('before', '—')} | {cells['after']} |")
 
 
 if __name__ == "__main__":
