@@ -107,6 +107,9 @@ def test_unknown_ids_and_keys_are_not_found_in_every_command() -> None:
         ["forget", "--key", "ghost"],
         ["history", ghost],
         ["history", "--key", "ghost"],
+        ["admin", "revoke-key", ghost],
+        ["admin", "list-keys", "nobody@example.com"],
+        ["admin", "set-plan", "nobody@example.com", "pro"],
     ):
         code, out, _ = cli(*args, "--json")
         assert code == 3 and json.loads(out)["error"]["code"] == "not_found", args
