@@ -191,7 +191,7 @@ def test_version_completion_and_examples_in_help() -> None:
     from memorylayer import __version__
 
     assert cli("--version")[1].strip() == f"memorylayer {__version__}"
-    code, out, _ = cli("--show-completion", "bash")
-    assert code == 0 and "_memorylayer_completion" in out, (code, out)
+    shown = runner.invoke(app, ["--show-completion", "bash"], prog_name="memorylayer")
+    assert shown.exit_code == 0 and "_memorylayer_completion" in shown.stdout, shown.output
     for command in ("remember", "recall", "search", "list", "serve"):
         assert "Example" in cli(command, "--help")[1], command
