@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .client import AsyncClient, Client, memory
-from .config import Settings
-from .errors import MemoryLayerError
+from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from .client import AsyncClient, Client, memory
+    from .config import Settings
     from .engine import Engine
-
-__version__ = "0.1.0"
+    from .errors import MemoryLayerError
 
 __all__ = ["AsyncClient", "Client", "Engine", "MemoryLayerError", "Settings", "memory"]
 
+# Loaded on first use: the SDK brings httpx and pydantic, the engine numpy and onnxruntime, and the
+# CLI (whose every run imports this package) needs neither of them for most commands.
+_EXPORTS = {
+    "AsyncClient": ".client",
+    "Client": ".client",
+    "memory": ".client",
+    "Settings": ".config",
+    "Engine": ".engine",
+    "MemoryLayerError": ".errors",
+}
+
 
 def __getattr__(name: str) -> Any:
-    # The engine brings numpy and onnxruntime: loaded on first use, so the SDK imports without them.
-    if name == "Engine":
-        from .engine import Engine
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value
 
-        return Engine
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -35,6 +35,7 @@ the MCP tool error text::
     │   └── StorageCorrupt (storage_corrupt)       not a MemoryLayer database, or a damaged one
     ├── NetworkError (network_error)               client side, status 0, exit 5
     │   └── Timeout (timeout)
+    ├── AddressInUse (address_in_use)              exit 8: `serve` cannot listen on its host and port
     └── InternalError (internal_error)             500
 """
 
@@ -275,6 +276,13 @@ class Timeout(NetworkError):
     """The request did not complete within its timeout."""
 
     code = "timeout"
+
+
+class AddressInUse(MemoryLayerError):
+    """The server cannot listen on its host and port: another process holds the port."""
+
+    code = "address_in_use"
+    exit_code = 8
 
 
 class InternalError(MemoryLayerError):

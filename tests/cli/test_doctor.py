@@ -41,7 +41,7 @@ def test_a_healthy_home_passes_every_check_with_the_model_hashes_and_versions(tm
     assert database["journal_mode"] == "wal" and database["mode"] == "0o600"
     assert _check(report, "embedding model")["sha256"] == DEFAULT_MODEL_SHA256
     assert _check(report, "home")["mode"] == "0o700"
-    assert {"memorylayer", "python", "sqlite", "onnxruntime"} <= set(report["versions"])
+    assert {"memorylayer-agents", "python", "sqlite", "onnxruntime"} <= set(report["versions"])
 
 
 def test_a_file_that_is_not_a_database_fails_with_storage_corrupt_and_exit_7(tmp_path: Path) -> None:

@@ -28,9 +28,10 @@ def test_remember_recall_search_get_forget_round_trip() -> None:
     code, out = run("recall", "how do deploys work?", "-n", "work")
     assert code == 0 and out.strip() == "Deploys run on merge to main"
     code, out = run("search", "deploy", "--json")
-    assert json.loads(out)[0]["id"] == memory_id and 0 <= json.loads(out)[0]["score"] <= 1
+    first = json.loads(out)["results"][0]
+    assert first["id"] == memory_id and 0 <= first["score"] <= 1
     code, out = run("get", memory_id, "--json")
-    assert json.loads(out)["scope"] == "work"
+    assert json.loads(out)["memory"]["namespace"] == "work"
     code, out = run("forget", memory_id, "--json")
     assert code == 0 and json.loads(out) == {"status": "deleted"}
     code, out = run("get", memory_id, "--json")
@@ -41,9 +42,9 @@ def test_keyed_facts_history_and_forget_by_key() -> None:
     run("remember", "vim", "--key", "editor")
     run("remember", "helix", "--key", "editor")
     code, out = run("get", "--key", "editor", "--json")
-    assert json.loads(out)["value"] == "helix"
+    assert json.loads(out)["memory"]["value"] == "helix"
     code, out = run("history", "--key", "editor", "--json")
-    assert [e["value"] for e in json.loads(out)] == ["vim"]
+    assert [e["value"] for e in json.loads(out)["history"]] == ["vim"]
     assert run("forget", "--key", "editor")[0] == 0
     code, out = run("forget", "--key", "editor", "--json")
     assert code == 3
@@ -61,7 +62,7 @@ def test_list_namespaces_and_pagination() -> None:
         run("remember", f"fact {i} about the build", "-n", "a")
     run("remember", "another", "-n", "b")
     code, out = run("namespaces", "--json")
-    assert {n["namespace"]: n["count"] for n in json.loads(out)} == {"a": 3, "b": 1}
+    assert {n["namespace"]: n["count"] for n in json.loads(out)["namespaces"]} == {"a": 3, "b": 1}
     code, out = run("list", "-n", "a", "--limit", "2", "--json")
     page = json.loads(out)
     assert len(page["memories"]) == 2 and page["next_cursor"]
@@ -76,7 +77,7 @@ def test_export_and_import(tmp_path: Path) -> None:
     code, out = run("import", str(target), "--home", str(tmp_path / "other"), "--json")
     assert code == 0 and json.loads(out) == {"imported": 1}
     code, out = run("get", "--key", "name", "-n", "u", "--home", str(tmp_path / "other"), "--json")
-    assert json.loads(out)["value"] == "Alice"
+    assert json.loads(out)["memory"]["value"] == "Alice"
 
 
 def test_reindex_reports_what_it_did() -> None:
@@ -99,7 +100,7 @@ def test_bad_input_gets_a_stable_code_and_exit_status(tmp_path: Path) -> None:
     code, out = run("import", str(bad), "--json")
     assert code == 2 and "line 2" in json.loads(out)["error"]["message"]
     code, out = run("namespaces", "--json")
-    assert json.loads(out) == []
+    assert json.loads(out) == {"namespaces": []}
     code, out = run("import", str(tmp_path / "missing.jsonl"), "--json")
     assert code == 3
 

@@ -51,3 +51,4 @@ def test_every_sdk_doc_example_runs(
     assert "timezone: Europe/Lisbon" in printed
     assert "user:city: Lisbon" in printed
     assert "404 not_found" in printed
+    assert "False" not in printed.split(), printed  # every remove and delete found what it deleted

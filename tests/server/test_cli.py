@@ -27,22 +27,22 @@ def admin(home: Path, *args: str) -> dict:
 
 def test_admin_creates_accounts_sets_plans_and_mints_and_revokes_keys(home: Path) -> None:
     created = admin(home, "create-account", "Ops@Example.com")
-    assert created["account"]["email"] == "ops@example.com" and created["account"]["planTier"] == "free"
-    account_id, first_key = created["account"]["id"], created["apiKey"]
-    assert admin(home, "set-plan", "ops@example.com", "pro")["account"]["memoryLimit"] == 100000
+    assert created["account"]["email"] == "ops@example.com" and created["account"]["plan_tier"] == "free"
+    account_id, first_key = created["account"]["id"], created["api_key"]
+    assert admin(home, "set-plan", "ops@example.com", "pro")["account"]["memory_limit"] == 100000
     minted = admin(home, "create-key", account_id, "--scopes", "memory:read", "--name", "reader")
     listed = admin(home, "list-keys", account_id)["keys"]
     assert {k["id"] for k in listed} >= {minted["key"]["id"]} and len(listed) == 2
     server = build(home)
     with server.client:
-        who = server.call("GET", "/v1/account", minted["apiKey"]).json()
+        who = server.call("GET", "/v1/account", minted["api_key"]).json()
         assert who["account"]["planTier"] == "pro" and who["key"]["name"] == "reader"
         assert (
-            server.call("POST", "/v1/memories", minted["apiKey"], {"scope": "s", "key": "k", "value": "v"}).status_code
+            server.call("POST", "/v1/memories", minted["api_key"], {"scope": "s", "key": "k", "value": "v"}).status_code
             == 403
         )
         admin(home, "revoke-key", minted["key"]["id"])
-        assert server.call("GET", "/v1/account", minted["apiKey"]).status_code == 401
+        assert server.call("GET", "/v1/account", minted["api_key"]).status_code == 401
         assert server.call("GET", "/v1/account", first_key).status_code == 200
     server.state.engine.close()
 
@@ -89,7 +89,7 @@ def test_a_key_minted_with_admin_on_the_served_database_works_on_that_server(hom
         assert (home / "served.db").exists()
         # docs/server.md's flow: the operator mints a key into the database the server runs on.
         created = admin(home, "create-account", "ops@example.com", "--database", str(home / "served.db"))
-        headers = {"Authorization": f"Bearer {created['apiKey']}"}
+        headers = {"Authorization": f"Bearer {created['api_key']}"}
         who = httpx.get(f"http://127.0.0.1:{port}/v1/account", headers=headers, timeout=5)
         assert who.status_code == 200 and who.json()["account"]["email"] == "ops@example.com"
         assert not (home / "memory.db").exists()
@@ -102,7 +102,7 @@ def test_container_keys_from_the_cli_default_to_read_write_and_never_hold_admin(
     owner = admin(home, "create-account", "owner@example.com", "--plan", "pro")
     server = build(home)
     with server.client:
-        made = server.call("POST", "/v1/containers", owner["apiKey"], {"name": "team"}).json()["container"]
+        made = server.call("POST", "/v1/containers", owner["api_key"], {"name": "team"}).json()["container"]
         key = admin(home, "create-key", made["id"])
         assert key["key"]["scopes"] == "memory:read,memory:write"
         for scopes in ("account:admin", "memory:read, account:admin"):
@@ -112,7 +112,7 @@ def test_container_keys_from_the_cli_default_to_read_write_and_never_hold_admin(
             assert result.exit_code == 2, result.output
             assert json.loads(result.stdout)["error"]["code"] == "invalid_request"
         assert admin(home, "create-key", owner["account"]["id"])["key"]["scopes"].endswith("account:admin")
-        who = server.call("GET", "/v1/account", key["apiKey"]).json()
+        who = server.call("GET", "/v1/account", key["api_key"]).json()
         assert who["account"]["id"] == made["id"]
     server.state.engine.close()
 
@@ -124,7 +124,7 @@ def test_a_container_key_stored_with_admin_still_cannot_claim_a_cache(home: Path
     owner = admin(home, "create-account", "owner@example.com", "--plan", "pro")
     server = build(home)
     with server.client:
-        made = server.call("POST", "/v1/containers", owner["apiKey"], {"name": "team"}).json()["container"]
+        made = server.call("POST", "/v1/containers", owner["api_key"], {"name": "team"}).json()["container"]
         _, legacy = mint_key(server.state.store, made["id"], scopes=FULL_SCOPES, now=now_ms())  # as before the fix
         claim = server.call("POST", "/v1/cache", json={}).json()["cache"]["claimToken"]
         r = server.call("POST", "/v1/cache/claim", legacy, {"claimToken": claim})

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..errors import MemoryLayerError
-from ..store.accounts import Account, AccountStore, ApiKey
-from ..types import iso_ms
-from .app import app, emit_json, fail, stdout
+from . import shapes
 from .options import Database, Home, Json, load_settings
+from .render import emit_json, fail, say
+from .root import app
+
+if TYPE_CHECKING:
+    from ..store.accounts import AccountStore
 
 admin_app = typer.Typer(help="Operator commands for a server: accounts, plans and keys.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
@@ -42,32 +45,6 @@ def _store(home: Path | None, database: str | None, as_json: bool) -> Iterator[t
         backend.close()
 
 
-def _account(a: Account) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "email": a.email,
-        "planTier": a.plan_tier,
-        "memoryLimit": a.memory_limit,
-        "monthlyApiCallLimit": a.monthly_api_call_limit,
-        "parentAccountId": a.parent_account_id,
-        "name": a.name,
-        "createdAt": iso_ms(a.created_at),
-    }
-
-
-def _key(k: ApiKey) -> dict[str, Any]:
-    return {
-        "id": k.id,
-        "accountId": k.account_id,
-        "keyPrefix": k.key_prefix,
-        "scopes": k.scopes,
-        "name": k.name,
-        "createdAt": iso_ms(k.created_at),
-        "expiresAt": iso_ms(k.expires_at),
-        "revokedAt": iso_ms(k.revoked_at),
-    }
-
-
 @admin_app.command("create-account")
 def create_account(
     email: str = typer.Argument(..., help="Email of the new account."),
@@ -77,18 +54,21 @@ def create_account(
     database: Database = None,
     as_json: Json = False,
 ) -> None:
-    """Create an account (and a full-scope API key) without the email code flow."""
+    """Create an account (and a full-scope API key) without the email code flow.
+
+    Example: memorylayer admin create-account you@example.com --plan pro
+    """
     from ..server import admin
 
     with _store(home, database, as_json) as (store, server):
         account = admin.create_account(store, server, email, plan=plan or None)
         raw = admin.create_key(store, account.id)[1] if key else None
     if as_json:
-        emit_json({"account": _account(account), "apiKey": raw})
+        emit_json({"account": shapes.account(account), "api_key": raw})
         return
-    stdout.print(f"account {account.id} ({account.email}, plan {account.plan_tier})", highlight=False)
+    say("account ", account.id, " (", account.email, ", plan ", account.plan_tier, ")")
     if raw:
-        stdout.print(f"api key (shown once): {raw}", highlight=False)
+        say("api key (shown once): ", raw)
 
 
 @admin_app.command("list-accounts")
@@ -97,11 +77,11 @@ def list_accounts(home: Home = None, database: Database = None, as_json: Json = 
     with _store(home, database, as_json) as (store, _):
         accounts = store.list_accounts()
     if as_json:
-        emit_json({"accounts": [_account(a) for a in accounts]})
+        emit_json({"accounts": [shapes.account(a) for a in accounts]})
         return
     for a in accounts:
         parent = f" container of {a.parent_account_id}" if a.parent_account_id else ""
-        stdout.print(f"{a.id}  {a.email}  {a.plan_tier}{parent}", highlight=False)
+        say(a.id, "  ", a.email, "  ", a.plan_tier, parent)
 
 
 @admin_app.command("set-plan")
@@ -118,9 +98,9 @@ def set_plan(
     with _store(home, database, as_json) as (store, server):
         updated = admin.set_plan(store, server, account, plan)
     if as_json:
-        emit_json({"account": _account(updated)})
+        emit_json({"account": shapes.account(updated)})
     else:
-        stdout.print(f"{updated.email}: plan {updated.plan_tier}, memory limit {updated.memory_limit}", highlight=False)
+        say(updated.email, ": plan ", updated.plan_tier, f", memory limit {updated.memory_limit}")
 
 
 @admin_app.command("create-key")
@@ -145,10 +125,10 @@ def create_key(
             store, account, scopes=scopes or None, name=name or None, expires_in_s=expires_in or None
         )
     if as_json:
-        emit_json({"key": _key(key), "apiKey": raw})
+        emit_json({"key": shapes.api_key(key), "api_key": raw})
     else:
-        stdout.print(f"key {key.id} ({key.scopes})", highlight=False)
-        stdout.print(f"api key (shown once): {raw}", highlight=False)
+        say("key ", key.id, " (", key.scopes, ")")
+        say("api key (shown once): ", raw)
 
 
 @admin_app.command("list-keys")
@@ -164,11 +144,11 @@ def list_keys(
     with _store(home, database, as_json) as (store, _):
         keys = store.list_keys(admin.find_account(store, account).id)
     if as_json:
-        emit_json({"keys": [_key(k) for k in keys]})
+        emit_json({"keys": [shapes.api_key(k) for k in keys]})
         return
     for k in keys:
         state = "revoked" if k.revoked_at else "active"
-        stdout.print(f"{k.id}  {k.key_prefix}…  {k.scopes}  {state}", highlight=False)
+        say(k.id, "  ", k.key_prefix, "…  ", k.scopes, "  ", state)
 
 
 @admin_app.command("revoke-key")
@@ -184,6 +164,6 @@ def revoke_key(
     with _store(home, database, as_json) as (store, _):
         key = admin.revoke_key(store, key_id)
     if as_json:
-        emit_json({"key": _key(key)})
+        emit_json({"key": shapes.api_key(key)})
     else:
-        stdout.print(f"revoked {key.id}", highlight=False)
+        say("revoked ", key.id)

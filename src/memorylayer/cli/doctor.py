@@ -19,12 +19,14 @@ from typing import Any
 
 import typer
 
+from .._version import DISTRIBUTION
 from ..config import DATABASE_FILE, Settings
 from ..errors import IntegrityError, MemoryLayerError, StorageCorrupt, StorageError, StorageReadOnly
-from .app import app, emit_json, fail, stdout
 from .options import Database, Home, Json, load_settings
+from .render import emit_json, fail, say
+from .root import app
 
-PACKAGES = ("memorylayer", "numpy", "onnxruntime", "tokenizers", "fastapi", "starlette", "uvicorn", "mcp", "httpx")
+PACKAGES = (DISTRIBUTION, "numpy", "onnxruntime", "tokenizers", "fastapi", "starlette", "uvicorn", "mcp", "httpx")
 #: Files of the home that hold secrets or memories and must be readable by their owner only.
 PRIVATE_FILES = (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", "server.secret", "sign-in-codes.txt")
 
@@ -57,11 +59,10 @@ def doctor(home: Home = None, database: Database = None, as_json: Json = False) 
     if as_json:
         emit_json({"ok": failed is None, "checks": [c.to_dict() for c in checks], "versions": versions})
     else:
+        colour = {"ok": "green", "warn": "yellow", "fail": "red"}
         for check in checks:
-            mark = {"ok": "[green]ok[/green]  ", "warn": "[yellow]warn[/yellow]", "fail": "[red]fail[/red]"}
-            stdout.print(f"{mark[check.status]}  {check.name}: ", end="")
-            stdout.print(check.detail, markup=False, highlight=False)
-        stdout.print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()), highlight=False)
+            say((f"{check.status:<4}", colour[check.status]), "  ", check.name, ": ", check.detail)
+        say("versions: ", ", ".join(f"{k} {v}" for k, v in versions.items()))
     if failed is not None:
         raise typer.Exit(failed.error.exit_code if failed.error is not None else 1)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ..errors import MemoryLayerError
-from .app import app, fail
 from .options import Database, Home, load_settings
+from .render import fail
+from .root import app, needs_extra
 
 
 @app.command("mcp")
@@ -14,7 +15,10 @@ def mcp_command(home: Home = None, database: Database = None) -> None:
     Stdout carries the protocol only; logs go to stderr. Several editors may each run one on the same
     home while the CLI writes to it too.
     """
-    from ..mcp_server.stdio import serve_stdio
+    try:
+        from ..mcp_server.stdio import serve_stdio
+    except ModuleNotFoundError as exc:
+        needs_extra("mcp", exc)
 
     try:
         serve_stdio(load_settings(home, database))

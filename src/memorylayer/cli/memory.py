@@ -1,33 +1,48 @@
-"""Local memory commands: each parses, makes one engine call, and renders."""
+"""Local memory commands: each parses, makes one engine call, and renders.
+
+The engine (numpy, the ONNX runtime) is imported when a command opens it, and the model loads only
+when a command embeds (remember, recall, search, import, reindex), so ``list`` and ``get`` stay fast.
+"""
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
 
-from ..engine import Engine
 from ..errors import InvalidRequest, MemoryLayerError, NotFound
-from ..files import storage_error
-from ..types import MemoryRecord, iso_ms
-from .app import app, emit_json, fail, stderr, stdout
+from ..types import iso_ms
+from . import shapes
 from .options import Database, Home, Json, load_settings
+from .render import emit_json, fail, note, say, table, write
+from .root import app
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from ..engine import Engine
+    from ..types import MemoryRecord
 
 Namespace = Annotated[str, typer.Option("--namespace", "-n", help="Namespace (scope) to use.")]
 OptionalNamespace = Annotated[str | None, typer.Option("--namespace", "-n", help="Limit to one namespace.")]
+# The engine's own choices (limits.THRESHOLDS, engine.core.SOURCES and ORDER_BY; a test keeps them equal).
+Threshold = Literal["strict", "balanced", "permissive"]
+Source = Literal["explicit", "extracted", "imported"]
+OrderBy = Literal["updated_at", "created_at", "importance", "last_recalled_at"]
+OrderDir = Literal["asc", "desc"]
 
 
 @contextmanager
 def engine_for(home: Path | None, database: str | None, as_json: bool) -> Iterator[Engine]:
     """Open the engine and turn any MemoryLayerError into its stable exit code."""
+    from ..engine import Engine
+    from ..files import storage_error
+
     try:
         engine = Engine.open(settings=load_settings(home, database))
     except MemoryLayerError as error:
@@ -54,24 +69,29 @@ def _parse_metadata(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
-def _table(memories: list[MemoryRecord], scores: list[float] | None = None) -> Table:
-    table = Table(show_lines=False)
-    if scores is not None:
-        table.add_column("score", justify="right")
-    for name in ("id", "namespace", "key", "value", "updated"):
-        table.add_column(name, overflow="fold")
+def _memories(memories: list[MemoryRecord], scores: list[float] | None = None) -> None:
+    columns = [*(["score"] if scores is not None else []), "id", "namespace", "key", "value", "updated"]
+    rows = []
     for i, m in enumerate(memories):
         row = [m.id[:8], m.scope, m.key or "", m.value, iso_ms(m.updated_at) or ""]
-        table.add_row(*([f"{scores[i]:.3f}"] if scores is not None else []), *row)
-    return table
+        rows.append([f"{scores[i]:.3f}", *row] if scores is not None else row)
+    table(columns, rows, right=["score"])
 
 
-def _with_progress(label: str) -> tuple[Progress | None, Callable[[int, int], None] | None]:
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A transient progress bar on a terminal's stderr; None (no output) when stderr is not a terminal."""
     if not sys.stderr.isatty():
-        return None, None
-    progress = Progress(console=stderr, transient=True)
+        yield None
+        return
+    from rich.progress import Progress
+
+    from .render import stderr
+
+    progress: Progress = Progress(console=stderr, transient=True)
     task = progress.add_task(label, total=None)
-    return progress, lambda done, total: progress.update(task, completed=done, total=total)
+    with progress:
+        yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
 @app.command()
@@ -88,7 +108,12 @@ def remember(
     database: Database = None,
     as_json: Json = False,
 ) -> None:
-    """Store a memory (verbatim, keyed, or extracted from free text)."""
+    """Store a memory (verbatim, keyed, or extracted from free text).
+
+    Examples: memorylayer remember "Deploys run on merge to main" -n work;
+    memorylayer remember "Alice Chen" --key name -n user-alice;
+    memorylayer remember "I'm allergic to peanuts" --extract -n user-alice
+    """
     with engine_for(home, database, as_json) as engine:
         result = engine.add(
             namespace,
@@ -101,18 +126,18 @@ def remember(
         if as_json:
             emit_json(
                 {
-                    "memories": [m.to_dict() for m in result.memories],
+                    "memories": [shapes.memory(m) for m in result.memories],
                     "skipped": result.skipped,
                     "superseded": result.superseded,
                 }
             )
             return
         for m in result.memories:
-            stdout.print(f"stored {m.id}  {m.value}", highlight=False)
+            say("stored ", m.id, "  ", m.value)
         for s in result.skipped:
-            stdout.print(f"skipped (already known): {s}", highlight=False)
+            say("skipped (already known): ", s)
         if not result.memories and not result.skipped:
-            stdout.print("nothing worth remembering was found", highlight=False)
+            say("nothing worth remembering was found")
 
 
 @app.command()
@@ -121,24 +146,27 @@ def recall(
     namespace: Namespace = "default",
     max_items: Annotated[int, typer.Option(help="At most this many memories (1-50).")] = 4,
     max_tokens: Annotated[int, typer.Option(help="Context budget in tokens (10-2000, 4 chars each).")] = 150,
-    threshold: Annotated[str, typer.Option(help="strict, balanced or permissive.")] = "balanced",
+    threshold: Annotated[Threshold, typer.Option(help="How relevant a memory must be.")] = "balanced",
     home: Home = None,
     database: Database = None,
     as_json: Json = False,
 ) -> None:
-    """Print prompt-ready context for QUERY."""
+    """Print prompt-ready context for QUERY.
+
+    Example: memorylayer recall "how do deploys work here?" -n work --max-items 3
+    """
     with engine_for(home, database, as_json) as engine:
         result = engine.recall(namespace, query, max_items=max_items, max_tokens=max_tokens, threshold=threshold)
         if as_json:
             emit_json(
                 {
                     "context": result.context,
-                    "memories": [m.to_dict() for m in result.memories],
+                    "memories": [shapes.memory(m) for m in result.memories],
                     "ranking": {"strategy": result.ranking.strategy, "scores": result.ranking.scores},
                 }
             )
         else:
-            sys.stdout.write(result.context + ("\n" if result.context else ""))
+            write(result.context)
 
 
 @app.command()
@@ -151,13 +179,16 @@ def search(
     database: Database = None,
     as_json: Json = False,
 ) -> None:
-    """Ranked hybrid search (all namespaces unless --namespace)."""
+    """Ranked hybrid search (all namespaces unless --namespace).
+
+    Example: memorylayer search "deploy" --top-k 3 --json
+    """
     with engine_for(home, database, as_json) as engine:
         hits = engine.search(query, scope=namespace, top_k=top_k, min_score=min_score)
         if as_json:
-            emit_json([{**h.memory.to_dict(), "score": round(h.score, 4)} for h in hits])
+            emit_json({"results": [{**shapes.memory(h.memory), "score": round(h.score, 4)} for h in hits]})
         else:
-            stdout.print(_table([h.memory for h in hits], [h.score for h in hits]))
+            _memories([h.memory for h in hits], [h.score for h in hits])
 
 
 @app.command()
@@ -169,7 +200,10 @@ def get(
     database: Database = None,
     as_json: Json = False,
 ) -> None:
-    """Show one memory by id, or by --key in a namespace."""
+    """Show one memory by id, or by --key in a namespace.
+
+    Examples: memorylayer get 0b7c…; memorylayer get --key name -n user-alice --json
+    """
     with engine_for(home, database, as_json) as engine:
         if key is not None:
             record = engine.get_key(namespace, key)
@@ -180,29 +214,30 @@ def get(
         else:
             raise InvalidRequest("give a memory id or --key")
         if as_json:
-            emit_json(record.to_dict())
+            emit_json({"memory": shapes.memory(record)})
         else:
-            stdout.print(_table([record]))
+            _memories([record])
 
 
 @app.command("list")
 def list_memories(
     namespace: OptionalNamespace = None,
-    source: Annotated[str | None, typer.Option(help="explicit, extracted or imported.")] = None,
+    source: Annotated[Source | None, typer.Option(help="Only memories from this source.")] = None,
     contains: Annotated[
         str | None, typer.Option("--search", help="Case-insensitive substring of key or value.")
     ] = None,
-    order_by: Annotated[
-        str, typer.Option(help="updated_at, created_at, importance or last_recalled_at.")
-    ] = "updated_at",
-    order_dir: Annotated[str, typer.Option(help="asc or desc.")] = "desc",
+    order_by: Annotated[OrderBy, typer.Option(help="Sort field.")] = "updated_at",
+    order_dir: Annotated[OrderDir, typer.Option(help="Sort direction.")] = "desc",
     limit: Annotated[int, typer.Option(help="Page size.")] = 50,
     cursor: Annotated[str | None, typer.Option(help="Cursor from a previous page.")] = None,
     home: Home = None,
     database: Database = None,
     as_json: Json = False,
 ) -> None:
-    """List memories, newest first, one page at a time."""
+    """List memories, newest first, one page at a time.
+
+    Examples: memorylayer list -n work --limit 20; memorylayer list --search deploy --json
+    """
     with engine_for(home, database, as_json) as engine:
         page = engine.list(
             scope=namespace,
@@ -214,11 +249,11 @@ def list_memories(
             cursor=cursor,
         )
         if as_json:
-            emit_json({"memories": [m.to_dict() for m in page.memories], "next_cursor": page.next_cursor})
+            emit_json({"memories": [shapes.memory(m) for m in page.memories], "next_cursor": page.next_cursor})
             return
-        stdout.print(_table(page.memories))
+        _memories(page.memories)
         if page.next_cursor:
-            stderr.print(f"more: --cursor {page.next_cursor}", highlight=False)
+            note("more: --cursor ", page.next_cursor)
 
 
 @app.command()
@@ -243,7 +278,7 @@ def forget(
         if as_json:
             emit_json({"status": "deleted"})
         else:
-            stdout.print("deleted")
+            say("deleted")
 
 
 @app.command()
@@ -253,13 +288,15 @@ def namespaces(home: Home = None, database: Database = None, as_json: Json = Fal
         spaces = engine.namespaces()
         if as_json:
             emit_json(
-                [{"namespace": n.scope, "count": n.count, "last_updated": iso_ms(n.last_updated)} for n in spaces]
+                {
+                    "namespaces": [
+                        {"namespace": n.scope, "count": n.count, "last_updated": iso_ms(n.last_updated)} for n in spaces
+                    ]
+                }
             )
             return
-        table = Table("namespace", "count", "last updated")
-        for n in spaces:
-            table.add_row(n.scope, str(n.count), iso_ms(n.last_updated) or "")
-        stdout.print(table)
+        rows = [[n.scope, str(n.count), iso_ms(n.last_updated) or ""] for n in spaces]
+        table(["namespace", "count", "last updated"], rows)
 
 
 @app.command()
@@ -271,84 +308,15 @@ def history(
     database: Database = None,
     as_json: Json = False,
 ) -> None:
-    """Earlier values of a memory or key, oldest first."""
+    """Earlier values of a memory or key, oldest first (exit 3 when the memory does not exist)."""
     with engine_for(home, database, as_json) as engine:
         entries = engine.history(memory_id, scope=namespace if key else None, key=key)
+        if not entries:  # no history: say whether the memory exists at all
+            if memory_id is not None:
+                engine.get(memory_id)
+            elif key is not None and engine.get_key(namespace, key) is None:
+                raise NotFound(f"no memory under key {key!r} in namespace {namespace!r}")
         if as_json:
-            emit_json([e.to_dict() for e in entries])
+            emit_json({"history": [shapes.history_entry(e) for e in entries]})
             return
-        table = Table("replaced at", "event", "value")
-        for e in entries:
-            table.add_row(iso_ms(e.replaced_at) or "", e.event, e.value)
-        stdout.print(table)
-
-
-@app.command("export")
-def export_memories(
-    namespace: OptionalNamespace = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
-    home: Home = None,
-    database: Database = None,
-    as_json: Json = False,
-) -> None:
-    """Write memories as JSON Lines."""
-    with engine_for(home, database, as_json) as engine:
-        if output is None:
-            engine.export_jsonl(sys.stdout, scope=namespace)
-            return
-        with output.open("w", encoding="utf-8") as handle:
-            count = engine.export_jsonl(handle, scope=namespace)
-        if as_json:
-            emit_json({"exported": count, "path": str(output)})
-        else:
-            stderr.print(f"exported {count} memories to {output}")
-
-
-@app.command("import")
-def import_memories(
-    path: Annotated[Path, typer.Argument(help="JSON Lines file ('-' for stdin).")],
-    namespace: OptionalNamespace = None,
-    home: Home = None,
-    database: Database = None,
-    as_json: Json = False,
-) -> None:
-    """Read memories from JSON Lines (keyed lines upsert, exact duplicates are skipped)."""
-    with engine_for(home, database, as_json) as engine:
-        progress, report = _with_progress("importing")
-        try:
-            if progress:
-                progress.start()
-            if str(path) == "-":
-                # Bad bytes become lone surrogates, which validation refuses with their line number.
-                stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
-                count = engine.import_jsonl(stdin, scope=namespace, progress=report)
-            else:
-                if not path.is_file():
-                    raise NotFound(f"{path} does not exist")
-                with path.open(encoding="utf-8", errors="surrogateescape") as handle:
-                    count = engine.import_jsonl(handle, scope=namespace, progress=report)
-        finally:
-            if progress:
-                progress.stop()
-        if as_json:
-            emit_json({"imported": count})
-        else:
-            stdout.print(f"imported {count} memories")
-
-
-@app.command()
-def reindex(home: Home = None, database: Database = None, as_json: Json = False) -> None:
-    """Re-embed memories whose vectors are missing or from another model."""
-    with engine_for(home, database, as_json) as engine:
-        progress, report = _with_progress("re-embedding")
-        try:
-            if progress:
-                progress.start()
-            count = engine.reindex(progress=report)
-        finally:
-            if progress:
-                progress.stop()
-        if as_json:
-            emit_json({"reindexed": count, "model": engine.embedder.model_id})
-        else:
-            stdout.print(f"re-embedded {count} memories with {engine.embedder.model_id}")
+        table(["replaced at", "event", "value"], [[iso_ms(e.replaced_at) or "", e.event, e.value] for e in entries])

@@ -2,35 +2,85 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
+from typing import Annotated, Literal
 
 import typer
 
-from ..errors import MemoryLayerError
-from .app import app, fail, stderr
+from ..errors import AddressInUse, InvalidRequest, MemoryLayerError
 from .options import Database, Home, load_settings
+from .render import fail, note
+from .root import app, needs_extra
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, bound before the app loads so a busy port fails at once.
+
+    Raises:
+        AddressInUse: another process holds the port.
+        InvalidRequest: the host does not resolve or the address cannot be used (a privileged port...).
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise InvalidRequest(f"--host {host!r} does not resolve ({exc.strerror})") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restart over TIME_WAIT
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise AddressInUse(f"{host}:{port} is in use by another process; stop it or pass --port") from None
+        raise InvalidRequest(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
+
+
+def _banner(host: str, port: int, database_url: str) -> None:
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    note(("memorylayer server", "bold"), f" on http://{host}:{port} (database {database_url})")
+    note("  dashboard   ", base, "/   (sign in with a code; in local mode it is printed in this log)")
+    note("  API         ", base, "/v1   reference ", base, "/docs   schema ", base, "/openapi.json")
+    note("  MCP         ", base, "/mcp   (streamable HTTP; or `memorylayer mcp` for stdio)")
+    note("  next        ", "mint a key: memorylayer admin create-account you@example.com --plan pro")
 
 
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for all)."),
-    port: int = typer.Option(8787, help="TCP port."),
+    host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 for all).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8787,
     database: Database = None,
     home: Home = None,
-    log_level: str = typer.Option("info", help="debug, info, warning or error."),
+    log_level: Annotated[LogLevel, typer.Option(help="Server log level.")] = "info",
 ) -> None:
-    """Serve the /v1 API (WithMemory wire protocol) until interrupted."""
-    import uvicorn
+    """Serve the /v1 API (WithMemory wire protocol), /mcp and the dashboard until interrupted.
 
-    from ..server import create_app
+    Exits 8 (address_in_use) when the port is taken. Example: memorylayer serve --port 8787
+    """
+    try:
+        import uvicorn
+
+        from ..server import create_app
+    except ModuleNotFoundError as exc:
+        needs_extra("server", exc)
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sock = None
     try:
+        sock = listen(host, port)
         settings = load_settings(home, database)
         application = create_app(settings)
     except MemoryLayerError as error:
+        if sock is not None:
+            sock.close()
         fail(error, as_json=False)
-    stderr.print(f"memorylayer server on http://{host}:{port} (database {settings.database_url})", highlight=False)
+    _banner(host, sock.getsockname()[1], settings.database_url)
     # The app logs one escaped line per request itself (memorylayer.server); uvicorn's access log
     # would be a second, unescaped one.
-    uvicorn.run(application, host=host, port=port, log_level=log_level, proxy_headers=False, access_log=False)
+    config = uvicorn.Config(application, log_level=log_level, proxy_headers=False, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar
 from urllib.parse import quote
 
@@ -24,6 +23,7 @@ import httpx
 import pydantic
 
 from .. import limits as L
+from .._version import __version__
 from ..errors import MemoryLayerError, NetworkError, RateLimited, Timeout, Unauthorized, error_classes
 from . import models as m
 from ._checks import check, extraction_size, integer, number, text
@@ -179,14 +179,7 @@ def _iso(value: datetime | str | None) -> str | None:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
-def _version() -> str:
-    try:
-        return version("memorylayer")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
-        return "0"
-
-
-USER_AGENT = f"memorylayer-python/{_version()}"
+USER_AGENT = f"memorylayer-python/{__version__}"
 
 
 def parse_retry_after(value: str | None) -> float | None:

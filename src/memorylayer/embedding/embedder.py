@@ -11,15 +11,19 @@ import threading
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import onnxruntime as ort
-from tokenizers import Tokenizer
 
 from ..errors import IntegrityError, NotConfigured
 
+if TYPE_CHECKING:
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
 DEFAULT_MODEL_ID = "all-MiniLM-L6-v2-int8"
+#: The width of the default model's vectors (checked against the model when it loads).
+DEFAULT_DIMENSIONS = 384
 DEFAULT_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 #: The vendored tokenizer (package data ``data/tokenizer.json``), as models/all-MiniLM-L6-v2 lists it.
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
@@ -42,6 +46,8 @@ class Embedder(Protocol):
 
 def session_options(threads: int) -> ort.SessionOptions:
     """The two settings that halve single-query latency on small machines (see models README)."""
+    import onnxruntime as ort
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -65,6 +71,8 @@ def tokenizer_path() -> Path:
 
 def load_tokenizer(path: Path | None = None, max_tokens: int = MAX_TOKENS) -> Tokenizer:
     """A tokenizer that pads only to the longest text of a batch (the vendored file pads to 128)."""
+    from tokenizers import Tokenizer
+
     if path is None:
         source = resources.files("memorylayer.embedding").joinpath("data/tokenizer.json")
         tokenizer = Tokenizer.from_str(source.read_text(encoding="utf-8"))
@@ -109,6 +117,8 @@ class OnnxEmbedder:
             raise NotConfigured(f"embedding model not found at {model_path}")
         if expected_sha256 is not None and sha256_file(model_path) != expected_sha256:
             raise IntegrityError(f"{model_path} does not match its pinned sha256")
+        import onnxruntime as ort
+
         self.model_id = model_id
         self._tokenizer = tokenizer or load_tokenizer()
         self._session = ort.InferenceSession(
@@ -155,3 +165,25 @@ def default_embedder(threads: int = 2) -> OnnxEmbedder:
         threads=threads,
         expected_sha256=DEFAULT_MODEL_SHA256,
     )
+
+
+class DefaultEmbedder:
+    """The shipped model, loaded on the first :meth:`embed`: until then only its identity is needed.
+
+    Opening a database, listing, getting and deleting memories, and writes of text already stored
+    never pay for loading the ONNX session and checking the model's hash.
+    """
+
+    model_id = DEFAULT_MODEL_ID
+    dimensions = DEFAULT_DIMENSIONS
+
+    def __init__(self, threads: int = 2) -> None:
+        self.threads = threads
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        model = default_embedder(self.threads)
+        if model.dimensions != self.dimensions:
+            raise IntegrityError(f"the installed model makes {model.dimensions}-wide vectors, not {self.dimensions}")
+        return model.embed(texts)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
-import onnxruntime as ort
 
 from ..errors import InvalidRequest, NotConfigured
 from .embedder import encode_batch, load_tokenizer, session_options, sha256_file
@@ -59,6 +58,8 @@ class OnnxCrossEncoder:
         self._tokenizer = load_tokenizer(tokenizer_path, max_tokens)
         # Trim whichever side is longer, so neither a long query nor a long passage makes encoding fail.
         self._tokenizer.enable_truncation(max_length=max_tokens, strategy="longest_first")
+        import onnxruntime as ort
+
         self._session = ort.InferenceSession(
             str(model_path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
         )

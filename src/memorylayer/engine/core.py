@@ -9,9 +9,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from .. import limits
 from ..config import Settings
-from ..embedding.embedder import Embedder, default_embedder
+from ..embedding.embedder import DefaultEmbedder, Embedder
 from ..errors import InvalidRequest, NotFound
 from ..files import secure_home
 from ..store import open_backend
@@ -57,7 +59,7 @@ class _Shared:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return self.embedder_override or default_embedder(self.settings.embed_threads)
+        return self.embedder_override or DefaultEmbedder(self.settings.embed_threads)
 
     @cached_property
     def extractor(self) -> Any:
@@ -247,12 +249,20 @@ class Engine:
         items = [NewMemory(x, metadata=meta, created_at=t, source=source) for x, t in zip(values, stamps, strict=True)]
         return self.commit(self.prepare(scope, items, dedup="similar" if dedup else "none"), admit)
 
-    def prepare(self, scope: str, items: builtins.list[NewMemory], *, dedup: Dedup = "similar") -> Prepared:
+    def prepare(
+        self,
+        scope: str,
+        items: builtins.list[NewMemory],
+        *,
+        dedup: Dedup = "similar",
+        embedded: dict[str, np.ndarray] | None = None,
+    ) -> Prepared:
         """Embed ``items`` for :meth:`commit`, outside any transaction (items must be validated).
 
-        Items already stored exactly as they are are not embedded at all.
+        Items already stored exactly as they are are not embedded at all, and each distinct text once
+        (``embedded``, shared across calls, carries vectors from one batch to the next).
         """
-        return self._writer.prepare(scope, items, dedup)
+        return self._writer.prepare(scope, items, dedup, embedded)
 
     def commit(self, prepared: Prepared, admit: Admit | None = None) -> AddResult:
         """Write what :meth:`prepare` made in one transaction, or in the caller's if one is open.
@@ -529,10 +539,12 @@ class Engine:
             by_scope.setdefault(line_scope, []).append(item)
         total = sum(len(items) for items in by_scope.values())
         prepared, done = [], 0
+        embedded: dict[str, np.ndarray] = {}  # a line repeated anywhere in the file is embedded once
         for line_scope, items in by_scope.items():
             for start in range(0, len(items), EMBED_BATCH):
-                prepared.append(self.prepare(line_scope, items[start : start + EMBED_BATCH], dedup="exact"))
-                done += len(items[start : start + EMBED_BATCH])
+                batch = items[start : start + EMBED_BATCH]
+                prepared.append(self.prepare(line_scope, batch, dedup="exact", embedded=embedded))
+                done += len(batch)
                 if progress:
                     progress(done, total)
         written = 0

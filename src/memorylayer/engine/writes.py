@@ -50,14 +50,24 @@ class Writer:
     model_id: str
     embed: Callable[[list[str]], np.ndarray]
 
-    def prepare(self, scope: str, items: list[NewMemory], dedup: Dedup) -> Prepared:
-        """Embed every item that is not already stored exactly as it is (one query finds those)."""
+    def prepare(
+        self, scope: str, items: list[NewMemory], dedup: Dedup, embedded: dict[str, np.ndarray] | None = None
+    ) -> Prepared:
+        """Embed each distinct text once, skipping items already stored exactly as they are.
+
+        One query finds the stored ones; a text that repeats within ``items`` (or is in ``embedded``,
+        which the caller may share across batches and which gains the new vectors) is embedded once,
+        so re-importing a file, or one with repeated lines, costs no model time.
+        """
         known = self._already_stored(scope, items) if dedup != "none" else set()
         todo = [i for i in range(len(items)) if i not in known]
+        by_text = embedded if embedded is not None else {}
+        texts = [t for t in dict.fromkeys(items[i].value for i in todo) if t not in by_text]
+        if texts:
+            by_text.update(zip(texts, self.embed(texts), strict=True))
         vectors: list[np.ndarray | None] = [None] * len(items)
-        if todo:
-            for i, vector in zip(todo, self.embed([items[i].value for i in todo]), strict=True):
-                vectors[i] = vector
+        for i in todo:
+            vectors[i] = by_text[items[i].value]
         return Prepared(scope, items, vectors, dedup)
 
     def _already_stored(self, scope: str, items: Sequence[NewMemory]) -> set[int]:

@@ -96,9 +96,6 @@ def build_server(
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from .._version import __version__
 
-    try:
-        return version("memorylayer")
-    except PackageNotFoundError:
-        return "0.0.0"
+    return __version__

@@ -23,12 +23,9 @@ NO_PAYMENTS = (
 
 
 def server_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from ..._version import __version__
 
-    try:
-        return version("memorylayer")
-    except PackageNotFoundError:
-        return "0.0.0"
+    return __version__
 
 
 @route(router, "GET", "/v1/health", summary="Authenticated health check", errors=AUTH_ERRORS)
