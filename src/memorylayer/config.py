@@ -46,6 +46,8 @@ class Settings:
     reranker_path: str = ""
     #: onnxruntime intra-op threads for the embedder.
     embed_threads: int = 2
+    #: The package registry `login`, `publish` and `add` talk to; empty means the local server.
+    registry: str = ""
     #: How long a write waits for another process's write lock before failing with ``storage_busy`` (ms).
     busy_timeout_ms: int = BUSY_TIMEOUT_MS
 

@@ -6,8 +6,12 @@ the MCP tool error text::
 
     MemoryLayerError (error)
     ├── InvalidRequest (invalid_request)           400, exit 2
-    │   └── PayloadTooLarge (payload_too_large)    413
+    │   ├── PayloadTooLarge (payload_too_large)    413
+    │   ├── InvalidPackageName (invalid_package_name)
+    │   └── InvalidVersion (invalid_version)
     ├── NotFound (not_found)                       404, exit 3
+    │   ├── NoMatchingVersion (no_matching_version)
+    │   └── VersionYanked (version_yanked)         410
     ├── Unauthorized (unauthorized)                401, exit 4
     │   ├── KeyExpired (key_expired)
     │   └── InvalidCode (invalid_code)
@@ -16,18 +20,25 @@ the MCP tool error text::
     │   ├── PlanRequired (plan_required)
     │   ├── QuotaExceeded (quota_exceeded)
     │   ├── ContainerLimitExceeded (container_limit_exceeded)
-    │   └── CacheEntryLimit (cache_entry_limit)
+    │   ├── CacheEntryLimit (cache_entry_limit)
+    │   ├── ShareLinkExpired (share_link_expired)
+    │   └── ShareLinkUsedUp (share_link_used_up)
     ├── Conflict (conflict)                        409
     │   ├── ContainerNameExists (container_name_exists)
     │   ├── AlreadyClaimed (already_claimed)
     │   ├── IdempotencyConflict (idempotency_conflict)
-    │   └── IdempotencyInProgress (idempotency_in_progress)
+    │   ├── IdempotencyInProgress (idempotency_in_progress)
+    │   ├── VersionExists (version_exists)
+    │   ├── ScopeTaken (scope_taken)
+    │   ├── LastAdmin (last_admin)
+    │   └── DependencyCycle (dependency_cycle)
     ├── CacheExpired (cache_expired)               410
     ├── RateLimited (rate_limited)                 429 (carries retry_after seconds)
     ├── ExtractionFailed (extraction_failed)       500
     ├── NotConfigured (not_configured)             501
     ├── ModelMismatch (model_mismatch)             409: stored vectors need `memorylayer reindex`
     ├── IntegrityError (integrity_error)           exit 6
+    │   └── UnsafeArchive (unsafe_archive)         400: a package tarball that could escape or explode
     ├── StorageError (storage_error)               503, exit 7: the database cannot be used as it is
     │   ├── StorageReadOnly (storage_read_only)    the home or database file is not writable
     │   ├── StorageFull (storage_full)             the disk (or the database's size cap) is full
@@ -89,12 +100,37 @@ class PayloadTooLarge(InvalidRequest):
     status = 413
 
 
+class InvalidPackageName(InvalidRequest):
+    """A package name that is not ``@scope/name`` in lowercase letters, digits, ``-``, ``.`` and ``_``."""
+
+    code = "invalid_package_name"
+
+
+class InvalidVersion(InvalidRequest):
+    """A version that is not semver (``1.2.3``), or a range or tag that cannot be read."""
+
+    code = "invalid_version"
+
+
 class NotFound(MemoryLayerError):
     """The memory, package or resource does not exist or is not visible to the caller."""
 
     code = "not_found"
     status = 404
     exit_code = 3
+
+
+class NoMatchingVersion(NotFound):
+    """No published, installable version satisfies the requested range or tag."""
+
+    code = "no_matching_version"
+
+
+class VersionYanked(NotFound):
+    """The version was yanked: it shows in ``info`` but cannot be installed."""
+
+    code = "version_yanked"
+    status = 410
 
 
 class Unauthorized(MemoryLayerError):
@@ -155,6 +191,18 @@ class CacheEntryLimit(Forbidden):
     code = "cache_entry_limit"
 
 
+class ShareLinkExpired(Forbidden):
+    """The share link is past its expiry (or was revoked)."""
+
+    code = "share_link_expired"
+
+
+class ShareLinkUsedUp(Forbidden):
+    """The share link has been used as many times as it allows."""
+
+    code = "share_link_used_up"
+
+
 class Conflict(MemoryLayerError):
     """The request conflicts with the current state."""
 
@@ -184,6 +232,30 @@ class IdempotencyInProgress(Conflict):
     """A request with this Idempotency-Key is still running; retry it later to get its answer."""
 
     code = "idempotency_in_progress"
+
+
+class VersionExists(Conflict):
+    """This version of the package is already published; versions are immutable (bump it)."""
+
+    code = "version_exists"
+
+
+class ScopeTaken(Conflict):
+    """A user or an org already holds this scope."""
+
+    code = "scope_taken"
+
+
+class LastAdmin(Conflict):
+    """The org would be left without an admin."""
+
+    code = "last_admin"
+
+
+class DependencyCycle(Conflict):
+    """The package's dependencies lead back to a package already being installed."""
+
+    code = "dependency_cycle"
 
 
 class CacheExpired(MemoryLayerError):
@@ -230,6 +302,13 @@ class IntegrityError(MemoryLayerError):
 
     code = "integrity_error"
     exit_code = 6
+
+
+class UnsafeArchive(IntegrityError):
+    """A package tarball with links, paths outside the package, too many or too large members."""
+
+    code = "unsafe_archive"
+    status = 400
 
 
 class StorageError(MemoryLayerError):

@@ -152,3 +152,17 @@ def json_depth_exceeds(value: object, limit: int = JSON_MAX_DEPTH) -> bool:
 def utf16_len(text: str) -> int:
     """Length as JavaScript counts it: UTF-16 code units (an emoji counts 2; a lone surrogate 1)."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+# -- registry packages ------------------------------------------------------------------------
+#: A package tarball as uploaded and downloaded (gzip-compressed).
+TARBALL_MAX_BYTES = 256 * 1024 * 1024
+#: What a tarball may unpack to in all; a member's declared size is checked before it is read.
+UNPACKED_MAX_BYTES = 1024 * 1024 * 1024
+#: Members a tarball may hold (a package has two: memory.json and memories.jsonl).
+TARBALL_MAX_MEMBERS = 8
+#: The manifest, read into memory whole.
+MANIFEST_MAX_BYTES = 1024 * 1024
+#: Share links: default and longest lifetime, in hours.
+SHARE_DEFAULT_HOURS = 7 * 24
+SHARE_MAX_HOURS = 365 * 24

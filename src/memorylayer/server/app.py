@@ -94,6 +94,9 @@ def create_app(
 
     for module in (memories, account, containers, cache, signin):
         app.include_router(module.router)
+    from ..registry.routes import mount_registry
+
+    mount_registry(app, srv)  # /registry/v1: packages on the same accounts and keys
     _meta_routes(app)
     mount_dashboard(app)  # the web pages: /memories, /playground, /keys, ..., /claim/{token}, /docs
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

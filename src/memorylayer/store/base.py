@@ -19,6 +19,7 @@ import numpy as np
 
 from ..types import HistoryEntry, MemoryRecord, Namespace
 from .accounts import AccountStore
+from .registry import RegistryStore
 from .sessions import SessionStore
 from .usage import UsageStore
 
@@ -150,6 +151,10 @@ class Store(Protocol):
 
     def iter_records(self, account: str, scope: str | None = None) -> Iterator[MemoryRecord]: ...
 
+    def vectors_of(self, account: str, memory_ids: Sequence[str]) -> dict[str, tuple[str, np.ndarray]]:
+        """(model, vector) of each of ``memory_ids`` that has one (a package carries its embeddings)."""
+        ...
+
     def iter_for_reindex(self, model_id: str) -> Iterator[tuple[int, str]]:
         """(rowid, value) of every memory whose vector is missing or from another model."""
         ...
@@ -213,6 +218,11 @@ class Backend(Protocol):
     @property
     def usage(self) -> UsageStore:
         """Calls per account per day."""
+        ...
+
+    @property
+    def registry(self) -> RegistryStore:
+        """The package registry's records (server side) and the packages installed here (client side)."""
         ...
 
     def transaction(self) -> AbstractContextManager[Any]:

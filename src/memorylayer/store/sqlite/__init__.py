@@ -12,6 +12,7 @@ from .accounts import SqliteAccountStore
 from .db import Database, Migration
 from .faults import storage_error
 from .migrations import MIGRATIONS
+from .registry import SqliteRegistryStore
 from .sessions import SqliteSessionStore, SqliteUsageStore
 from .store import SqliteStore
 from .vectors import SqliteVectorIndex
@@ -29,6 +30,7 @@ class SqliteBackend:
         self.accounts = SqliteAccountStore(self.database)
         self.sessions = SqliteSessionStore(self.database)
         self.usage = SqliteUsageStore(self.database)
+        self.registry = SqliteRegistryStore(self.database)
 
     def transaction(self) -> AbstractContextManager[Any]:
         return self.database.transaction()
@@ -51,6 +53,7 @@ __all__ = [
     "Migration",
     "SqliteAccountStore",
     "SqliteBackend",
+    "SqliteRegistryStore",
     "SqliteSessionStore",
     "SqliteStore",
     "SqliteUsageStore",

@@ -1,7 +1,8 @@
 """The one list of named, append-only migrations of a MemoryLayer SQLite file. Never edit a released one.
 
 Memory tables first (``m…``), then the server's accounts (``a…``), the MCP daily call counts
-(``mcp…``), the dashboard's sessions (``d…``) and the daily usage counts (``u…``). Names are what
+(``mcp…``), the dashboard's sessions (``d…``), the daily usage counts (``u…``) and the package registry
+(``g…``). Names are what
 ``schema_migrations`` records, so files made before the lists were merged carry on where they were.
 """
 
@@ -264,6 +265,89 @@ MIGRATIONS = [
             response TEXT,
             finished_at INTEGER,
             PRIMARY KEY (account_id, idempotency_key)
+        );
+        """,
+    ),
+    Migration(
+        "g001_registry",
+        """
+        -- Server side: usernames and org slugs share one namespace (a package scope).
+        CREATE TABLE reg_users (
+            account_id TEXT PRIMARY KEY REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            username TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE reg_orgs (slug TEXT PRIMARY KEY, display_name TEXT NOT NULL, created_at INTEGER NOT NULL);
+        CREATE TABLE reg_org_members (
+            slug TEXT NOT NULL REFERENCES reg_orgs(slug) ON DELETE CASCADE,
+            account_id TEXT NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            PRIMARY KEY (slug, account_id)
+        );
+        CREATE TABLE reg_packages (
+            name TEXT PRIMARY KEY,
+            scope TEXT NOT NULL,
+            owner_account_id TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            keywords TEXT NOT NULL DEFAULT '[]',
+            private INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX reg_packages_scope ON reg_packages(scope);
+        CREATE TABLE reg_versions (
+            package TEXT NOT NULL REFERENCES reg_packages(name) ON DELETE CASCADE,
+            version TEXT NOT NULL,
+            integrity TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            memory_count INTEGER NOT NULL,
+            manifest TEXT NOT NULL,
+            published_by TEXT NOT NULL,
+            published_at INTEGER NOT NULL,
+            yanked_at INTEGER,
+            yank_reason TEXT,
+            deprecated TEXT,
+            PRIMARY KEY (package, version)
+        );
+        CREATE TABLE reg_dist_tags (
+            package TEXT NOT NULL REFERENCES reg_packages(name) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            version TEXT NOT NULL,
+            PRIMARY KEY (package, tag)
+        );
+        CREATE TABLE reg_collaborators (
+            package TEXT NOT NULL REFERENCES reg_packages(name) ON DELETE CASCADE,
+            account_id TEXT NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (package, account_id)
+        );
+        CREATE TABLE reg_share_links (
+            id TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            package TEXT NOT NULL REFERENCES reg_packages(name) ON DELETE CASCADE,
+            created_by TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            max_uses INTEGER,
+            uses INTEGER NOT NULL DEFAULT 0,
+            revoked_at INTEGER
+        );
+        -- A use taken by a download, handed back once if that install fails.
+        CREATE TABLE reg_share_claims (
+            claim_hash TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL REFERENCES reg_share_links(token_hash) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL
+        );
+        -- Client side: what `memorylayer add` wrote into a local namespace.
+        CREATE TABLE reg_installs (
+            account TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            package TEXT NOT NULL,
+            version TEXT NOT NULL,
+            integrity TEXT NOT NULL,
+            installed_at INTEGER NOT NULL,
+            memory_ids TEXT NOT NULL,
+            PRIMARY KEY (account, scope, package)
         );
         """,
     ),

@@ -504,6 +504,19 @@ class SqliteStore:
         for row in self._conn.execute(sql + " ORDER BY m.rowid", params).fetchall():
             yield _record(row)
 
+    def vectors_of(self, account: str, memory_ids: Sequence[str]) -> dict[str, tuple[str, np.ndarray]]:
+        found: dict[str, tuple[str, np.ndarray]] = {}
+        for start in range(0, len(memory_ids), 500):
+            chunk = list(memory_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for memory_id, model, blob in self._conn.execute(
+                "SELECT m.id, v.model, v.vector FROM memories m JOIN memory_vectors v ON v.memory_rowid = m.rowid"
+                f" WHERE m.account = ? AND m.id IN ({marks})",
+                [account, *chunk],
+            ):
+                found[memory_id] = (model, np.frombuffer(blob, dtype=np.float32))
+        return found
+
     def iter_for_reindex(self, model_id: str) -> Iterator[tuple[int, str]]:
         rows = self._conn.execute(
             "SELECT m.rowid, m.value FROM memories m LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
