@@ -80,7 +80,14 @@ class Registry:
     def account_of(self, username: str) -> str:
         account = self.store.account_of_username(names.slug(username, "username"))
         if account is None:
-            raise NotFound(f"no registry user {username!r} (they appear once they have run `memorylayer whoami`)")
+            # Usernames are handed out on first use; give every account its own (oldest first, so the
+            # same email always gets the same name) before saying there is no such user.
+            for other in sorted(self.accounts.list_accounts(), key=lambda a: (a.created_at, a.id)):
+                if other.parent_account_id is None:
+                    self.username(other.id)
+            account = self.store.account_of_username(username)
+        if account is None:
+            raise NotFound(f"no registry user {username!r}")
         return account
 
     def whoami(self, account_id: str) -> dict[str, Any]:
@@ -397,9 +404,12 @@ class Registry:
         found = self.store.org(names.slug(slug))
         if found is None or self._role(slug, account_id) not in ("admin", "member"):
             raise NotFound(f"no org @{slug} you belong to")
+        return self._org_json(slug, found[0])
+
+    def _org_json(self, slug: str, display_name: str) -> dict[str, Any]:
         return {
             "slug": slug,
-            "displayName": found[0],
+            "displayName": display_name,
             "members": [{"username": m.username, "role": m.role} for m in self.store.members(slug)],
         }
 
@@ -420,10 +430,11 @@ class Registry:
         return self.org(slug, account_id)
 
     def remove_member(self, slug: str, account_id: str, username: str) -> dict[str, Any]:
+        found = self.org(slug, account_id)
         self._org_admin(slug, account_id)
         if not self.store.remove_member(slug, self.account_of(username)):
             raise NotFound(f"{username} is not a member of @{slug}")
-        return self.org(slug, account_id)
+        return self._org_json(slug, found["displayName"])  # an admin may have removed themselves
 
 
 def _hex_of(integrity: str) -> str:
