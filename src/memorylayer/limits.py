@@ -161,6 +161,8 @@ TARBALL_MAX_BYTES = 256 * 1024 * 1024
 UNPACKED_MAX_BYTES = 1024 * 1024 * 1024
 #: Members a tarball may hold (a package has two: memory.json and memories.jsonl).
 TARBALL_MAX_MEMBERS = 8
+#: One memory of a package (value, metadata and vector as JSON); a longer line is refused unread.
+PACKAGE_LINE_MAX_BYTES = 256 * 1024
 #: The manifest, read into memory whole.
 MANIFEST_MAX_BYTES = 1024 * 1024
 #: Share links: default and longest lifetime, in hours.

@@ -136,7 +136,8 @@ def open_package(path: Path, *, cap: int = limits.UNPACKED_MAX_BYTES) -> Iterato
             if second is None or second[0].name != MEMORIES:
                 raise UnsafeArchive(f"package tarball: the second member must be {MEMORIES}")
             yield OpenedPackage(manifest, _memories(second[1]))
-            if next(members, None) is not None:
+            # Every further member is checked too (count, links, paths), then refused.
+            if sum(1 for _ in members):
                 raise UnsafeArchive("package tarball: members after memories.jsonl")
 
 
@@ -192,7 +193,13 @@ def _manifest(handle: IO[bytes]) -> dict[str, Any]:
 
 
 def _memories(handle: IO[bytes]) -> Iterator[PackedMemory]:
-    for number, raw in enumerate(handle, start=1):
+    number = 0
+    while raw := handle.readline(limits.PACKAGE_LINE_MAX_BYTES + 1):
+        number += 1
+        if len(raw) > limits.PACKAGE_LINE_MAX_BYTES:
+            raise UnsafeArchive(
+                f"package tarball: memories.jsonl line {number} is longer than {limits.PACKAGE_LINE_MAX_BYTES:,} bytes"
+            )
         if not raw.strip():
             continue
         try:
