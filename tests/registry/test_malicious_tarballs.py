@@ -157,3 +157,20 @@ def test_the_server_refuses_an_unsafe_upload_and_publishes_nothing(
         headers={"Authorization": f"Bearer {alice.key}", "Content-Type": "application/gzip"},
     )
     assert mismatch.status_code == 400 and "not @alice/evil@2.0.0" in mismatch.json()["error"]["message"]
+
+
+def test_the_openapi_schema_lists_the_registry_routes_with_their_patterns(registry: Registry) -> None:
+    doc = httpx.get(f"{registry.url}/openapi.json").json()
+    found = {(method, path) for path, item in doc["paths"].items() for method in item if path.startswith("/registry")}
+    assert {
+        ("put", "/registry/v1/packages/{scope}/{name}/versions/{version}"),
+        ("get", "/registry/v1/packages/{scope}/{name}/versions/{version}/tarball"),
+        ("post", "/registry/v1/packages/{scope}/{name}/share-links"),
+        ("put", "/registry/v1/orgs/{slug}/members/{username}"),
+        ("get", "/registry/v1/search"),
+    } <= found
+    publish = doc["paths"]["/registry/v1/packages/{scope}/{name}/versions/{version}"]["put"]
+    assert {"201", "400", "401", "403", "409", "413"} <= set(publish["responses"])
+    version = next(p for p in publish["parameters"] if p["name"] == "version")
+    assert version["schema"]["pattern"].startswith("^(?:0|[1-9]")
+    assert "application/octet-stream" in publish["requestBody"]["content"]

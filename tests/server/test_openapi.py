@@ -83,6 +83,7 @@ DEVIATIONS = {
     "cursors are opaque": lambda f: f.code == "ST202" and f.message == "Invalid cursor",
     "lengths are UTF-16 units": lambda f: f.code == "ST202" and f.only_utf16_lengths(),
     "no NUL inside metadata": lambda f: f.code == "ST202" and f.only_nul_in_objects(),
+    "a registry upload must be a package tarball": lambda f: f.code == "ST202" and f.error_code == "unsafe_archive",
 }
 
 

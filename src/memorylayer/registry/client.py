@@ -140,7 +140,7 @@ class RegistryClient:
             f"{_path(name)}/versions/{quote(version, safe='')}",
             params=params,
             content=_chunks(tarball),
-            headers={"Content-Type": "application/gzip"},
+            headers={"Content-Type": "application/octet-stream"},
         )
 
     def download(
@@ -199,7 +199,7 @@ class RegistryClient:
         return found
 
     def yank(self, name: str, version: str, *, yanked: bool, reason: str | None) -> dict[str, Any]:
-        body = {"yanked": yanked, "reason": reason}
+        body: dict[str, Any] = {"yanked": yanked, **({"reason": reason} if reason else {})}
         return self._call("POST", f"{_path(name)}/versions/{quote(version, safe='')}/yank", json=body)
 
     def deprecate(self, name: str, version: str, message: str) -> dict[str, Any]:
@@ -220,7 +220,11 @@ class RegistryClient:
         return self._call("GET", f"{_path(name)}/access")
 
     def share(self, name: str, hours: int | None, max_uses: int | None) -> dict[str, Any]:
-        return self._call("POST", f"{_path(name)}/share-links", json={"expiresHours": hours, "maxUses": max_uses})
+        return self._call(
+            "POST",
+            f"{_path(name)}/share-links",
+            json={k: v for k, v in (("expiresHours", hours), ("maxUses", max_uses)) if v is not None},
+        )
 
     def collaborator(self, name: str, username: str, *, add: bool) -> dict[str, Any]:
         return self._call("PUT" if add else "DELETE", f"{_path(name)}/collaborators/{quote(username, safe='')}")

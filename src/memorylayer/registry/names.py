@@ -15,10 +15,19 @@ import nodesemver as semver
 from ..errors import InvalidPackageName, InvalidRequest, InvalidVersion
 
 NAME_MAX = 214
-_PART = r"[a-z0-9][a-z0-9._-]*"
-_NAME = re.compile(rf"@({_PART})/({_PART})")
-_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,38}")
-_TAG = re.compile(r"[a-z][a-z0-9._-]{0,63}")
+#: The patterns the OpenAPI schema publishes for path parameters and bodies (matched in full).
+PART = r"[a-z0-9][a-z0-9._-]*"
+SCOPE = rf"@{PART}"
+SLUG = r"[a-z0-9][a-z0-9-]{0,38}"
+# Tags never start with v or x: "v1" and "x" read as ranges, and a tag must not.
+TAG = r"[a-uwyz][a-z0-9._-]{0,63}"
+_ID = r"(?:0|[1-9][0-9]*)"
+_PRE = r"(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)"
+#: Semver without build metadata (which versions do not keep): 1.2.3, 1.0.0-beta.1.
+SEMVER = rf"{_ID}\.{_ID}\.{_ID}(?:-{_PRE}(?:\.{_PRE})*)?"
+_NAME = re.compile(rf"@({PART})/({PART})")
+_SLUG = re.compile(SLUG)
+_TAG = re.compile(TAG)
 ROLES = ("admin", "member")
 
 
@@ -66,7 +75,7 @@ def version(value: object) -> str:
         InvalidVersion: anything else.
     """
     parsed = semver.valid(value, False) if isinstance(value, str) else None
-    if parsed is None or str(parsed) != value:
+    if parsed is None or str(parsed) != value or re.fullmatch(SEMVER, value) is None:
         raise InvalidVersion(f"version {value!r}: expected semver such as 1.0.0")
     return value
 

@@ -16,9 +16,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import limits
-from ..errors import InvalidRequest, PayloadTooLarge
+from ..errors import InvalidRequest, NotFound, PayloadTooLarge
 from ..server.auth import READ, WRITE, Caller, authenticate, require
-from ..server.core import ServerState, ok, parse_json, route
+from ..server.core import ServerState, body, ok, route
+from ..server.validation import Bool, Enum, Matching, Num, Schema, Str
 from . import names
 from .service import Registry, link_json, version_json
 from .tarballs import DirectoryTarballs
@@ -65,11 +66,17 @@ def _name(scope: str, name: str) -> str:
     return full
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    data = parse_json(await request.body(), request.headers.get("content-type", ""))
-    if not isinstance(data, dict):
-        raise InvalidRequest("expected a JSON object")
-    return data
+YANK = Schema({"yanked": Bool(optional=True), "reason": Str(0, 500, optional=True)})
+DEPRECATE = Schema({"message": Str(0, 500, optional=True, description="Empty lifts the deprecation.")})
+TAG = Schema({"version": Matching(names.SEMVER, 256)})
+SHARE = Schema(
+    {
+        "expiresHours": Num(1, limits.SHARE_MAX_HOURS, integer=True, optional=True),
+        "maxUses": Num(1, 1_000_000, integer=True, optional=True),
+    }
+)
+ORG = Schema({"slug": Matching(names.SLUG, 39), "displayName": Str(1, 100, kind="text")})
+MEMBER = Schema({"role": Enum(names.ROLES, optional=True), "add": Bool(optional=True)})
 
 
 @route(router, "GET", PREFIX + "/whoami", summary="The key's registry username and orgs", errors=READ_ERRORS)
@@ -79,10 +86,11 @@ def whoami(request: Request) -> JSONResponse:
 
 
 @route(router, "GET", PREFIX + "/search", summary="Search packages (text, keyword, author)", errors=READ_ERRORS)
-def search(request: Request, q: str = "", keyword: str = "", author: str = "", limit: int = 20) -> JSONResponse:
-    if not 1 <= limit <= 100:
+def search(request: Request, q: str = "", keyword: str = "", author: str = "", limit: str = "20") -> JSONResponse:
+    # Query values arrive as text and are checked here, so a bad one is our 400 envelope.
+    if not limit.isdigit() or not 1 <= int(limit) <= 100:
         raise InvalidRequest("limit: expected 1-100")
-    found = _registry(request).search(_optional(request), q or None, keyword or None, author or None, limit)
+    found = _registry(request).search(_optional(request), q or None, keyword or None, author or None, int(limit))
     return ok(request, {"packages": found})
 
 
@@ -156,24 +164,24 @@ def tarball(request: Request, scope: str, name: str, version: str, share: str = 
 
 @route(router, "POST", PREFIX + "/share-claims/{claim}/release", summary="Hand back a share link use", errors=(404,))
 def release(request: Request, claim: str) -> JSONResponse:
-    return ok(request, {"released": _registry(request).release_claim(claim)})
+    if not _registry(request).release_claim(claim):
+        raise NotFound("no such share claim (it was handed back already, or never taken)")
+    return ok(request, {"released": True})
 
 
 @route(
     router,
     "POST",
     PREFIX + "/packages/{scope}/{name}/versions/{version}/yank",
-    summary="Yank (yanked: true) or unyank a version",
+    summary="Yank (yanked: true, the default) or unyank a version",
     errors=WRITE_ERRORS,
+    schema=YANK,
 )
-async def yank(request: Request, scope: str, name: str, version: str) -> JSONResponse:
-    data = await _json(request)
-    caller = await run_in_threadpool(_caller, request, WRITE)
-    yanked, reason = data.get("yanked", True), data.get("reason")
-    if not isinstance(yanked, bool) or not (reason is None or isinstance(reason, str)):
-        raise InvalidRequest("expected {yanked: boolean, reason?: string}")
-    record = await run_in_threadpool(
-        _registry(request).yank, _name(scope, name), version, caller.account.id, yanked=yanked, reason=reason
+def yank(request: Request, scope: str, name: str, version: str, data: dict[str, Any] = body(YANK)) -> JSONResponse:
+    caller = _caller(request, WRITE)
+    yanked = data.get("yanked", True)
+    record = _registry(request).yank(
+        _name(scope, name), version, caller.account.id, yanked=yanked, reason=data.get("reason") or None
     )
     return ok(request, {"version": version_json(record)})
 
@@ -184,28 +192,27 @@ async def yank(request: Request, scope: str, name: str, version: str) -> JSONRes
     PREFIX + "/packages/{scope}/{name}/versions/{version}/deprecate",
     summary="Deprecate a version (an empty message lifts it)",
     errors=WRITE_ERRORS,
+    schema=DEPRECATE,
 )
-async def deprecate(request: Request, scope: str, name: str, version: str) -> JSONResponse:
-    data = await _json(request)
-    caller = await run_in_threadpool(_caller, request, WRITE)
-    message = data.get("message")
-    if not (message is None or isinstance(message, str)):
-        raise InvalidRequest("message: expected a string")
-    record = await run_in_threadpool(
-        _registry(request).deprecate, _name(scope, name), version, caller.account.id, message
-    )
+def deprecate(
+    request: Request, scope: str, name: str, version: str, data: dict[str, Any] = body(DEPRECATE)
+) -> JSONResponse:
+    caller = _caller(request, WRITE)
+    record = _registry(request).deprecate(_name(scope, name), version, caller.account.id, data.get("message"))
     return ok(request, {"version": version_json(record)})
 
 
 @route(
-    router, "PUT", PREFIX + "/packages/{scope}/{name}/dist-tags/{tag}", summary="Point a dist-tag", errors=WRITE_ERRORS
+    router,
+    "PUT",
+    PREFIX + "/packages/{scope}/{name}/dist-tags/{tag}",
+    summary="Point a dist-tag at a version",
+    errors=WRITE_ERRORS,
+    schema=TAG,
 )
-async def set_tag(request: Request, scope: str, name: str, tag: str) -> JSONResponse:
-    data = await _json(request)
-    caller = await run_in_threadpool(_caller, request, WRITE)
-    tags = await run_in_threadpool(
-        _registry(request).set_tag, _name(scope, name), tag, names.version(data.get("version")), caller.account.id
-    )
+def set_tag(request: Request, scope: str, name: str, tag: str, data: dict[str, Any] = body(TAG)) -> JSONResponse:
+    caller = _caller(request, WRITE)
+    tags = _registry(request).set_tag(_name(scope, name), tag, data["version"], caller.account.id)
     return ok(request, {"distTags": tags})
 
 
@@ -225,7 +232,7 @@ def remove_tag(request: Request, scope: str, name: str, tag: str) -> JSONRespons
     router,
     "GET",
     PREFIX + "/packages/{scope}/{name}/access",
-    summary="Collaborators and live share links",
+    summary="Collaborators and live share links (publisher and org admins)",
     errors=READ_ERRORS,
 )
 def access(request: Request, scope: str, name: str) -> JSONResponse:
@@ -237,19 +244,19 @@ def access(request: Request, scope: str, name: str) -> JSONResponse:
     router,
     "POST",
     PREFIX + "/packages/{scope}/{name}/share-links",
-    summary="Create a share link",
+    summary="Create a share link (default 7 days, optional use limit)",
     errors=WRITE_ERRORS,
     status=201,
+    schema=SHARE,
 )
-async def create_link(request: Request, scope: str, name: str) -> JSONResponse:
-    data = await _json(request)
-    caller = await run_in_threadpool(_caller, request, WRITE)
-    link, token = await run_in_threadpool(
-        _registry(request).create_link,
+def create_link(request: Request, scope: str, name: str, data: dict[str, Any] = body(SHARE)) -> JSONResponse:
+    caller = _caller(request, WRITE)
+    hours, uses = data.get("expiresHours"), data.get("maxUses")
+    link, token = _registry(request).create_link(
         _name(scope, name),
         caller.account.id,
-        hours=data.get("expiresHours"),
-        max_uses=data.get("maxUses"),
+        hours=None if hours is None else int(hours),
+        max_uses=None if uses is None else int(uses),
     )
     return ok(request, {"token": token, "link": link_json(link)}, 201)
 
@@ -279,17 +286,17 @@ def remove_collaborator(request: Request, scope: str, name: str, username: str) 
 
 
 @route(
-    router, "POST", PREFIX + "/orgs", summary="Create an org (you become its admin)", errors=WRITE_ERRORS, status=201
+    router,
+    "POST",
+    PREFIX + "/orgs",
+    summary="Create an org (you become its admin)",
+    errors=WRITE_ERRORS,
+    status=201,
+    schema=ORG,
 )
-async def create_org(request: Request) -> JSONResponse:
-    data = await _json(request)
-    caller = await run_in_threadpool(_caller, request, WRITE)
-    org = await run_in_threadpool(
-        _registry(request).create_org,
-        caller.account.id,
-        names.slug(data.get("slug")),
-        str(data.get("displayName") or ""),
-    )
+def create_org(request: Request, data: dict[str, Any] = body(ORG)) -> JSONResponse:
+    caller = _caller(request, WRITE)
+    org = _registry(request).create_org(caller.account.id, data["slug"], data["displayName"])
     return ok(request, {"org": org}, 201)
 
 
@@ -300,23 +307,52 @@ def get_org(request: Request, slug: str) -> JSONResponse:
 
 
 @route(
-    router, "PUT", PREFIX + "/orgs/{slug}/members/{username}", summary="Add a member or set a role", errors=WRITE_ERRORS
+    router,
+    "PUT",
+    PREFIX + "/orgs/{slug}/members/{username}",
+    summary="Add a member (add: true, the default) or set an existing member's role",
+    errors=WRITE_ERRORS,
+    schema=MEMBER,
 )
-async def set_member(request: Request, slug: str, username: str) -> JSONResponse:
-    data = await _json(request)
-    caller = await run_in_threadpool(_caller, request, WRITE)
-    org = await run_in_threadpool(
-        _registry(request).set_member,
-        slug,
-        caller.account.id,
-        username,
-        data.get("role", "member"),
-        new=bool(data.get("add", True)),
-    )
-    return ok(request, {"org": org})
+def set_member(request: Request, slug: str, username: str, data: dict[str, Any] = body(MEMBER)) -> JSONResponse:
+    caller = _caller(request, WRITE)
+    role, add = data.get("role", "member"), data.get("add", True)
+    return ok(request, {"org": _registry(request).set_member(slug, caller.account.id, username, role, new=add)})
 
 
 @route(router, "DELETE", PREFIX + "/orgs/{slug}/members/{username}", summary="Remove a member", errors=WRITE_ERRORS)
 def remove_member(request: Request, slug: str, username: str) -> JSONResponse:
     caller = _caller(request, WRITE)
     return ok(request, {"org": _registry(request).remove_member(slug, caller.account.id, username)})
+
+
+#: Path and query parameters as the registry checks them, for the OpenAPI schema.
+_PARAMETERS: dict[str, dict[str, Any]] = {
+    "scope": {"type": "string", "pattern": f"^{names.SCOPE}$", "maxLength": 100},
+    "name": {"type": "string", "pattern": f"^{names.PART}$", "maxLength": 100},
+    "version": {"type": "string", "pattern": f"^{names.SEMVER}$", "maxLength": 256},
+    "tag": {"type": "string", "pattern": f"^({names.TAG})?$"},
+    "slug": {"type": "string", "pattern": f"^{names.SLUG}$"},
+    "username": {"type": "string", "pattern": f"^{names.SLUG}$"},
+    "claim": {"type": "string", "pattern": "^mlshare_[A-Za-z0-9_-]{32}$"},
+    "share": {"type": "string", "pattern": "^(mlshare_[A-Za-z0-9_-]{43})?$"},
+    "access": {"type": "string", "enum": ["", "public", "private"]},
+    "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+}
+
+
+def document(schema: dict[str, Any]) -> None:
+    """Publish the registry's parameter patterns and the tarball body in the OpenAPI schema."""
+    for path, item in schema.get("paths", {}).items():
+        if not path.startswith(PREFIX):
+            continue
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] in _PARAMETERS:
+                    parameter["schema"] = dict(_PARAMETERS[parameter["name"]])
+            if method == "put" and path.endswith("/versions/{version}"):
+                operation["requestBody"] = {
+                    "required": True,
+                    "description": "The package tarball (gzip): package/memory.json then package/memories.jsonl",
+                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                }

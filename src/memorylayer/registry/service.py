@@ -182,23 +182,8 @@ class Registry:
         if access not in (None, "public", "private"):
             raise InvalidRequest(f"access: expected public or private, not {access!r}")
         self._may_publish(scope, account_id)
-        manifest = read_manifest(upload)
-        if manifest.get("name") != name or manifest.get("version") != version:
-            raise UnsafeArchive(
-                f"the tarball's memory.json is {manifest.get('name')}@{manifest.get('version')}, not {name}@{version}"
-            )
-        dependencies = manifest.get("dependencies") or {}
-        if not isinstance(dependencies, dict):
-            raise InvalidVersion("dependencies: expected an object of package names and ranges")
-        for dep, wanted in dependencies.items():
-            names.package_name(dep)
-            names.check_range(wanted, f"dependencies[{dep}]")
-        keywords = manifest.get("keywords") or []
-        if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
-            raise InvalidRequest("keywords: expected a list of strings")
-        description = manifest.get("description") or ""
-        if not isinstance(description, str):
-            raise InvalidRequest("description: expected a string")
+        manifest = _checked_manifest(read_manifest(upload), name, version)
+        keywords, description = manifest.get("keywords") or [], manifest.get("description") or ""
         now = self.clock()
         existing = self.store.package(name)
         private = (access == "private") if access else bool(existing.private if existing else manifest.get("private"))
@@ -435,6 +420,31 @@ class Registry:
         if not self.store.remove_member(slug, self.account_of(username)):
             raise NotFound(f"{username} is not a member of @{slug}")
         return self._org_json(slug, found["displayName"])  # an admin may have removed themselves
+
+
+def _checked_manifest(manifest: dict[str, Any], name: str, version: str) -> dict[str, Any]:
+    """The tarball's manifest, if it is the one of ``name@version`` with well-formed fields.
+
+    Raises:
+        UnsafeArchive: it names another package or version.
+        InvalidVersion, InvalidPackageName, InvalidRequest: a bad dependency, keyword list or description.
+    """
+    if manifest.get("name") != name or manifest.get("version") != version:
+        raise UnsafeArchive(
+            f"the tarball's memory.json is {manifest.get('name')}@{manifest.get('version')}, not {name}@{version}"
+        )
+    dependencies = manifest.get("dependencies") or {}
+    if not isinstance(dependencies, dict):
+        raise InvalidVersion("dependencies: expected an object of package names and ranges")
+    for dep, wanted in dependencies.items():
+        names.package_name(dep)
+        names.check_range(wanted, f"dependencies[{dep}]")
+    keywords = manifest.get("keywords") or []
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        raise InvalidRequest("keywords: expected a list of strings")
+    if not isinstance(manifest.get("description") or "", str):
+        raise InvalidRequest("description: expected a string")
+    return manifest
 
 
 def _hex_of(integrity: str) -> str:

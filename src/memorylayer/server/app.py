@@ -18,7 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import Settings
 from ..errors import MemoryLayerError, NotFound, RateLimited
-from ..types import iso_ms
+from ..registry.routes import document as document_registry
+from ..registry.routes import mount_registry
+from ..types import iso_ms, now_ms
 from .auth import authenticate
 from .core import UUID_PATTERN, Json, ServerState, request_id, route, state, wants_html
 from .dashboard import mount_dashboard, not_found_page
@@ -58,9 +60,7 @@ def create_app(
     server = server or ServerSettings.load(settings.home)
     engine = engine or Engine.open(settings=settings)
     secret = load_secret(server.server_secret, settings.home)
-    srv = ServerState(engine=engine, store=engine.backend.accounts, settings=settings, server=server, secret=secret)
-    if clock is not None:
-        srv.clock = clock
+    srv = ServerState(engine, engine.backend.accounts, settings, server, secret, clock or now_ms)
 
     app = FastAPI(
         title="MemoryLayer server",
@@ -94,8 +94,6 @@ def create_app(
 
     for module in (memories, account, containers, cache, signin):
         app.include_router(module.router)
-    from ..registry.routes import mount_registry
-
     mount_registry(app, srv)  # /registry/v1: packages on the same accounts and keys
     _meta_routes(app)
     mount_dashboard(app)  # the web pages: /memories, /playground, /keys, ..., /claim/{token}, /docs
@@ -151,6 +149,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 if parameter.get("in") == "path" and parameter["name"].endswith("_id"):
                     # Ids are UUIDs; any other text answers 404 (400 for memories, spec §5.4).
                     parameter["schema"]["pattern"] = UUID_PATTERN
+    document_registry(schema)
     schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
     schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
     schema.setdefault("components", {})["securitySchemes"] = {

@@ -328,7 +328,27 @@ def _nul_issue(path: Path) -> Issue:
     return {"code": "custom", "path": path, "message": "Invalid input: NUL characters are not allowed"}
 
 
-FieldSpec = Str | Num | Bool | Enum | StrRecord | AnyObject
+@dataclass(frozen=True)
+class Matching:
+    """A string matching ``regex`` in full (registry names, versions and slugs), published as its pattern."""
+
+    regex: str
+    max: int = 255
+    optional: bool = False
+    description: str = ""
+
+    def check(self, value: Any, path: Path, issues: list[Issue]) -> Any:
+        if not isinstance(value, str):
+            issues.append(_type_issue("string", value, path))
+        elif len(value) > self.max or re.fullmatch(self.regex, value) is None:
+            issues.append(_format_issue("regex", f"^{self.regex}$", path, "Invalid string: must match the pattern"))
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": f"^{self.regex}$", "maxLength": self.max}
+
+
+FieldSpec = Str | Num | Bool | Enum | StrRecord | AnyObject | Matching
 
 
 @dataclass(frozen=True)
