@@ -72,15 +72,19 @@ def not_run_reason(command: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """One real server for the module's Python blocks: its base URL and a full-scope key."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    """One real server for the module: its base URL, a full-scope key for the Python blocks, and the key
+    of you@example.com (username ``you``; bob@example.com exists too) for docs/registry.md's shell lines."""
     home = tmp_path_factory.mktemp("docs-server")
     app = create_app(Settings.load(home=home))
     srv = app.state.server
     account = admin.create_account(srv.store, srv.server, "docs@example.com", plan="pro")
     _, key = admin.create_key(srv.store, account.id)
+    you = admin.create_account(srv.store, srv.server, "you@example.com", plan="pro")
+    admin.create_account(srv.store, srv.server, "bob@example.com", plan="pro")
+    _, you_key = admin.create_key(srv.store, you.id)
     with serve_in_thread(app, lifespan="on") as url:
-        yield url, key
+        yield url, key, you_key
     srv.engine.close()
 
 
@@ -91,9 +95,9 @@ def real(code: str, url: str, key: str) -> str:
 
 
 def test_every_python_block_runs(
-    server: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    server: tuple[str, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url, key = server
+    url, key, _ = server
     monkeypatch.setenv("MEMORYLAYER_HOME", str(tmp_path / "local"))
     ran = []
     for doc, code in blocks("python"):
@@ -109,20 +113,31 @@ def test_every_python_block_runs(
     assert "Deploys run on merge to main." in printed  # the README's SDK example recalled what it added
 
 
-def test_every_shell_line_runs_in_a_fresh_home(tmp_path: Path) -> None:
-    """Through the CLI runner, so the model loads once for all of them."""
+def test_every_shell_line_runs_in_a_fresh_home(
+    server: tuple[str, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the CLI runner, so the model loads once for all of them.
+
+    Registry commands talk to the module's real server (``MEMORYLAYER_REGISTRY``), logged in with the
+    key of ``you``; each page runs in a working directory of its own (``init`` writes memory.json there).
+    """
+    url, _, you_key = server
     runner = CliRunner()
     ran = 0
     for doc, command in shell_lines():
         if not_run_reason(command) is not None:
             continue
+        work = tmp_path / doc / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        monkeypatch.chdir(work)
+        command = command.replace("wm_live_…", you_key)
         argv = shlex.split(command.replace("/srv/memorylayer", str(tmp_path / doc / "srv")))
         assert argv[0] == "memorylayer", f"{doc}: {command!r} is neither run nor named in NOT_RUN"
         if argv[1] in ("serve", "mcp"):
             argv.append("--help")  # runs until stopped: check that its options exist
         (tmp_path / doc / "srv").mkdir(parents=True, exist_ok=True)
         home = str(tmp_path / doc / "home")  # each page starts from a fresh home
-        result = runner.invoke(cli, argv[1:], env={"MEMORYLAYER_HOME": home})
+        result = runner.invoke(cli, argv[1:], env={"MEMORYLAYER_HOME": home, "MEMORYLAYER_REGISTRY": url})
         assert result.exit_code == 0, f"{doc}: {command}\n{result.output}"
         ran += 1
     assert ran >= 12
