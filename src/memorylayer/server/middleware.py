@@ -17,7 +17,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InternalError, MemoryLayerError, PayloadTooLarge, RateLimited
-from ..limits import REQUEST_BODY_MAX_BYTES
+from ..limits import REQUEST_BODY_MAX_BYTES, TARBALL_MAX_BYTES
 
 log = logging.getLogger("memorylayer.server")
 #: Characters escaped in log lines: C0/C1 controls, DEL, the backslash itself (so an escape in the
@@ -54,6 +54,10 @@ def envelope(error: MemoryLayerError, request_id: str) -> tuple[int, list[tuple[
     return error.status, headers, body
 
 
+def _too_large(max_body: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request body exceeds {max_body} bytes", details={"maxBytes": max_body})
+
+
 class RequestContext:
     """Request id in and out, the body-size limit, one log line per request, JSON 500 for the unexpected."""
 
@@ -80,11 +84,14 @@ class RequestContext:
             await send(message)
 
         failure = ""
+        # A package upload is a tarball of up to TARBALL_MAX_BYTES, streamed to disk by its route.
+        upload = scope["method"] == "PUT" and scope["path"].startswith("/registry/v1/packages/")
+        max_body = TARBALL_MAX_BYTES if upload else self.max_body
         try:
-            if _declared_length(headers) > self.max_body:
-                await self._refuse(scope, send_with_id, self._too_large(), rid)
+            if _declared_length(headers) > max_body:
+                await self._refuse(scope, send_with_id, _too_large(max_body), rid)
             else:
-                await self.app(scope, self._limited(receive), send_with_id)
+                await self.app(scope, self._limited(receive, max_body), send_with_id)
         except MemoryLayerError as error:  # a refusal raised outside the routes (e.g. by /mcp's transport)
             if not status:
                 await self._refuse(scope, send_with_id, error, rid)
@@ -106,10 +113,7 @@ class RequestContext:
                 failure,
             )
 
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"Request body exceeds {self.max_body} bytes", details={"maxBytes": self.max_body})
-
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, max_body: int) -> Receive:
         """``receive`` that refuses a body growing past the limit (chunked bodies declare no length)."""
         seen = 0
 
@@ -118,8 +122,8 @@ class RequestContext:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise self._too_large()
+                if seen > max_body:
+                    raise _too_large(max_body)
             return message
 
         return limited
