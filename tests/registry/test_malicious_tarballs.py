@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -174,3 +175,14 @@ def test_the_openapi_schema_lists_the_registry_routes_with_their_patterns(regist
     version = next(p for p in publish["parameters"] if p["name"] == "version")
     assert version["schema"]["pattern"].startswith("^(?:0|[1-9]")
     assert "application/octet-stream" in publish["requestBody"]["content"]
+
+
+def test_uploads_may_be_larger_than_the_api_body_limit(registry: Registry, alice: User) -> None:
+    # /v1 bodies stop at 1 MiB; a package upload is read by its route up to the tarball cap.
+    body = os.urandom(limits.REQUEST_BODY_MAX_BYTES + 512 * 1024)
+    response = httpx.put(
+        f"{registry.url}/registry/v1/packages/@alice/big/versions/1.0.0",
+        content=body,
+        headers={"Authorization": f"Bearer {alice.key}", "Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == "unsafe_archive"
