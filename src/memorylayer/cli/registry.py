@@ -164,7 +164,7 @@ def publish(
 
     from ..registry import names
     from ..registry.local import MANIFEST_FILE, load_manifest, namespace_of, pack
-    from .memory import engine_for
+    from .memory import engine_for, progress_bar
 
     path = directory.resolve() / MANIFEST_FILE
     with engine_for(home, database, as_json) as engine:
@@ -187,8 +187,10 @@ def publish(
             }
             if not dry_run:
                 tarball.seek(0)
-                with registry_client(registry, as_json) as client:
-                    published = client.publish(manifest["name"], manifest["version"], tarball, tag=tag, access=access)
+                with registry_client(registry, as_json) as client, progress_bar("uploading") as bar:
+                    published = client.publish(
+                        manifest["name"], manifest["version"], tarball, tag=tag, access=access, progress=bar
+                    )
                 out["integrity"] = published["integrity"]
                 if bump:  # the bumped version is written back only once it is published
                     from ..files import write_private

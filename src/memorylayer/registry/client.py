@@ -132,14 +132,22 @@ class RegistryClient:
         return package
 
     def publish(
-        self, name: str, version: str, tarball: IO[bytes], *, tag: str | None, access: str | None
+        self,
+        name: str,
+        version: str,
+        tarball: IO[bytes],
+        *,
+        tag: str | None,
+        access: str | None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, Any]:
+        """Upload ``tarball`` (read from its current position) in chunks, so memory stays flat."""
         params = {k: v for k, v in (("tag", tag), ("access", access)) if v}
         return self._call(
             "PUT",
             f"{_path(name)}/versions/{quote(version, safe='')}",
             params=params,
-            content=_chunks(tarball),
+            content=_chunks(tarball, progress),
             headers={"Content-Type": "application/octet-stream"},
         )
 
@@ -250,6 +258,13 @@ class RegistryClient:
         return org
 
 
-def _chunks(fp: IO[bytes]) -> Any:
+def _chunks(fp: IO[bytes], progress: Callable[[int, int], None] | None) -> Any:
+    start = fp.tell()
+    total = fp.seek(0, 2) - start
+    fp.seek(start)
+    done = 0
     while chunk := fp.read(1 << 16):
+        done += len(chunk)
+        if progress:
+            progress(done, total)
         yield chunk

@@ -37,7 +37,7 @@ from ..store.registry import Package, RegistryStore, ShareLink, Version
 from ..types import iso_ms
 from . import names
 from .archive import read_manifest
-from .tarballs import DirectoryTarballs
+from .tarballs import TarballStore
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -63,7 +63,7 @@ class Download:
 class Registry:
     store: RegistryStore
     accounts: AccountStore
-    tarballs: DirectoryTarballs
+    tarballs: TarballStore
     engine: Engine
     clock: Callable[[], int]
 

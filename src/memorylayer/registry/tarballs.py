@@ -26,6 +26,10 @@ class TarballStore(Protocol):
         """A readable file of the tarball. Raises NotFound: none is stored under ``digest_hex``."""
         ...
 
+    def scratch(self) -> Path:
+        """A directory for uploads in progress, from which :meth:`put` moves them."""
+        ...
+
 
 class DirectoryTarballs:
     """Tarballs as files under ``root`` (``<home>/registry/tarballs`` for a SQLite home)."""
