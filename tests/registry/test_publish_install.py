@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import stat
 
+import httpx
+import numpy as np
 from registry_support import Registry, User
+
+from memorylayer.registry.archive import PackedMemory, write_package
 
 
 def test_login_validates_the_key_saves_it_private_and_logout_removes_it(alice: User) -> None:
@@ -94,3 +98,47 @@ def test_install_skips_duplicates_and_remove_takes_out_only_the_package(
     assert carol.values("mine") == ["Lunch is at noon", "My own note"]
     again = carol.run("remove", "@alice/shared", "--json")
     assert again.code == 3 and again.error == "not_found"
+
+
+def test_a_near_duplicate_is_merged_into_one_memory(alice: User, dave: User) -> None:
+    directory = alice.package("@alice/merge", "merge", "The staging database is reset every Sunday.")
+    assert alice.publish(directory).code == 0
+    dave.remember("ops", "The staging database is reset every Sunday")
+    out = dave.run("add", "@alice/merge", "-n", "ops", "--json")
+    report = out.json["installed"][0]
+    assert (report["added"], report["merged"], report["skipped"]) == (0, 1, 0)
+    (memory,) = dave.run("list", "-n", "ops", "--json").json["memories"]
+    assert memory["value"] == "The staging database is reset every Sunday."  # the package's text supersedes
+    assert memory["metadata"]["package"] == "@alice/merge"
+
+
+def test_memories_embedded_by_another_model_are_re_embedded_on_install(
+    registry: Registry, alice: User, dave: User
+) -> None:
+    path = alice.home / "other-model.tgz"
+    manifest = {
+        "name": "@alice/other-model",
+        "version": "1.0.0",
+        "memorylayer": {"namespace": "x", "embedding": {"model": "some-other-model", "dimensions": 3}, "memories": 1},
+    }
+    with path.open("wb") as out:
+        memory = PackedMemory(
+            None,
+            "Invoices are sent on the first of the month",
+            {},
+            None,
+            None,
+            "some-other-model",
+            np.array([1.0, 0.0, 0.0], dtype=np.float32),
+        )
+        write_package(out, manifest, [memory])
+    uploaded = httpx.put(
+        f"{registry.url}/registry/v1/packages/@alice/other-model/versions/1.0.0",
+        content=path.read_bytes(),
+        headers={"Authorization": f"Bearer {alice.key}", "Content-Type": "application/octet-stream"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    out = dave.run("add", "@alice/other-model", "-n", "billing", "--json")
+    assert out.code == 0 and out.json["installed"][0]["reembedded"] is True
+    found = dave.run("search", "when do invoices go out", "-n", "billing", "--json").json["results"]
+    assert found and found[0]["value"] == "Invoices are sent on the first of the month"
