@@ -130,7 +130,7 @@ def init(
         if name is None:
             with registry_client(registry, as_json) as client:
                 user = client.whoami()["username"]
-            name = f"@{user}/{names.username_from_email(directory.resolve().name)}"
+            name = f"@{user}/{names.slugify(directory.resolve().name, 'package')}"
         manifest = new_manifest(name, namespace or names.package_name(name)[1])
         from ..files import write_private
 

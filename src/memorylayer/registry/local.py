@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -173,7 +173,6 @@ class _Resolved:
     version: dict[str, Any]
     share: str | None
     dependency: bool
-    deps: list[str] = field(default_factory=list)
 
 
 def resolve(info: dict[str, Any], wanted: str | None) -> dict[str, Any]:
@@ -222,7 +221,7 @@ def plan(client: RegistryClient, name: str, wanted: str | None, share: str | Non
         if pkg in seen:
             return
         entry = resolve(client.info(pkg, token), want)
-        resolved = _Resolved(pkg, entry, token, bool(path), list(entry.get("dependencies") or {}))
+        resolved = _Resolved(pkg, entry, token, bool(path))
         for dep, rng in (entry.get("dependencies") or {}).items():
             visit(dep, names.check_range(rng, f"{pkg} dependencies[{dep}]"), None, [*path, pkg])
         seen[pkg] = resolved

@@ -62,10 +62,14 @@ def slug(value: object, what: str = "org slug") -> str:
     return value
 
 
+def slugify(text: str, fallback: str = "user") -> str:
+    """``text`` lowercased with every run of other characters than letters, digits and ``-`` made ``-``."""
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:32] or fallback
+
+
 def username_from_email(email: str) -> str:
     """The username an account gets on first use: its email's local part, made a valid slug."""
-    base = re.sub(r"[^a-z0-9-]+", "-", email.split("@")[0].lower()).strip("-")[:32]
-    return base or "user"
+    return slugify(email.split("@")[0])
 
 
 def version(value: object) -> str:

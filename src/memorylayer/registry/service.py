@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import uuid
@@ -448,8 +449,6 @@ def _checked_manifest(manifest: dict[str, Any], name: str, version: str) -> dict
 
 
 def _hex_of(integrity: str) -> str:
-    import base64
-
     return base64.b64decode(integrity.removeprefix("sha512-")).hex()
 
 
