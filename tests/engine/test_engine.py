@@ -141,7 +141,7 @@ def test_recall_builds_context_within_budget_and_renders_keys(engine: Engine) ->
     engine.add("p", "Deploys run on merge to main; check Slack #deploys for status.", key="deploy-process")
     result = engine.recall("p", "how do deploys work here?")
     assert result.context == "deploy-process: Deploys run on merge to main; check Slack #deploys for status."
-    assert result.ranking.strategy == "hybrid"
+    assert result.ranking.strategy == "semantic" and result.ranking.ordering == "relevance"
     tight = engine.recall("p", "how do deploys work here?", max_tokens=10)
     assert tight.context == "" and tight.memories == []
 

@@ -145,7 +145,9 @@ def recall(
     query: Annotated[str, typer.Argument(help="What the next model call is about.")],
     namespace: Namespace = "default",
     max_items: Annotated[int, typer.Option(help="At most this many memories (1-50).")] = 4,
-    max_tokens: Annotated[int, typer.Option(help="Context budget in tokens (10-2000, 4 chars each).")] = 150,
+    max_tokens: Annotated[
+        int, typer.Option(help="Context budget in word pieces of the model's tokenizer (10-2000).")
+    ] = 150,
     threshold: Annotated[Threshold, typer.Option(help="How relevant a memory must be.")] = "balanced",
     home: Home = None,
     database: Database = None,
@@ -162,7 +164,7 @@ def recall(
                 {
                     "context": result.context,
                     "memories": [shapes.memory(m) for m in result.memories],
-                    "ranking": {"strategy": result.ranking.strategy, "scores": result.ranking.scores},
+                    "ranking": shapes.ranking(result.ranking),
                 }
             )
         else:

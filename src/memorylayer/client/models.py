@@ -75,8 +75,14 @@ class ListResponse(Envelope):
 
 
 class Ranking(WireModel):
+    """``strategy`` is the wire's (``semantic``, ``recency_importance``, ``user_not_found``); the rest
+    are this server's extensions (None from a server that does not send them)."""
+
     strategy: str
     reason: str | None = None
+    ordering: str | None = None
+    signals: list[str] | None = None
+    scores: list[float] | None = None
 
 
 class RecallResponse(Envelope):

@@ -7,6 +7,7 @@ thing across calls and a threshold can be applied to it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -164,23 +165,33 @@ def js_len(text: str) -> int:
 
 
 def build_context(
-    memories: list[MemoryRecord], defaults: dict[str, str] | None, max_items: int, max_chars: int
+    memories: list[MemoryRecord],
+    defaults: dict[str, str] | None,
+    max_items: int,
+    budget: int,
+    measure: Callable[[str], int] = js_len,
 ) -> tuple[str, list[MemoryRecord]]:
-    """The prompt-ready string within the item and character budgets, and the memories it kept.
+    """The prompt-ready string within ``max_items`` and ``budget``, and the memories it kept.
 
-    Memories are kept in rank order while the ``\\n``-joined text fits; defaults (fallback facts)
-    fill remaining slots in their given order, stopping at the first that does not fit.
+    ``measure`` sizes the ``\\n``-joined text (JavaScript's length by default, the wire's unit; recall
+    in process counts word pieces). Memories are taken in rank order and one that does not fit is
+    skipped while filling goes on (a deliberate deviation from spec §6 step 6, where one over-long top
+    memory empties the context). Defaults fill remaining slots in their given order, stopping at the
+    first that does not fit, as the spec says.
     """
-    kept = list(memories[:max_items])
-    lines = [render(m) for m in kept]
-    while lines and js_len("\n".join(lines)) > max_chars:
-        lines.pop()
-        kept.pop()
+    lines: list[str] = []
+    kept: list[MemoryRecord] = []
+    for memory in memories:
+        if len(lines) >= max_items:
+            break
+        candidate = [*lines, render(memory)]
+        if measure("\n".join(candidate)) <= budget:
+            lines, kept = candidate, [*kept, memory]
     for name, value in (defaults or {}).items():
         if len(lines) >= max_items:
             break
         candidate = [*lines, f"{name}: {value}"]
-        if js_len("\n".join(candidate)) > max_chars:
+        if measure("\n".join(candidate)) > budget:
             break
         lines = candidate
     return "\n".join(lines), kept

@@ -35,10 +35,21 @@ class Retriever:
     reranker: Any = None
 
     def rank(
-        self, account: str, scopes: Iterable[str], query: str, pool: int, limit: int, floor: float = 0.0
+        self,
+        account: str,
+        scopes: Iterable[str],
+        query: str,
+        pool: int,
+        limit: int,
+        floor: float = 0.0,
+        query_vector: Any = None,
     ) -> list[SearchHit]:
-        """The best ``limit`` memories of ``scopes`` with relevance >= ``floor``, in final order."""
-        query_vector = self.embedder.embed([query])[0]
+        """The best ``limit`` memories of ``scopes`` with relevance >= ``floor``, in final order.
+
+        ``query_vector`` is the query's embedding when the caller already made it.
+        """
+        if query_vector is None:
+            query_vector = self.embedder.embed([query])[0]
         terms = analyze_query(query)
         documents, frequencies = self.store.term_stats(terms)
         weights = {t: idf(documents, frequencies.get(t, 0)) for t in terms}

@@ -87,3 +87,18 @@ def analyze(text: str, created_at: int | None = None) -> list[str]:
 def analyze_query(text: str) -> list[str]:
     """Query terms, de-duplicated in order; empty when the query has only stopwords."""
     return list(dict.fromkeys(analyze(text)))
+
+
+#: Words that ask for nothing in particular: greetings and "what do you know about me" questions.
+#: A query made only of these (and stopwords) is generic; it gets the scope's profile, not a search.
+GENERIC_WORDS = frozenset(
+    _stem(word)
+    for word in """hi hello hey hiya howdy yo greetings morning afternoon evening good day thanks thank
+    know tell remember recall anything everything something stuff things info information summary
+    summarize summarise profile details detail introduce yourself myself please""".split()
+)
+
+
+def is_generic(query: str) -> bool:
+    """Whether ``query`` names no topic ("hi", "tell me about myself", "what do you know about me?")."""
+    return all(term in GENERIC_WORDS for term in analyze_query(query))

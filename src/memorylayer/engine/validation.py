@@ -122,3 +122,12 @@ def choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
 
 def memory_id(value: Any) -> str:
     return text(value, "memory_id", limits.MEMORY_ID, name=True)
+
+
+def defaults(value: Any) -> dict[str, str] | None:
+    """Recall's fallback facts: an object of string values, or None."""
+    if value is not None and (
+        not isinstance(value, dict) or not all(isinstance(x, str) for x in (*value, *value.values()))
+    ):
+        raise InvalidRequest("defaults: expected an object of string values")
+    return value

@@ -29,6 +29,7 @@ from .results import (
     array,
     memory_out,
     obj,
+    ranking_out,
 )
 
 if TYPE_CHECKING:
@@ -200,7 +201,7 @@ def memory_recall(
         {
             "context": res.context,
             "memories": [memory_out(m) for m in res.memories],
-            "ranking": {"strategy": res.ranking.strategy, "reason": res.ranking.reason},
+            "ranking": ranking_out(res.ranking),
         }
     )
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ...errors import InvalidRequest
-from ...limits import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
+from ...limits import CHARS_PER_TOKEN, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
 from .. import accounts, idempotency
 from .. import validation as v
 from ..auth import READ, WRITE, Caller, authenticate, require
@@ -161,6 +161,7 @@ def recall(
             max_tokens=data.get("maxTokens", DEFAULT_MAX_TOKENS),
             threshold=data.get("threshold", DEFAULT_THRESHOLD),
             defaults=data.get("defaults") or None,
+            chars_per_token=CHARS_PER_TOKEN,  # the wire's budget: maxTokens × 4 JavaScript characters
         )
     )
     return ok(request, recall_json(result))
