@@ -73,3 +73,14 @@ def test_different_facts_with_similar_wording_are_both_kept(engine: Engine) -> N
 def test_facts_of_one_extraction_are_deduplicated_among_themselves(engine: Engine) -> None:
     result = engine.add("u", "I'm allergic to peanuts. I am allergic to peanuts!")
     assert len(result.memories) == 1
+
+
+def test_turns_of_different_speakers_never_supersede_each_other(engine: Engine) -> None:
+    turns = ["Joanna: Bye Nate!", "Nate: Bye Joanna!", "Joanna: Bye Nate!"]
+    result = engine.add_many("chat", turns)
+    assert [m.value for m in result.memories] == turns[:2]
+    assert result.superseded == [] and result.skipped == ["Joanna: Bye Nate!"]
+    assert sorted(m.value for m in engine.iter_all(scope="chat")) == sorted(turns[:2])
+    # The same speaker rewording a turn still supersedes it, as any near-duplicate does.
+    again = engine.add_many("chat", ["Joanna: Bye, Nate!!"])
+    assert again.superseded and again.superseded[0] == result.memories[0].id

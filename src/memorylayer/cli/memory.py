@@ -104,6 +104,10 @@ def remember(
     extract: Annotated[
         bool, typer.Option(help="Run free text through the extractor instead of storing it as is.")
     ] = False,
+    created_at: Annotated[
+        str | None,
+        typer.Option(help="When it happened: an ISO 8601 time, UTC unless it has an offset (default: now)."),
+    ] = None,
     home: Home = None,
     database: Database = None,
     as_json: Json = False,
@@ -115,6 +119,8 @@ def remember(
     memorylayer remember "I'm allergic to peanuts" --extract -n user-alice
     """
     with engine_for(home, database, as_json) as engine:
+        from ..engine.jsonl import parse_time
+
         result = engine.add(
             namespace,
             text,
@@ -122,6 +128,7 @@ def remember(
             importance=importance,
             metadata=_parse_metadata(metadata),
             extract=extract if key is None else None,
+            created_at=parse_time(created_at, "created_at"),
         )
         if as_json:
             emit_json(

@@ -50,6 +50,13 @@ class AddResponse(Envelope):
     memories: list[Memory]
 
 
+class BatchResponse(Envelope):
+    """``add_batch`` (an extension): the memories written or updated, and how many dedup skipped."""
+
+    memories: list[Memory]
+    skipped: int = 0
+
+
 class GetResponse(Envelope):
     """``get``: the live memory under ``(scope, key)``, or ``None``."""
 

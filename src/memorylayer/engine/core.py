@@ -251,6 +251,20 @@ class Engine:
         items = [NewMemory(x, metadata=meta, created_at=t, source=source) for x, t in zip(values, stamps, strict=True)]
         return self.commit(self.prepare(scope, items, dedup="similar" if dedup else "none"), admit)
 
+    def add_batch(
+        self, scope: str, items: builtins.list[NewMemory], *, dedup: bool = True, admit: Admit | None = None
+    ) -> AddResult:
+        """Store 1-1,000 memories verbatim in one transaction: keyed ones upsert, the rest pass dedup.
+
+        Each item may say when it happened (``created_at``); ``dedup=False`` keeps every unkeyed
+        value even when it repeats (a conversation's turns). Nothing is written if any item is bad.
+
+        Raises:
+            InvalidRequest: a bad item (the field names its index) or batch size.
+        """
+        scope, items = v.scope(scope), v.new_memories(items)
+        return self.commit(self.prepare(scope, items, dedup="similar" if dedup else "none"), admit)
+
     def prepare(
         self,
         scope: str,

@@ -244,7 +244,7 @@ class _BatchDedup:
         if closest is None:  # the neighbour was superseded earlier in this batch
             return Decision("insert")
         shared = overlap(set(analyze(fact)), set(analyze(closest.value)))
-        return decide(source, None, closest, similarity, shared)
+        return decide(source, None, closest, similarity, shared, fact)
 
     def added(self, record: MemoryRecord, vector: np.ndarray, replaced: MemoryRecord | None) -> None:
         """Record a written fact (and forget the one it superseded) for the rest of the batch."""

@@ -163,6 +163,7 @@ _ERROR_TEXT = {
     404: "Not found (`not_found`)",
     409: "Conflict with the current state",
     410: "Cache has expired (`cache_expired`)",
+    413: "Request body over 1 MiB (`payload_too_large`)",
     429: "Rate or API-call limit reached (`rate_limited`); see Retry-After",
     500: "Unexpected failure (`internal_error`, `extraction_failed`)",
     501: "Not available on a self-hosted server (`not_configured`)",
