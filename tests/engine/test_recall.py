@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from memorylayer.embedding.embedder import DEFAULT_DIMENSIONS, DEFAULT_MODEL_ID, count_tokens
 from memorylayer.engine import Engine
+from memorylayer.engine.ranking import DEFAULT_RANKING
 from memorylayer.errors import NotConfigured
 
 PROFILE = {"name": "Ada Lovelace", "role": "staff engineer", "subscription": "pro plan"}
@@ -89,3 +92,57 @@ def test_the_budget_counts_word_pieces_of_the_real_tokenizer(engine: Engine) -> 
     # The wire's rule, maxTokens × 4 JavaScript characters: 160 characters hold two of these lines.
     by_chars = engine.recall("t", query, max_items=20, max_tokens=40, threshold="permissive", chars_per_token=4)
     assert len(by_chars.memories) == 2 and len(by_chars.context) <= 160
+
+
+CHAT = [
+    "Caroline: I went to the LGBTQ support group yesterday and it was powerful.",
+    "Melanie: That sounds amazing, I'm so proud of you!",
+    "Caroline: Thanks! How are the kids doing?",
+    "Melanie: They are great, we went camping at the lake last weekend.",
+    "Caroline: Mel, when did you take up painting?",
+    "Melanie: In 2016, right after my trip to Spain.",
+    "Caroline: I'm looking into counseling as a career.",
+    "Melanie: You'd be wonderful at that.",
+]
+
+
+def test_the_turn_after_a_matching_question_is_lifted_next_to_it(engine: Engine) -> None:
+    engine.add_many("chat", CHAT, dedup=False)
+    hits = engine.search("When did Melanie take up painting?", scope="chat", top_k=3)
+    values = [h.memory.value for h in hits]
+    # The question first, then the turns written just before and after it (the answer among them).
+    assert values[0] == CHAT[4] and set(values[1:]) == {CHAT[3], CHAT[5]}
+    answer = hits[values.index(CHAT[5])].signals
+    # The answer shares no word but the speaker's name: its lift comes from the question before it.
+    assert answer["neighbour"] == pytest.approx(engine.ranking.neighbour_lift * hits[0].signals["relevance"])
+    assert answer["relevance"] < answer["neighbour"]
+
+
+def test_a_lifted_turn_is_still_held_to_the_threshold_by_its_own_relevance(memorylayer_home: Path) -> None:
+    ranking = replace(DEFAULT_RANKING, neighbour_lift=0.0)
+    with Engine.open(memorylayer_home, ranking=ranking) as engine:
+        engine.add_many("chat", CHAT, dedup=False)
+        hits = engine.search("When did Melanie take up painting?", scope="chat", top_k=8)
+        assert all("neighbour" not in h.signals for h in hits)
+        own = {h.memory.value: h.signals["relevance"] for h in hits}
+    with Engine.open(memorylayer_home) as engine:
+        strict = engine.recall("chat", "When did Melanie take up painting?", threshold="strict", max_items=8)
+    floor = max(DEFAULT_RANKING.thresholds["strict"], DEFAULT_RANKING.relative_floor["strict"] * max(own.values()))
+    assert strict.memories and {m.value for m in strict.memories} == {v for v, r in own.items() if r >= floor}
+
+
+def test_a_question_naming_someone_the_scope_never_mentions_needs_a_strict_match(engine: Engine) -> None:
+    engine.add_many("chat", CHAT, dedup=False)
+
+    def recalled(query: str, threshold: str) -> list[str]:
+        return [m.value for m in engine.recall("chat", query, threshold=threshold, max_items=8).memories]
+
+    known = "What did Caroline say about the kids?"
+    assert len(recalled(known, "permissive")) > len(recalled(known, "strict"))
+    # The same question about a stranger is held to strict at every threshold.
+    stranger = "What did Jonas say about the kids?"
+    assert recalled(stranger, "permissive") == recalled(stranger, "balanced") == recalled(stranger, "strict")
+    assert len(recalled(stranger, "permissive")) < len(recalled(known, "permissive"))
+    # Distilled facts rarely name their user: a strong match still passes.
+    engine.add("alice", "User's favourite food is sushi", extract=False)
+    assert engine.recall("alice", "What is Alice's favourite food?").context == "User's favourite food is sushi"

@@ -512,9 +512,9 @@ class Engine:
         if not self.store.scope_exists(self.account, scope):
             context, _ = build_context([], defaults, max_items, budget, measure)
             return RecallResult(context=context, memories=[], ranking=Ranking("user_not_found"))
-        ranked, ranking = ordered(self._shared.retriever, self.account, scope, query, level, max_items, near_misses)
-        floor = self.ranking.thresholds[level] if ranking.ordering == "relevance" else 0.0
-        hits = [h for h in ranked if h.signals.get("relevance", 1.0) >= floor]
+        ranked, hits, ranking = ordered(
+            self._shared.retriever, self.account, scope, query, level, max_items, near_misses
+        )
         context, kept = build_context([h.memory for h in hits], defaults, max_items, budget, measure)
         kept_ids = {m.id for m in kept}
         kept_hits = [h for h in hits if h.memory.id in kept_ids]

@@ -45,6 +45,11 @@ class RankingConfig:
     posting_budget: int = 2000
     #: How far a full lexical match (every query term, IDF-weighted) lifts relevance towards 1.
     lexical_weight: float = 1.0
+    #: A memory's order uses max(its relevance, neighbour_lift × the relevance of the memory written
+    #: just before or after it): a hit lifts the turn that answers it. 0 turns it off. Neighbours of
+    #: the best ``neighbour_depth`` candidates join the pool. Chosen by leave-one-conversation-out.
+    neighbour_lift: float = 0.85
+    neighbour_depth: int = 30
     #: With a cross-encoder, relevance = rerank_weight * rerank + (1 - rerank_weight) * fused.
     rerank_weight: float = 0.7
     rerank_depth: int = 30
@@ -58,8 +63,14 @@ class RankingConfig:
     source_factor: dict[str, float] = field(
         default_factory=lambda: {"explicit": 1.0, "imported": 1.0, "extracted": 0.95}
     )
-    #: Minimum relevance to be recalled; strict ⊂ balanced ⊂ permissive.
-    thresholds: dict[str, float] = field(default_factory=lambda: {"strict": 0.6, "balanced": 0.3, "permissive": 0.2})
+    #: Recall also drops memories under this share of the best candidate's relevance, per threshold
+    #: (nested like the floors: permissive keeps everything over its absolute floor).
+    relative_floor: dict[str, float] = field(
+        default_factory=lambda: {"strict": 0.7, "balanced": 0.7, "permissive": 0.0}
+    )
+    #: Minimum relevance to be recalled; strict ⊂ balanced ⊂ permissive. A query naming someone the
+    #: scope never mentions is held to ``strict`` (engine/recall.py).
+    thresholds: dict[str, float] = field(default_factory=lambda: {"strict": 0.6, "balanced": 0.13, "permissive": 0.08})
 
     def pool_size(self, top_k: int) -> int:
         return max(self.pool, top_k * self.pool_factor)
@@ -97,6 +108,14 @@ def fuse(cosine: float, lexical: float, config: RankingConfig) -> float:
     """
     semantic = min(max(cosine, 0.0), 1.0)
     return semantic + config.lexical_weight * lexical * (1.0 - semantic)
+
+
+def ordering_relevance(signals: dict[str, float]) -> float:
+    """The relevance a memory is ordered by: its own, or the lift of a neighbour that matched better.
+
+    Thresholds read the memory's own ``relevance``; a lift only moves it within what passes.
+    """
+    return max(signals.get("relevance", 0.0), signals.get("neighbour", 0.0))
 
 
 def recency(memory: Rankable, now: int, config: RankingConfig) -> float:

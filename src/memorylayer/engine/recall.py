@@ -15,7 +15,7 @@ from ..store.base import ListQuery, Store
 from ..types import MemoryRecord, Ranking, SearchHit, now_ms
 from .ranking import RankingConfig, js_len, recency
 from .retrieval import Retriever
-from .text import is_generic
+from .text import is_generic, query_names
 
 #: Memories read by each prior ordering (most important, most recently updated) of a query-less recall.
 PRIOR_CANDIDATES = 200
@@ -23,28 +23,40 @@ PRIOR_CANDIDATES = 200
 
 def ordered(
     retriever: Retriever, account: str, scope: str, query: str, level: str, max_items: int, near_misses: int
-) -> tuple[list[SearchHit], Ranking]:
-    """Recall's candidates in final order, and how they were ranked (``scores`` left to fill).
+) -> tuple[list[SearchHit], list[SearchHit], Ranking]:
+    """Recall's candidates in final order, those that pass the threshold, and how they were ranked.
 
-    By relevance, the threshold applied (every candidate with no floor for near misses); a generic
-    query by the profile; without a working model by upstream's fallback.
+    By relevance (every candidate with no floor when near misses are asked for); a generic query by
+    the profile; without a working model by upstream's fallback. Orders without a query pass whole.
     """
     config = retriever.config
     try:
         query_vector = retriever.embedder.embed([query])[0]
     except (NotConfigured, IntegrityError):  # the model's file is missing or not the pinned one
         hits = by_priors(retriever.store, account, scope, "recency_importance", config)
-        return hits, Ranking("recency_importance", reason="embedding_unavailable", ordering="recency_importance")
+        return hits, hits, Ranking("recency_importance", reason="embedding_unavailable", ordering="recency_importance")
     if is_generic(query):
         hits = by_priors(retriever.store, account, scope, "profile", config)
-        return hits, Ranking("semantic", ordering="profile", signals=["key", "importance", "recency"])
+        return hits, hits, Ranking("semantic", ordering="profile", signals=["key", "importance", "recency"])
+    floor = relevance_floor(retriever.store, account, scope, query, level, config)
     pool = config.pool_size(max_items)
-    # Hits past max_items, so a memory skipped for the budget leaves room for the next; for near
-    # misses every candidate (at most one pool per retriever) is ranked with no floor.
-    limit, floor = (2 * pool, 0.0) if near_misses else (pool, config.thresholds[level])
-    hits = retriever.rank(account, [scope], query, pool, limit, floor, query_vector)
-    signals = ["semantic", "lexical", "recency", "importance", "activation"]
-    return hits, Ranking("semantic", signals=[*signals, "rerank"] if retriever.reranker is not None else signals)
+    # Hits past max_items, so a memory skipped for the budget leaves room for the next.
+    limit, rank_floor = (2 * pool, 0.0) if near_misses else (pool, floor)
+    hits = retriever.rank(account, [scope], query, pool, limit, rank_floor, query_vector)
+    best = max((h.signals["relevance"] for h in hits), default=0.0)
+    cut = max(floor, config.relative_floor[level] * best)
+    signals = ["semantic", "lexical", "neighbour", "recency", "importance", "activation"]
+    ranking = Ranking("semantic", signals=[*signals, "rerank"] if retriever.reranker is not None else signals)
+    return hits, [h for h in hits if h.signals["relevance"] >= cut], ranking
+
+
+def relevance_floor(store: Store, account: str, scope: str, query: str, level: str, config: RankingConfig) -> float:
+    """The threshold's relevance floor, raised to ``strict`` when the query names someone or something
+    the scope never mentions ("What did Caroline research?" asked of another conversation)."""
+    floor = config.thresholds[level]
+    if any(not store.lexical(account, scope, [name], 1) for name in query_names(query)):
+        return max(floor, config.thresholds["strict"])
+    return floor
 
 
 def budget(max_tokens: int, chars_per_token: int | None) -> tuple[int, Callable[[str], int]]:

@@ -18,7 +18,7 @@ from typing import Any
 from ..embedding.embedder import Embedder
 from ..store.base import Store, VectorIndex
 from ..types import SearchHit, now_ms
-from .ranking import RankingConfig, coverage, final_score, fuse, idf
+from .ranking import RankingConfig, coverage, final_score, fuse, idf, ordering_relevance
 from .text import analyze_query
 
 Signals = dict[int, dict[str, float]]
@@ -57,16 +57,37 @@ class Retriever:
         signals: Signals = {}
         for scope in scopes:
             found = self._candidates(account, scope, match_terms, query_vector, pool)
-            memory_terms = self.store.terms_for(list(found))
-            for rowid, (cosine, bm25) in found.items():
-                lexical = coverage(weights, memory_terms.get(rowid, set()))
-                signals[rowid] = {
-                    "semantic": cosine,
-                    "lexical": lexical,
-                    "bm25": bm25,
-                    "relevance": fuse(cosine, lexical, self.config),
-                }
+            scoped = self._signals(found, weights)
+            scoped.update(self._signals(self._neighbours(account, scope, scoped, query_vector), weights))
+            lift_neighbours(scoped, self.config)
+            signals.update(scoped)
         return self._order(account, query, signals, limit, floor)
+
+    def _signals(self, found: dict[int, list[float]], weights: dict[str, float]) -> Signals:
+        memory_terms = self.store.terms_for(list(found)) if found else {}
+        signals: Signals = {}
+        for rowid, (cosine, bm25) in found.items():
+            lexical = coverage(weights, memory_terms.get(rowid, set()))
+            signals[rowid] = {
+                "semantic": cosine,
+                "lexical": lexical,
+                "bm25": bm25,
+                "relevance": fuse(cosine, lexical, self.config),
+            }
+        return signals
+
+    def _neighbours(self, account: str, scope: str, signals: Signals, query_vector: Any) -> dict[int, list[float]]:
+        """(cosine, 0) of the memories written next to the best candidates that are not candidates.
+
+        Consecutive writes (a conversation's turns) have consecutive rowids: the turn after a
+        question often answers it without sharing its words. Only rows of ``scope`` come back.
+        """
+        if self.config.neighbour_lift <= 0 or not signals:
+            return {}
+        head = sorted(signals, key=lambda r: -signals[r]["relevance"])[: self.config.neighbour_depth]
+        wanted = sorted({r + d for r in head for d in (-1, 1)} - set(signals))
+        vectors = self.index.vectors(account, scope, wanted) if wanted else {}
+        return {rowid: [float(vector @ query_vector), 0.0] for rowid, vector in vectors.items()}
 
     def _candidates(
         self, account: str, scope: str, match_terms: list[str], query_vector: Any, pool: int
@@ -91,7 +112,7 @@ class Retriever:
         now = now_ms()
         ranked = sorted(
             (
-                (final_score(fields[rowid], s["relevance"], now, self.config), rowid)
+                (final_score(fields[rowid], ordering_relevance(s), now, self.config), rowid)
                 for rowid, s in signals.items()
                 if s["relevance"] >= floor
             ),
@@ -113,6 +134,23 @@ class Retriever:
             s = signals[rowid]
             s["rerank"] = float(score)
             s["relevance"] = config.rerank_weight * float(score) + (1 - config.rerank_weight) * s["relevance"]
+
+
+def lift_neighbours(signals: Signals, config: RankingConfig) -> None:
+    """Give each memory ``neighbour_lift`` × the relevance of the best memory written next to it, in place.
+
+    A chat turn that answers a question rarely repeats it ("When did you go?" → "Last Friday!"); the
+    turn that matches the question lifts the turns around it. Rowids are write order, so neighbours
+    are rowid ± 1 among the scope's candidates (``Retriever._neighbours`` brings them in).
+    """
+    lift = config.neighbour_lift
+    if lift <= 0:
+        return
+    own = {rowid: s["relevance"] for rowid, s in signals.items()}
+    for rowid, s in signals.items():
+        best = max(own.get(rowid - 1, 0.0), own.get(rowid + 1, 0.0))
+        if best > 0:
+            s["neighbour"] = lift * best
 
 
 def lexical_match_terms(
