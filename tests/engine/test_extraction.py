@@ -453,3 +453,20 @@ def test_the_labelled_extraction_set_scores_what_docs_benchmarks_reports() -> No
     assert wrong == []
     found = sum(len(set(extractor.extract(i["text"])) & set(i["expected"])) for i in items["items"])
     assert found >= 52  # of 53 expected facts: "My son is 12 and he plays the violin" keeps only the first
+
+
+def test_an_llm_can_name_the_slot_a_fact_fills_and_the_new_value_supersedes_the_old(
+    server: ChatCompletionsStandIn, extractor: OpenAIExtractor, memorylayer_home: Path
+) -> None:
+    from memorylayer.engine import Engine
+
+    with Engine.open(memorylayer_home, extractor=extractor) as engine:
+        server.reply_memories(["User lives in Berlin."])
+        first = engine.add("u", "I live in Berlin").memories[0]
+        # "Oslo is home now" has no shape the rules know; the model names the slot.
+        server.reply_memories([{"text": "User calls Oslo home.", "slot": "residence"}, {"text": "  ", "slot": "x"}, 7])
+        second = engine.add("u", "Oslo is home now").memories
+        assert [m.value for m in second] == ["User calls Oslo home."] and second[0].metadata == {"slot": "residence"}
+        assert [m.value for m in engine.iter_all(scope="u")] == ["User calls Oslo home."]
+        assert engine.get(first.id).superseded_by == second[0].id
+        assert extractor.extract("x") == ["User calls Oslo home."]

@@ -35,6 +35,7 @@ from . import jsonl
 from . import validation as v
 from .cursor import decode_cursor, encode_cursor
 from .dedup import content_hash
+from .extraction import extract_facts
 from .ranking import DEFAULT_RANKING, RankingConfig, build_context
 from .recall import budget as recall_budget
 from .recall import ordered
@@ -216,8 +217,12 @@ class Engine:
                 "importance is only valid with key (explicit path)",
                 details=[{"path": ["importance"], "message": "importance is only valid with key"}],
             )
-        facts = self._shared.extractor.extract(value, prompt=prompt)
-        items = [NewMemory(f, metadata=meta, created_at=created_at, source="extracted") for f in facts]
+        items = [
+            NewMemory(
+                fact, metadata={**meta, "slot": slot} if slot else meta, created_at=created_at, source="extracted"
+            )
+            for fact, slot in extract_facts(self._shared.extractor, value, prompt)
+        ]
         return self.commit(self.prepare(scope, items), admit)
 
     def add_many(
