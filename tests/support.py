@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 from memorylayer.types import now_ms
@@ -53,6 +55,19 @@ def serve_in_thread(app: Any, *, lifespan: str = "off", log_level: str = "error"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def wait_for_health(port: int, process: subprocess.Popen[bytes], *, log: Path | None = None) -> httpx.Response:
+    """The first answer of ``/health`` from a server process starting on ``port`` (fails after 60 s or if it exits)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+        except httpx.TransportError:
+            said = log.read_text(encoding="utf-8") if log is not None else ""
+            assert process.poll() is None, f"the server exited with {process.returncode}: {said}"
+            assert time.monotonic() < deadline, f"the server did not answer within 60 s: {said}"
+            time.sleep(0.2)
 
 
 def delivered_code(home: Path, email: str) -> str | None:

@@ -17,13 +17,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import tomllib
 import zipfile
 from pathlib import Path
 
-import httpx
 import pytest
+
+from support import wait_for_health
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -104,15 +104,7 @@ def test_run_sh_starts_the_server_with_no_package_index_and_says_what_to_do_next
     with log.open("wb") as out:
         process = subprocess.Popen(["./scripts/run.sh", "--port", str(port)], cwd=ROOT, env=offline, stderr=out)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, log.read_text(encoding="utf-8")
-                assert time.monotonic() < deadline, "the server did not answer within 60 s"
-                time.sleep(0.2)
+        health = wait_for_health(port, process, log=log)
         assert health.status_code == 200
     finally:
         process.terminate()

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from server_support import build
 from typer.testing import CliRunner
 
 from memorylayer.cli import app
+from support import wait_for_health
 
 runner = CliRunner()
 
@@ -74,15 +74,7 @@ def test_a_key_minted_with_admin_on_the_served_database_works_on_that_server(hom
     ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "server did not start within 60 s"
-                assert process.poll() is None, "server exited"
-                time.sleep(0.2)
+        response = wait_for_health(port, process)
         assert response.json()["status"] == "ok" and response.headers["x-request-id"]
         missing = httpx.get(f"http://127.0.0.1:{port}/v1/account", timeout=5)
         assert missing.status_code == 401 and missing.json()["error"]["code"] == "unauthorized"
