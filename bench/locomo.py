@@ -133,10 +133,13 @@ def calibration(matched: list[list[tuple[float, bool]]], foreign: list[float], t
     return report
 
 
-def run(data_path: Path, conversations: int | None, lifts: list[float] | None = None) -> dict:
+def run(
+    data_path: Path, conversations: int | None, lifts: list[float] | None = None, field: str = "neighbour_lift"
+) -> dict:
     """Ingest once, then search every question under each ranking variant and recall with the default.
 
-    ``lifts``: neighbour-lift values to compare; with more than one, each conversation's figures are
+    ``lifts``: values of the ``RankingConfig`` field ``field`` (the neighbour lift unless told) to
+    compare; with more than one, each conversation's figures are
     also computed with the value chosen on the other conversations alone (leave-one-conversation-out).
     """
     from dataclasses import replace
@@ -146,7 +149,7 @@ def run(data_path: Path, conversations: int | None, lifts: list[float] | None = 
     from memorylayer.engine.ranking import DEFAULT_RANKING
 
     samples = json.loads(data_path.read_text(encoding="utf-8"))[:conversations]
-    lifts = lifts or [DEFAULT_RANKING.neighbour_lift]
+    lifts = lifts or [getattr(DEFAULT_RANKING, field)]
     embedder = CachedEmbedder()
     convs: list[tuple[str, dict[str, list[str]], list[dict]]] = []
     ingest_s, turns_total, unmapped = 0.0, 0, 0
@@ -166,15 +169,16 @@ def run(data_path: Path, conversations: int | None, lifts: list[float] | None = 
             by_lift = {}
             for lift in lifts:
                 variant = Engine.open(
-                    home=Path(home), embedder=embedder, ranking=replace(DEFAULT_RANKING, neighbour_lift=lift)
+                    home=Path(home), embedder=embedder, ranking=replace(DEFAULT_RANKING, **{field: lift})
                 )
                 try:
                     by_lift[lift] = search_all(variant, convs)
                 finally:
                     variant.close()
-                print(f"neighbour lift {lift}: done", file=sys.stderr)
+                print(f"{field} {lift}: done", file=sys.stderr)
             embedder.save()
-            default = DEFAULT_RANKING.neighbour_lift if DEFAULT_RANKING.neighbour_lift in by_lift else lifts[0]
+            shipped = getattr(DEFAULT_RANKING, field)
+            default = shipped if shipped in by_lift else lifts[0]
             recall_report = recall_all(engine, convs)
         finally:
             engine.close()
@@ -190,7 +194,8 @@ def run(data_path: Path, conversations: int | None, lifts: list[float] | None = 
         "turns": turns_total,
         "turns_merged_by_dedup": unmapped,
         "top_k": TOP_K,
-        "neighbour_lift": default,
+        "grid_field": field,
+        field: default,
         "ingest_ms_per_turn": round(ingest_s * 1000 / max(turns_total, 1), 2),
         "query_ms_p50": round(percentile(latencies, 0.5), 1) if latencies else None,
         "query_ms_p95": round(percentile(latencies, 0.95), 1) if latencies else None,
@@ -291,7 +296,7 @@ def markdown(report: dict) -> str:
         "",
     ]
     if "lift_grid" in report:
-        lines += ["| neighbour lift | R@5 | R@10 | NDCG@10 |", "|---:|---:|---:|---:|"]
+        lines += [f"| {report['grid_field']} | R@5 | R@10 | NDCG@10 |", "|---:|---:|---:|---:|"]
         for lift, m in report["lift_grid"].items():
             lines.append(f"| {lift} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | {m['ndcg@10']:.3f} |")
         loo = report["leave_one_conversation_out"]
@@ -316,14 +321,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=None, help="only the first N conversations")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON report")
     parser.add_argument(
-        "--lifts", default=None, help="comma-separated neighbour-lift values to compare (leave-one-conversation-out)"
+        "--lifts", default=None, help="comma-separated values of --field to compare (leave-one-conversation-out)"
     )
+    parser.add_argument("--field", default="neighbour_lift", help="the RankingConfig field --lifts sets")
     args = parser.parse_args(argv)
     if not args.data.is_file():
         print(f"LoCoMo data not found at {args.data}; skipping (pass --data PATH).")
         return 0
     lifts = [float(x) for x in args.lifts.split(",")] if args.lifts else None
-    report = run(args.data, args.conversations, lifts)
+    report = run(args.data, args.conversations, lifts, args.field)
     print(markdown(report))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
