@@ -50,6 +50,8 @@ class RankingConfig:
     #: the best ``neighbour_depth`` candidates join the pool. Chosen by leave-one-conversation-out.
     neighbour_lift: float = 0.85
     neighbour_depth: int = 30
+    #: The same for memories two writes away (0: only the adjacent ones are lifted).
+    neighbour_lift_2: float = 0.0
     #: With a cross-encoder, relevance = rerank_weight * rerank + (1 - rerank_weight) * fused.
     rerank_weight: float = 0.7
     rerank_depth: int = 30

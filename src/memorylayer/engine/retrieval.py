@@ -85,7 +85,8 @@ class Retriever:
         if self.config.neighbour_lift <= 0 or not signals:
             return {}
         head = sorted(signals, key=lambda r: -signals[r]["relevance"])[: self.config.neighbour_depth]
-        wanted = sorted({r + d for r in head for d in (-1, 1)} - set(signals))
+        steps = (-2, -1, 1, 2) if self.config.neighbour_lift_2 > 0 else (-1, 1)
+        wanted = sorted({r + d for r in head for d in steps} - set(signals))
         vectors = self.index.vectors(account, scope, wanted) if wanted else {}
         return {rowid: [float(vector @ query_vector), 0.0] for rowid, vector in vectors.items()}
 
@@ -147,10 +148,13 @@ def lift_neighbours(signals: Signals, config: RankingConfig) -> None:
     if lift <= 0:
         return
     own = {rowid: s["relevance"] for rowid, s in signals.items()}
+    far = config.neighbour_lift_2
     for rowid, s in signals.items():
-        best = max(own.get(rowid - 1, 0.0), own.get(rowid + 1, 0.0))
+        best = lift * max(own.get(rowid - 1, 0.0), own.get(rowid + 1, 0.0))
+        if far > 0:
+            best = max(best, far * max(own.get(rowid - 2, 0.0), own.get(rowid + 2, 0.0)))
         if best > 0:
-            s["neighbour"] = lift * best
+            s["neighbour"] = best
 
 
 def lexical_match_terms(
