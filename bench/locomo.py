@@ -6,7 +6,9 @@ valid evidence id is searched in its conversation's scope. Reports Recall@5, Rec
 (binary gain) and MRR@10 per category, for categories 1-4 together and for category 5 (adversarial)
 apart, plus ingest time per turn and query latency.
 
-    .venv/bin/python bench/locomo.py [--data PATH] [--conversations N] [--out PATH]
+    .venv/bin/python bench/locomo.py [--data PATH] [--conversations N] [--out PATH] [--lifts 0,0.85,…]
+
+Embeddings are cached (bench/embed_cache.py), so a rerun ranks without embedding again.
 
 The data set (CC BY-NC 4.0) is never shipped; without it the benchmark prints a note and exits 0.
 """
@@ -23,6 +25,8 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "locomo10.json"
@@ -122,24 +126,36 @@ def calibration(matched: list[list[tuple[float, bool]]], foreign: list[float], t
             "kept_per_question": round(statistics.fmean(len(k) for k in kept), 2),
             "precision": round(sum(map(sum, kept)) / max(1, sum(map(len, kept))), 3),
             "evidence_kept": round(sum(map(sum, kept)) / max(1, evidence_total), 3),
-            "foreign_questions_recalling_something": round(statistics.fmean(f >= floor for f in foreign), 3),
+            "foreign_questions_recalling_something": (
+                round(statistics.fmean(f >= floor for f in foreign), 3) if foreign else None
+            ),
         }
     return report
 
 
-def run(data_path: Path, conversations: int | None) -> dict:
+def run(
+    data_path: Path, conversations: int | None, lifts: list[float] | None = None, field: str = "neighbour_lift"
+) -> dict:
+    """Ingest once, then search every question under each ranking variant and recall with the default.
+
+    ``lifts``: values of the ``RankingConfig`` field ``field`` (the neighbour lift unless told) to
+    compare; with more than one, each conversation's figures are
+    also computed with the value chosen on the other conversations alone (leave-one-conversation-out).
+    """
+    from dataclasses import replace
+
+    from embed_cache import CachedEmbedder
     from memorylayer.engine import Engine
+    from memorylayer.engine.ranking import DEFAULT_RANKING
 
     samples = json.loads(data_path.read_text(encoding="utf-8"))[:conversations]
-    per_category: dict[int, list[dict[str, float]]] = defaultdict(list)
-    ingest_s, turns_total, unmapped, latencies = 0.0, 0, 0, []
-    matched: list[list[tuple[float, bool]]] = []
-    foreign: list[float] = []
-    asked: list[tuple[int, str]] = []
+    lifts = lifts or [getattr(DEFAULT_RANKING, field)]
+    embedder = CachedEmbedder()
+    convs: list[tuple[str, dict[str, list[str]], list[dict]]] = []
+    ingest_s, turns_total, unmapped = 0.0, 0, 0
     with tempfile.TemporaryDirectory() as home:
-        engine = Engine.open(home=Path(home))
+        engine = Engine.open(home=Path(home), embedder=embedder)
         try:
-            thresholds = dict(engine.ranking.thresholds)
             for index, sample in enumerate(samples):
                 scope = f"locomo-{index}"
                 turns, questions = load_conversation(sample)
@@ -148,45 +164,111 @@ def run(data_path: Path, conversations: int | None) -> dict:
                 ingest_s += time.perf_counter() - started
                 turns_total += len(turns)
                 unmapped += lost
-                for q in questions:
-                    started = time.perf_counter()
-                    hits = engine.search(q["question"], scope=scope, top_k=TOP_K)
-                    latencies.append((time.perf_counter() - started) * 1000)
-                    ranked = [d for hit in hits for d in id_to_dias.get(hit.memory.id, [])]
-                    per_category[q["category"]].append(score(ranked, q["evidence"]))
-                    if q["category"] in (1, 2, 3, 4):
-                        matched.append(
-                            [
-                                (h.signals["relevance"], bool(set(id_to_dias.get(h.memory.id, [])) & q["evidence"]))
-                                for h in hits
-                            ]
-                        )
-                        asked.append((index, q["question"]))
-                print(
-                    f"conversation {index + 1}/{len(samples)}: {len(turns)} turns, {len(questions)} questions",
-                    file=sys.stderr,
+                convs.append((scope, id_to_dias, questions))
+            embedder.save()
+            by_lift = {}
+            for lift in lifts:
+                variant = Engine.open(
+                    home=Path(home), embedder=embedder, ranking=replace(DEFAULT_RANKING, **{field: lift})
                 )
-            if len(samples) > 1:
-                for index, question in asked:
-                    other = f"locomo-{(index + 1) % len(samples)}"
-                    hits = engine.search(question, scope=other, top_k=1)
-                    foreign.append(hits[0].signals["relevance"] if hits else 0.0)
+                try:
+                    by_lift[lift] = search_all(variant, convs)
+                finally:
+                    variant.close()
+                print(f"{field} {lift}: done", file=sys.stderr)
+            embedder.save()
+            shipped = getattr(DEFAULT_RANKING, field)
+            default = shipped if shipped in by_lift else lifts[0]
+            recall_report = recall_all(engine, convs)
         finally:
             engine.close()
+    rows, latencies, matched = by_lift[default]
+    per_category: dict[int, list[dict[str, float]]] = defaultdict(list)
+    for _conv, category, metrics in rows:
+        per_category[category].append(metrics)
     results = {str(c): mean_metrics(per_category[c]) for c in sorted(per_category)}
     results["1-4"] = mean_metrics([r for c in (1, 2, 3, 4) for r in per_category[c]])
-    return {
+    report = {
         "dataset": "LoCoMo locomo10.json",
         "conversations": len(samples),
         "turns": turns_total,
         "turns_merged_by_dedup": unmapped,
         "top_k": TOP_K,
+        "grid_field": field,
+        field: default,
         "ingest_ms_per_turn": round(ingest_s * 1000 / max(turns_total, 1), 2),
         "query_ms_p50": round(percentile(latencies, 0.5), 1) if latencies else None,
         "query_ms_p95": round(percentile(latencies, 0.95), 1) if latencies else None,
         "results": results,
-        "thresholds": calibration(matched, foreign, thresholds),
+        "recall": recall_report,
+        "thresholds": calibration(matched, [], dict(DEFAULT_RANKING.thresholds)),
     }
+    if len(lifts) > 1:
+        report["lift_grid"] = {str(lift): overall(by_lift[lift][0]) for lift in lifts}
+        report["leave_one_conversation_out"] = leave_one_out(by_lift, len(samples))
+    return report
+
+
+def search_all(engine, convs) -> tuple[list[tuple[int, int, dict]], list[float], list]:
+    """(conversation, category, metrics) of every question searched in its own scope, latencies, top-10 hits."""
+    rows, latencies, matched = [], [], []
+    for index, (scope, id_to_dias, questions) in enumerate(convs):
+        for q in questions:
+            started = time.perf_counter()
+            hits = engine.search(q["question"], scope=scope, top_k=TOP_K)
+            latencies.append((time.perf_counter() - started) * 1000)
+            ranked = [d for hit in hits for d in id_to_dias.get(hit.memory.id, [])]
+            rows.append((index, q["category"], score(ranked, q["evidence"])))
+            if q["category"] in (1, 2, 3, 4):
+                matched.append(
+                    [(h.signals["relevance"], bool(set(id_to_dias.get(h.memory.id, [])) & q["evidence"])) for h in hits]
+                )
+    return rows, latencies, matched
+
+
+def recall_all(engine, convs) -> dict:
+    """Recall with the defaults (4 items, 150 tokens): evidence in the context of the right scope, and
+    how often a question asked in the next conversation's scope recalls anything, per threshold."""
+    evidence_in_context, foreign = [], {name: [] for name in ("strict", "balanced", "permissive")}
+    for index, (scope, id_to_dias, questions) in enumerate(convs):
+        other = convs[(index + 1) % len(convs)][0]
+        for q in questions:
+            if q["category"] not in (1, 2, 3, 4):
+                continue
+            result = engine.recall(scope, q["question"], record_access=False)
+            kept = {d for m in result.memories for d in id_to_dias.get(m.id, [])}
+            evidence_in_context.append(bool(kept & q["evidence"]))
+            if len(convs) > 1:
+                for name, found in foreign.items():
+                    found.append(
+                        bool(engine.recall(other, q["question"], threshold=name, record_access=False).memories)
+                    )
+    return {
+        "questions": len(evidence_in_context),
+        "evidence_in_default_context": round(statistics.fmean(evidence_in_context), 3),
+        "foreign_recalling_something": {n: round(statistics.fmean(f), 3) for n, f in foreign.items() if f},
+    }
+
+
+def overall(rows: list[tuple[int, int, dict]], exclude: int | None = None, only: int | None = None) -> dict:
+    picked = [m for conv, cat, m in rows if cat in (1, 2, 3, 4) and conv != exclude and (only is None or conv == only)]
+    return mean_metrics(picked)
+
+
+def leave_one_out(by_lift: dict[float, tuple], conversations: int) -> dict:
+    """For each conversation, the lift that ranks the other nine best (mean of R@5 and R@10), and the
+    held-out conversation's figures under it; the pooled held-out figures."""
+    chosen, held_out = [], []
+    for conv in range(conversations):
+
+        def objective(lift: float, conv: int = conv) -> float:
+            m = overall(by_lift[lift][0], exclude=conv)
+            return m["recall@5"] + m["recall@10"]
+
+        best = max(by_lift, key=objective)
+        chosen.append(best)
+        held_out += [m for c, cat, m in by_lift[best][0] if c == conv and cat in (1, 2, 3, 4)]
+    return {"chosen_per_fold": chosen, "held_out": mean_metrics(held_out)}
 
 
 def markdown(report: dict) -> str:
@@ -204,22 +286,27 @@ def markdown(report: dict) -> str:
         lines.append(
             f"| {name} | {m['n']} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | {m['ndcg@10']:.3f} | {m['mrr']:.3f} |"
         )
+    recall = report["recall"]
     lines += [
         "",
-        "| threshold | relevance ≥ | kept of top 10 | precision | evidence kept | foreign questions recalling |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"recall, default budget: evidence in the context for {recall['evidence_in_default_context']:.1%} "
+        f"of {recall['questions']} questions; asked in another conversation's scope, something is recalled "
+        + ", ".join(f"{n} {v:.1%}" for n, v in recall["foreign_recalling_something"].items()),
+        f"evidence relevance quantiles: {report['thresholds']['evidence_relevance']}",
+        "",
     ]
-    for name, t in report["thresholds"].items():
-        if "threshold" not in t:
-            continue
-        lines.append(
-            f"| {name} | {t['threshold']} | {t['kept_per_question']} | {t['precision']} | {t['evidence_kept']} | "
-            f"{t['foreign_questions_recalling_something']} |"
-        )
-    lines.append("")
-    lines.append(f"evidence relevance quantiles: {report['thresholds']['evidence_relevance']}")
-    lines.append(f"best foreign relevance quantiles: {report['thresholds']['foreign_best_relevance']}")
-    lines.append("")
+    if "lift_grid" in report:
+        lines += [f"| {report['grid_field']} | R@5 | R@10 | NDCG@10 |", "|---:|---:|---:|---:|"]
+        for lift, m in report["lift_grid"].items():
+            lines.append(f"| {lift} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | {m['ndcg@10']:.3f} |")
+        loo = report["leave_one_conversation_out"]
+        m = loo["held_out"]
+        lines += [
+            "",
+            f"leave-one-conversation-out: chosen per fold {loo['chosen_per_fold']}; held-out R@5 "
+            f"{m['recall@5']:.3f}, R@10 {m['recall@10']:.3f}, NDCG@10 {m['ndcg@10']:.3f}",
+            "",
+        ]
     lines.append(
         f"{report['turns']} turns, ingest {report['ingest_ms_per_turn']} ms/turn; "
         f"query p50 {report['query_ms_p50']} ms, p95 {report['query_ms_p95']} ms; "
@@ -233,11 +320,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="path to locomo10.json")
     parser.add_argument("--conversations", type=int, default=None, help="only the first N conversations")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON report")
+    parser.add_argument(
+        "--lifts", default=None, help="comma-separated values of --field to compare (leave-one-conversation-out)"
+    )
+    parser.add_argument("--field", default="neighbour_lift", help="the RankingConfig field --lifts sets")
     args = parser.parse_args(argv)
     if not args.data.is_file():
         print(f"LoCoMo data not found at {args.data}; skipping (pass --data PATH).")
         return 0
-    report = run(args.data, args.conversations)
+    lifts = [float(x) for x in args.lifts.split(",")] if args.lifts else None
+    report = run(args.data, args.conversations, lifts, args.field)
     print(markdown(report))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -37,6 +37,8 @@ LIST_SEARCH = Bounds(1, 500)
 #: Importance is a number in [IMPORTANCE_MIN, IMPORTANCE_MAX] (integers, so messages read ">=0").
 IMPORTANCE_MIN, IMPORTANCE_MAX = 0, 1
 DEFAULT_IMPORTANCE = 0.5
+#: Memories in one batch add (``POST /v1/memories/batch``, ``Engine.add_batch``): one transaction.
+BATCH_ITEMS = Bounds(1, 1_000)
 #: Milliseconds since the epoch accepted for times (JavaScript's safe integer range).
 TIME_MS = Bounds(0, 2**53 - 1)
 

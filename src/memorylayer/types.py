@@ -107,11 +107,19 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class Ranking:
-    """How recall ordered its memories."""
+    """How recall ordered its memories.
+
+    ``strategy`` and ``reason`` take the wire's values only (``semantic``, ``recency_importance`` with
+    ``reason="embedding_unavailable"``, ``user_not_found``), so typed clients branch right. Our own
+    detail is extra: ``ordering`` (``relevance``, ``profile`` for a generic query, or
+    ``recency_importance``), the ``signals`` that ranked the memories, and each kept memory's score.
+    """
 
     strategy: str
     reason: str | None = None
     scores: list[float] = field(default_factory=list)
+    ordering: str = "relevance"
+    signals: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

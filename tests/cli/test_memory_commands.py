@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from memorylayer.cli import app
@@ -173,3 +174,22 @@ def test_an_export_that_cannot_be_written_is_a_storage_error_with_exit_7(tmp_pat
     code, out = run("export", "--output", str(blocker / "out.jsonl"), "--json")
     assert code == 7 and json.loads(out)["error"]["code"].startswith("storage_")
     assert str(blocker / "out.jsonl") in json.loads(out)["error"]["message"]
+
+
+def test_remember_with_created_at_dates_the_memory_in_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        code, out = run("remember", "Caroline went to a support group", "--created-at", "2023-05-08 13:56", "--json")
+        assert code == 0, out
+        assert json.loads(out)["memories"][0]["created_at"] == "2023-05-08T13:56:00.000Z"
+        code, out = run("remember", "x", "--created-at", "2023-05-08T13:56:00+02:00", "--json")
+        assert json.loads(out)["memories"][0]["created_at"] == "2023-05-08T11:56:00.000Z"
+        code, out = run("remember", "y", "--created-at", "next tuesday", "--json")
+        assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request"
+        assert "created_at" in json.loads(out)["error"]["message"]
+    finally:
+        monkeypatch.delenv("TZ", raising=False)
+        time.tzset()

@@ -54,12 +54,18 @@ def test_an_extended_extracted_fact_supersedes_the_old_one(engine: Engine) -> No
     assert engine.history(old.id)[0].value == "User prefers Python with type hints and black."
 
 
-def test_a_changed_fact_with_a_distant_embedding_is_kept_beside_the_old_one(engine: Engine) -> None:
-    # "lives in Paris" vs "lives in Berlin" is only ~0.66 similar for MiniLM: without an LLM we cannot
-    # tell an update from a second fact, so both stay (nothing is lost); a keyed fact is the way to update.
-    engine.add("u", "I live in Paris.")
-    engine.add("u", "I live in Berlin.")
+def test_a_changed_fact_with_a_distant_embedding_is_kept_beside_the_old_one_when_stored_verbatim(
+    engine: Engine,
+) -> None:
+    # "lives in Paris" vs "lives in Berlin" is only ~0.66 similar for MiniLM: dedup alone cannot tell an
+    # update from a second fact, so verbatim stores both stay. Extracted facts carry a slot that does
+    # (tests/engine/test_slots.py); a keyed fact is the other way to update.
+    engine.add("u", "User lives in Paris.", extract=False)
+    engine.add("u", "User lives in Berlin.", extract=False)
     assert engine.count("u") == 2
+    engine.add("x", "I live in Paris.")
+    engine.add("x", "I live in Berlin.")
+    assert [m.value for m in engine.iter_all(scope="x")] == ["User lives in Berlin."]
 
 
 def test_different_facts_with_similar_wording_are_both_kept(engine: Engine) -> None:
@@ -73,3 +79,14 @@ def test_different_facts_with_similar_wording_are_both_kept(engine: Engine) -> N
 def test_facts_of_one_extraction_are_deduplicated_among_themselves(engine: Engine) -> None:
     result = engine.add("u", "I'm allergic to peanuts. I am allergic to peanuts!")
     assert len(result.memories) == 1
+
+
+def test_turns_of_different_speakers_never_supersede_each_other(engine: Engine) -> None:
+    turns = ["Joanna: Bye Nate!", "Nate: Bye Joanna!", "Joanna: Bye Nate!"]
+    result = engine.add_many("chat", turns)
+    assert [m.value for m in result.memories] == turns[:2]
+    assert result.superseded == [] and result.skipped == ["Joanna: Bye Nate!"]
+    assert sorted(m.value for m in engine.iter_all(scope="chat")) == sorted(turns[:2])
+    # The same speaker rewording a turn still supersedes it, as any near-duplicate does.
+    again = engine.add_many("chat", ["Joanna: Bye, Nate!!"])
+    assert again.superseded and again.superseded[0] == result.memories[0].id

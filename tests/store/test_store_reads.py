@@ -296,3 +296,16 @@ def test_set_vectors_skips_memories_deleted_since_they_were_listed(store: Store)
     assert by_row[kept] is not None and (by_row[kept] @ unit("kept")) == pytest.approx(1.0, abs=1e-5)
     newcomer_row = next(r for r, m in store.get_many_by_rowid(ACCOUNT, list(by_row)).items() if m.id == newcomer.id)
     assert (by_row[newcomer_row] @ unit("written meanwhile")) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_find_by_slot_returns_live_unkeyed_memories_of_the_scope_with_that_slot_oldest_first(store: Store) -> None:
+    _, paris = put(store, "User lives in Paris.", source="extracted", metadata={"slot": "residence"}, at=1_000)
+    _, rome = put(store, "User lives in Rome.", source="extracted", metadata={"slot": "residence"}, at=2_000)
+    _, gone = put(store, "User lives in Oslo.", source="extracted", metadata={"slot": "residence"}, at=500)
+    store.supersede(ACCOUNT, gone.id, rome.id)
+    put(store, "Paris", key="city", metadata={"slot": "residence"})
+    put(store, "User works at Acme.", source="extracted", metadata={"slot": "employer"})
+    put(store, "User lives in Lima.", source="extracted", metadata={"slot": "residence"}, scope="work")
+    put(store, "User lives in Kyiv.", source="extracted", metadata={"slot": "residence"}, account=OTHER_ACCOUNT)
+    assert ids(store.find_by_slot(ACCOUNT, SCOPE, "residence")) == [paris.id, rome.id]
+    assert store.find_by_slot(ACCOUNT, SCOPE, "diet") == []

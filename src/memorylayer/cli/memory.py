@@ -104,6 +104,10 @@ def remember(
     extract: Annotated[
         bool, typer.Option(help="Run free text through the extractor instead of storing it as is.")
     ] = False,
+    created_at: Annotated[
+        str | None,
+        typer.Option(help="When it happened: an ISO 8601 time, UTC unless it has an offset (default: now)."),
+    ] = None,
     home: Home = None,
     database: Database = None,
     as_json: Json = False,
@@ -115,6 +119,8 @@ def remember(
     memorylayer remember "I'm allergic to peanuts" --extract -n user-alice
     """
     with engine_for(home, database, as_json) as engine:
+        from ..engine.jsonl import parse_time
+
         result = engine.add(
             namespace,
             text,
@@ -122,6 +128,7 @@ def remember(
             importance=importance,
             metadata=_parse_metadata(metadata),
             extract=extract if key is None else None,
+            created_at=parse_time(created_at, "created_at"),
         )
         if as_json:
             emit_json(
@@ -145,7 +152,9 @@ def recall(
     query: Annotated[str, typer.Argument(help="What the next model call is about.")],
     namespace: Namespace = "default",
     max_items: Annotated[int, typer.Option(help="At most this many memories (1-50).")] = 4,
-    max_tokens: Annotated[int, typer.Option(help="Context budget in tokens (10-2000, 4 chars each).")] = 150,
+    max_tokens: Annotated[
+        int, typer.Option(help="Context budget in word pieces of the model's tokenizer (10-2000).")
+    ] = 150,
     threshold: Annotated[Threshold, typer.Option(help="How relevant a memory must be.")] = "balanced",
     home: Home = None,
     database: Database = None,
@@ -162,7 +171,7 @@ def recall(
                 {
                     "context": result.context,
                     "memories": [shapes.memory(m) for m in result.memories],
-                    "ranking": {"strategy": result.ranking.strategy, "scores": result.ranking.scores},
+                    "ranking": shapes.ranking(result.ranking),
                 }
             )
         else:

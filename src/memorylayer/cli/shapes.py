@@ -12,7 +12,7 @@ from ..types import iso_ms
 
 if TYPE_CHECKING:
     from ..store.accounts import Account, ApiKey
-    from ..types import HistoryEntry, MemoryRecord
+    from ..types import HistoryEntry, MemoryRecord, Ranking
 
 
 def memory(record: MemoryRecord) -> dict[str, Any]:
@@ -30,6 +30,17 @@ def memory(record: MemoryRecord) -> dict[str, Any]:
         "last_recalled_at": iso_ms(record.last_recalled_at),
         "recall_count": record.recall_count,
         "superseded_by": record.superseded_by,
+    }
+
+
+def ranking(r: Ranking) -> dict[str, Any]:
+    """Recall's ranking: the wire's strategy (and reason), then how, by what and how well it ranked."""
+    return {
+        "strategy": r.strategy,
+        "reason": r.reason,
+        "ordering": r.ordering,
+        "signals": r.signals,
+        "scores": r.scores,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import models
 from ._async import AsyncCache, AsyncCaches, AsyncClient, AsyncContainers
 from ._base import DEFAULT_BASE_URL, RequestOptions
+from ._checks import BatchItem
 from ._default import DefaultClient, memory
 from ._sync import Cache, Caches, Client, Containers
 
@@ -19,6 +20,7 @@ __all__ = [
     "AsyncCaches",
     "AsyncClient",
     "AsyncContainers",
+    "BatchItem",
     "Cache",
     "Caches",
     "Client",

@@ -26,7 +26,18 @@ from .. import limits as L
 from .._version import __version__
 from ..errors import MemoryLayerError, NetworkError, RateLimited, Timeout, Unauthorized, error_classes
 from . import models as m
-from ._checks import check, extraction_size, integer, number, text
+from ._checks import (
+    BatchItem,
+    batch_created_at,
+    batch_issues,
+    batch_item,
+    check,
+    extraction_size,
+    integer,
+    items_list,
+    number,
+    text,
+)
 
 T = TypeVar("T", bound=m.Envelope)
 
@@ -372,19 +383,37 @@ class _BaseClient:
 
     # --- the calls ----------------------------------------------------------------------------------
 
-    def _add(self, scope: str, value: str, key: str | None, importance: float | None) -> Call[m.AddResponse]:
+    def _add(
+        self,
+        scope: str,
+        value: str,
+        key: str | None,
+        importance: float | None,
+        created_at: datetime | str | None = None,
+        extract: bool | None = None,
+    ) -> Call[m.AddResponse]:
         check(
             text("scope", scope, L.SCOPE),
             text("key", key, L.KEY),
             text("value", value, L.VALUE),
             number("importance", importance, L.IMPORTANCE_MIN, L.IMPORTANCE_MAX),
         )
-        if key is None:
+        extracting = key is None and extract is not False
+        if extracting:
             extraction_size(value)
-        body = _compact(scope=scope, key=key, value=value, importance=importance)
+        body = _compact(
+            scope=scope, key=key, value=value, importance=importance, createdAt=_iso(created_at), extract=extract
+        )
         # Extraction is the one non-idempotent call: one key per logical add, reused by every retry.
-        idem = None if key is not None else str(uuid.uuid4())
+        idem = str(uuid.uuid4()) if extracting else None
         return Call("POST", "/v1/memories", m.AddResponse, body, idempotency_key=idem)
+
+    def _add_batch(self, scope: str, items: Sequence[BatchItem | str], dedup: bool | None) -> Call[m.BatchResponse]:
+        wire = [_compact(**batch_item(item), createdAt=_iso(batch_created_at(item))) for item in items_list(items)]
+        check(text("scope", scope, L.SCOPE), batch_issues(wire))
+        body = _compact(scope=scope, items=wire, dedup=dedup)
+        # Keyed items upsert and exact repeats are skipped, so a retried batch stores nothing twice.
+        return Call("POST", "/v1/memories/batch", m.BatchResponse, body)
 
     def _recall(
         self,

@@ -10,8 +10,11 @@ address) and rules that need the server's state are left to the server::
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypedDict
 
+from .. import limits as L
 from ..errors import InvalidRequest
 from ..limits import EXTRACTION_MAX_BYTES, Bounds, has_lone_surrogate, utf16_len
 
@@ -89,3 +92,48 @@ def _out_of_range(field: str, origin: str, code: str, bound: float, message: str
 
 def _shown(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+class BatchItem(TypedDict, total=False):
+    """One memory of ``add_batch`` (a plain string is a value alone)."""
+
+    value: str
+    key: str
+    importance: float
+    created_at: datetime | str
+
+
+def items_list(items: Any) -> Sequence[BatchItem | str]:
+    if not isinstance(items, Sequence) or isinstance(items, str):
+        raise TypeError("items: expected a list of memories (dicts with value, and key, importance, created_at)")
+    return items
+
+
+def batch_item(item: BatchItem | str) -> dict[str, Any]:
+    """An item's wire fields but its time (which the caller formats)."""
+    item = {"value": item} if isinstance(item, str) else item
+    return {"key": item.get("key"), "value": item.get("value"), "importance": item.get("importance")}
+
+
+def batch_created_at(item: BatchItem | str) -> datetime | str | None:
+    return None if isinstance(item, str) else item.get("created_at")
+
+
+def batch_issues(wire: list[dict[str, Any]]) -> list[Issue]:
+    """The batch's size and each item's lengths and ranges (paths ``["items", i, field]``)."""
+    bounds = L.BATCH_ITEMS
+    if not bounds.min <= len(wire) <= bounds.max:
+        small = len(wire) < bounds.min
+        bound, words = (bounds.min, ("small", ">=")) if small else (bounds.max, ("big", "<="))
+        message = f"Too {words[0]}: expected array to have {words[1]}{bound} items"
+        code = "too_small" if small else "too_big"
+        return [_out_of_range("items", "array", code, bound, message)]
+    issues = []
+    for i, item in enumerate(wire):
+        found = [
+            *text("key", item.get("key"), L.KEY),
+            *text("value", item.get("value"), L.VALUE),
+            *number("importance", item.get("importance"), L.IMPORTANCE_MIN, L.IMPORTANCE_MAX),
+        ]
+        issues += [{**issue, "path": ["items", i, *issue["path"]]} for issue in found]
+    return issues

@@ -31,6 +31,7 @@ from ._base import (
     error_from_response,
     transport_error,
 )
+from ._checks import BatchItem
 
 
 class Client(_BaseClient):
@@ -127,14 +128,33 @@ class Client(_BaseClient):
         *,
         key: str | None = None,
         importance: float | None = None,
+        created_at: datetime | str | None = None,
+        extract: bool | None = None,
         **options: Unpack[RequestOptions],
     ) -> m.AddResponse:
         """Store ``value`` under ``key`` (upsert), or, without ``key``, extract durable facts from it.
 
-        ``importance`` (0–1) is only valid with ``key``. An extraction add carries a fresh
+        ``importance`` (0–1) needs ``key`` or ``extract=False`` (which stores the text verbatim).
+        ``created_at`` (a timezone-aware datetime or an ISO ``…Z`` string) says when it happened.
+        Both are this server's extensions of the wire. An extraction add carries a fresh
         ``Idempotency-Key`` that every retry reuses, so a retried add never extracts twice.
         """
-        return self._send(self._add(scope, value, key, importance), options)
+        return self._send(self._add(scope, value, key, importance, created_at, extract), options)
+
+    def add_batch(
+        self,
+        scope: str,
+        items: Sequence[BatchItem | str],
+        *,
+        dedup: bool | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.BatchResponse:
+        """Store 1–1,000 memories verbatim in one request and one transaction (an extension).
+
+        Each item is a string or a dict with ``value`` and optional ``key``, ``importance`` and
+        ``created_at``; keyed items upsert. ``dedup=False`` keeps repeated values (chat turns).
+        """
+        return self._send(self._add_batch(scope, items, dedup), options)
 
     def recall(
         self,

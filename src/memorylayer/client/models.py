@@ -50,6 +50,13 @@ class AddResponse(Envelope):
     memories: list[Memory]
 
 
+class BatchResponse(Envelope):
+    """``add_batch`` (an extension): the memories written or updated, and how many dedup skipped."""
+
+    memories: list[Memory]
+    skipped: int = 0
+
+
 class GetResponse(Envelope):
     """``get``: the live memory under ``(scope, key)``, or ``None``."""
 
@@ -75,8 +82,14 @@ class ListResponse(Envelope):
 
 
 class Ranking(WireModel):
+    """``strategy`` is the wire's (``semantic``, ``recency_importance``, ``user_not_found``); the rest
+    are this server's extensions (None from a server that does not send them)."""
+
     strategy: str
     reason: str | None = None
+    ordering: str | None = None
+    signals: list[str] | None = None
+    scores: list[float] | None = None
 
 
 class RecallResponse(Envelope):

@@ -83,6 +83,29 @@ def load_tokenizer(path: Path | None = None, max_tokens: int = MAX_TOKENS) -> To
     return tokenizer
 
 
+@cache
+def _counting_tokenizer() -> Tokenizer:
+    """The vendored tokenizer with neither truncation nor padding: it only counts (its state never changes)."""
+    from tokenizers import Tokenizer
+
+    source = resources.files("memorylayer.embedding").joinpath("data/tokenizer.json")
+    tokenizer = Tokenizer.from_str(source.read_text(encoding="utf-8"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def count_tokens(text: str) -> int:
+    """Word pieces of ``text`` under the default model's WordPiece tokenizer, special tokens left out.
+
+    Recall's budget counts these (a real tokenizer rather than 4 characters a token); the vendored
+    file is read once per process, on the first call.
+    """
+    if not text:
+        return 0
+    return len(_counting_tokenizer().encode(text, add_special_tokens=False).ids)
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

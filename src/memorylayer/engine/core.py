@@ -35,7 +35,10 @@ from . import jsonl
 from . import validation as v
 from .cursor import decode_cursor, encode_cursor
 from .dedup import content_hash
+from .extraction import extract_facts
 from .ranking import DEFAULT_RANKING, RankingConfig, build_context
+from .recall import budget as recall_budget
+from .recall import ordered
 from .retrieval import Retriever
 from .writes import Admit, Dedup, Prepared, Writer, history_entry, index_terms
 
@@ -214,8 +217,12 @@ class Engine:
                 "importance is only valid with key (explicit path)",
                 details=[{"path": ["importance"], "message": "importance is only valid with key"}],
             )
-        facts = self._shared.extractor.extract(value, prompt=prompt)
-        items = [NewMemory(f, metadata=meta, created_at=created_at, source="extracted") for f in facts]
+        items = [
+            NewMemory(
+                fact, metadata={**meta, "slot": slot} if slot else meta, created_at=created_at, source="extracted"
+            )
+            for fact, slot in extract_facts(self._shared.extractor, value, prompt)
+        ]
         return self.commit(self.prepare(scope, items), admit)
 
     def add_many(
@@ -247,6 +254,20 @@ class Engine:
             else [None] * len(values)
         )
         items = [NewMemory(x, metadata=meta, created_at=t, source=source) for x, t in zip(values, stamps, strict=True)]
+        return self.commit(self.prepare(scope, items, dedup="similar" if dedup else "none"), admit)
+
+    def add_batch(
+        self, scope: str, items: builtins.list[NewMemory], *, dedup: bool = True, admit: Admit | None = None
+    ) -> AddResult:
+        """Store 1-1,000 memories verbatim in one transaction: keyed ones upsert, the rest pass dedup.
+
+        Each item may say when it happened (``created_at``); ``dedup=False`` keeps every unkeyed
+        value even when it repeats (a conversation's turns). Nothing is written if any item is bad.
+
+        Raises:
+            InvalidRequest: a bad item (the field names its index) or batch size.
+        """
+        scope, items = v.scope(scope), v.new_memories(items)
         return self.commit(self.prepare(scope, items, dedup="similar" if dedup else "none"), admit)
 
     def prepare(
@@ -470,10 +491,15 @@ class Engine:
         defaults: dict[str, str] | None = None,
         record_access: bool = True,
         near_misses: int = 0,
+        chars_per_token: int | None = None,
     ) -> RecallResult:
         """Prompt-ready context for ``query`` from ``scope``, within ``max_items`` and ``max_tokens``.
 
-        Tokens are approximated as 4 characters. Defaults fill remaining slots as ``key: value`` lines.
+        Tokens are word pieces of the default model's tokenizer; ``chars_per_token`` counts
+        ``max_tokens × chars_per_token`` JavaScript characters instead (``/v1`` passes 4, the wire's
+        rule). A memory that does not fit is skipped and filling goes on. Defaults fill remaining
+        slots as ``key: value`` lines. Generic queries and a model that cannot run: see
+        :mod:`memorylayer.engine.recall`.
         ``record_access=False`` leaves the memories' access history as it was (a preview, not a use).
         ``near_misses`` > 0 also returns, in ``left_out``, the best candidates that did not make the
         context (under the threshold or over the budget), from the same single retrieval.
@@ -486,31 +512,23 @@ class Engine:
         max_tokens = v.integer(max_tokens, "max_tokens", limits.MAX_TOKENS)
         near_misses = v.integer(near_misses, "near_misses", limits.NEAR_MISSES)
         level = v.choice(threshold or limits.DEFAULT_THRESHOLD, "threshold", limits.THRESHOLDS)
-        floor = self.ranking.thresholds[level]
-        if defaults is not None and (
-            not isinstance(defaults, dict) or not all(isinstance(x, str) for x in (*defaults, *defaults.values()))
-        ):
-            raise InvalidRequest("defaults: expected an object of string values")
-        max_chars = max_tokens * limits.CHARS_PER_TOKEN
+        defaults = v.defaults(defaults)
+        budget, measure = recall_budget(max_tokens, chars_per_token)
         if not self.store.scope_exists(self.account, scope):
-            context, _ = build_context([], defaults, max_items, max_chars)
+            context, _ = build_context([], defaults, max_items, budget, measure)
             return RecallResult(context=context, memories=[], ranking=Ranking("user_not_found"))
-        pool = self.ranking.pool_size(max_items)
-        # For near misses every candidate (at most one pool per retriever) is ranked with no floor, and
-        # the floor and item cut apply here: the same order and the same cut, plus what fell outside.
-        limit, rank_floor = (2 * pool, 0.0) if near_misses else (max_items, floor)
-        ranked = self._shared.retriever.rank(self.account, [scope], query, pool, limit, rank_floor)
-        hits = [h for h in ranked if h.signals["relevance"] >= floor][:max_items]
-        context, kept = build_context([h.memory for h in hits], defaults, max_items, max_chars)
-        kept_hits = hits[: len(kept)]
-        kept_ids = {h.memory.id for h in kept_hits}
+        ranked, hits, ranking = ordered(
+            self._shared.retriever, self.account, scope, query, level, max_items, near_misses
+        )
+        context, kept = build_context([h.memory for h in hits], defaults, max_items, budget, measure)
+        kept_ids = {m.id for m in kept}
+        kept_hits = [h for h in hits if h.memory.id in kept_ids]
         if record_access:
             self.store.mark_recalled(self.account, [m.id for m in kept], now_ms())
-        strategy = "hybrid_rerank" if self._shared.reranker is not None else "hybrid"
         return RecallResult(
             context=context,
             memories=kept,
-            ranking=Ranking(strategy, scores=[round(h.score, 4) for h in kept_hits]),
+            ranking=replace(ranking, scores=[round(h.score, 4) for h in kept_hits]),
             hits=kept_hits,
             left_out=[h for h in ranked if h.memory.id not in kept_ids][:near_misses],
         )

@@ -14,6 +14,10 @@ Rules, in order (``similarity`` is the cosine to the closest live memory of the 
 5. Between ``RELATED`` and ``DUPLICATE`` with ``SAME_SUBJECT`` overlap: an extracted fact supersedes an
    older extracted fact (the same fact, reworded or extended);
    anything else is ``insert`` (a deliberate store of a related but different memory).
+
+Before rules 2-5, two turns of different speakers (``"Joanna: Bye Nate!"`` and ``"Nate: Bye Joanna!"``,
+whose words are the same) are different memories: ``insert``. A speaker is a short name before a
+colon at the start of the text.
 """
 
 from __future__ import annotations
@@ -50,6 +54,15 @@ def content_hash(value: str) -> str:
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()
 
 
+_SPEAKER = re.compile(r"^\s*([^\W\d_][\w .'’-]{0,39}?):\s")
+
+
+def speaker(value: str) -> str | None:
+    """The speaker prefix of a chat turn ("Joanna: …" → "joanna"), or None."""
+    found = _SPEAKER.match(value)
+    return found.group(1).strip().lower() if found else None
+
+
 def overlap(a: set[str], b: set[str]) -> float:
     """Jaccard index of two term sets (1.0 when both are empty), or 0.0 when their numbers differ.
 
@@ -68,11 +81,14 @@ def decide(
     closest: MemoryRecord | None,
     similarity: float,
     shared: float,
+    value: str | None = None,
 ) -> Decision:
-    """Apply the module's rules; ``shared`` is the term overlap with ``closest``."""
+    """Apply the module's rules; ``shared`` is the term overlap with ``closest``; ``value`` the new text."""
     if exact is not None:
         return Decision("skip", exact, 1.0)
     if closest is None or similarity < RELATED or shared < SAME_SUBJECT:
+        return Decision("insert")
+    if value is not None and speaker(value) != speaker(closest.value):
         return Decision("insert")
     if closest.key is not None:
         return Decision("skip", closest, similarity)

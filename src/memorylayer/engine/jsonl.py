@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import IO, Any
 
+from .. import limits
 from ..errors import InvalidRequest
 from ..limits import JSON_MAX_DEPTH
 from ..types import MemoryRecord, NewMemory, iso_ms
@@ -95,25 +96,32 @@ def _memory(data: dict[str, Any], scope: str | None) -> tuple[str, NewMemory]:
         key=None if data.get("key") is None else v.key(data.get("key")),
         metadata=v.metadata(data.get("metadata")),
         importance=None if importance is None else v.unit_interval(importance, "importance"),
-        created_at=parse_time(data.get("created_at")),
-        updated_at=parse_time(data.get("updated_at")),
+        created_at=parse_time(data.get("created_at"), "created_at"),
+        updated_at=parse_time(data.get("updated_at"), "updated_at"),
         source="imported",
     )
 
 
-def parse_time(value: Any) -> int | None:
+def parse_time(value: Any, field: str = "time") -> int | None:
     """Milliseconds from an integer or an ISO 8601 string; None stays None.
 
+    A time without an offset ("2023-05-08 13:56") is UTC, as every stored time is, never the
+    machine's local time, so the same file imports the same everywhere.
+
     Raises:
-        InvalidRequest: anything else.
+        InvalidRequest: anything else, or a time before 1970.
     """
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return v.integer(value, field, limits.TIME_MS)
     if isinstance(value, str):
         try:
-            return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+            stamp = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             pass
-    raise InvalidRequest(f"bad timestamp {value!r}")
+        else:
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=UTC)
+            return v.integer(int(stamp.timestamp() * 1000), field, limits.TIME_MS)
+    raise InvalidRequest(f"{field}: bad timestamp {value!r} (expected an ISO 8601 time, UTC unless it has an offset)")

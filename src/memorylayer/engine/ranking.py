@@ -7,6 +7,7 @@ thing across calls and a threshold can be applied to it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -44,6 +45,13 @@ class RankingConfig:
     posting_budget: int = 2000
     #: How far a full lexical match (every query term, IDF-weighted) lifts relevance towards 1.
     lexical_weight: float = 1.0
+    #: A memory's order uses max(its relevance, neighbour_lift × the relevance of the memory written
+    #: just before or after it): a hit lifts the turn that answers it. 0 turns it off. Neighbours of
+    #: the best ``neighbour_depth`` candidates join the pool. Chosen by leave-one-conversation-out.
+    neighbour_lift: float = 0.85
+    neighbour_depth: int = 30
+    #: The same for memories two writes away (0: only the adjacent ones are lifted).
+    neighbour_lift_2: float = 0.0
     #: With a cross-encoder, relevance = rerank_weight * rerank + (1 - rerank_weight) * fused.
     rerank_weight: float = 0.7
     rerank_depth: int = 30
@@ -57,8 +65,14 @@ class RankingConfig:
     source_factor: dict[str, float] = field(
         default_factory=lambda: {"explicit": 1.0, "imported": 1.0, "extracted": 0.95}
     )
-    #: Minimum relevance to be recalled; strict ⊂ balanced ⊂ permissive.
-    thresholds: dict[str, float] = field(default_factory=lambda: {"strict": 0.6, "balanced": 0.3, "permissive": 0.2})
+    #: Recall also drops memories under this share of the best candidate's relevance, per threshold
+    #: (nested like the floors: permissive keeps everything over its absolute floor).
+    relative_floor: dict[str, float] = field(
+        default_factory=lambda: {"strict": 0.7, "balanced": 0.7, "permissive": 0.0}
+    )
+    #: Minimum relevance to be recalled; strict ⊂ balanced ⊂ permissive. A query naming someone the
+    #: scope never mentions is held to ``strict`` (engine/recall.py).
+    thresholds: dict[str, float] = field(default_factory=lambda: {"strict": 0.6, "balanced": 0.13, "permissive": 0.08})
 
     def pool_size(self, top_k: int) -> int:
         return max(self.pool, top_k * self.pool_factor)
@@ -96,6 +110,14 @@ def fuse(cosine: float, lexical: float, config: RankingConfig) -> float:
     """
     semantic = min(max(cosine, 0.0), 1.0)
     return semantic + config.lexical_weight * lexical * (1.0 - semantic)
+
+
+def ordering_relevance(signals: dict[str, float]) -> float:
+    """The relevance a memory is ordered by: its own, or the lift of a neighbour that matched better.
+
+    Thresholds read the memory's own ``relevance``; a lift only moves it within what passes.
+    """
+    return max(signals.get("relevance", 0.0), signals.get("neighbour", 0.0))
 
 
 def recency(memory: Rankable, now: int, config: RankingConfig) -> float:
@@ -164,23 +186,33 @@ def js_len(text: str) -> int:
 
 
 def build_context(
-    memories: list[MemoryRecord], defaults: dict[str, str] | None, max_items: int, max_chars: int
+    memories: list[MemoryRecord],
+    defaults: dict[str, str] | None,
+    max_items: int,
+    budget: int,
+    measure: Callable[[str], int] = js_len,
 ) -> tuple[str, list[MemoryRecord]]:
-    """The prompt-ready string within the item and character budgets, and the memories it kept.
+    """The prompt-ready string within ``max_items`` and ``budget``, and the memories it kept.
 
-    Memories are kept in rank order while the ``\\n``-joined text fits; defaults (fallback facts)
-    fill remaining slots in their given order, stopping at the first that does not fit.
+    ``measure`` sizes the ``\\n``-joined text (JavaScript's length by default, the wire's unit; recall
+    in process counts word pieces). Memories are taken in rank order and one that does not fit is
+    skipped while filling goes on (a deliberate deviation from spec §6 step 6, where one over-long top
+    memory empties the context). Defaults fill remaining slots in their given order, stopping at the
+    first that does not fit, as the spec says.
     """
-    kept = list(memories[:max_items])
-    lines = [render(m) for m in kept]
-    while lines and js_len("\n".join(lines)) > max_chars:
-        lines.pop()
-        kept.pop()
+    lines: list[str] = []
+    kept: list[MemoryRecord] = []
+    for memory in memories:
+        if len(lines) >= max_items:
+            break
+        candidate = [*lines, render(memory)]
+        if measure("\n".join(candidate)) <= budget:
+            lines, kept = candidate, [*kept, memory]
     for name, value in (defaults or {}).items():
         if len(lines) >= max_items:
             break
         candidate = [*lines, f"{name}: {value}"]
-        if js_len("\n".join(candidate)) > max_chars:
+        if measure("\n".join(candidate)) > budget:
             break
         lines = candidate
     return "\n".join(lines), kept

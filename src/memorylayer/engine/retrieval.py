@@ -18,7 +18,7 @@ from typing import Any
 from ..embedding.embedder import Embedder
 from ..store.base import Store, VectorIndex
 from ..types import SearchHit, now_ms
-from .ranking import RankingConfig, coverage, final_score, fuse, idf
+from .ranking import RankingConfig, coverage, final_score, fuse, idf, ordering_relevance
 from .text import analyze_query
 
 Signals = dict[int, dict[str, float]]
@@ -35,10 +35,21 @@ class Retriever:
     reranker: Any = None
 
     def rank(
-        self, account: str, scopes: Iterable[str], query: str, pool: int, limit: int, floor: float = 0.0
+        self,
+        account: str,
+        scopes: Iterable[str],
+        query: str,
+        pool: int,
+        limit: int,
+        floor: float = 0.0,
+        query_vector: Any = None,
     ) -> list[SearchHit]:
-        """The best ``limit`` memories of ``scopes`` with relevance >= ``floor``, in final order."""
-        query_vector = self.embedder.embed([query])[0]
+        """The best ``limit`` memories of ``scopes`` with relevance >= ``floor``, in final order.
+
+        ``query_vector`` is the query's embedding when the caller already made it.
+        """
+        if query_vector is None:
+            query_vector = self.embedder.embed([query])[0]
         terms = analyze_query(query)
         documents, frequencies = self.store.term_stats(terms)
         weights = {t: idf(documents, frequencies.get(t, 0)) for t in terms}
@@ -46,16 +57,38 @@ class Retriever:
         signals: Signals = {}
         for scope in scopes:
             found = self._candidates(account, scope, match_terms, query_vector, pool)
-            memory_terms = self.store.terms_for(list(found))
-            for rowid, (cosine, bm25) in found.items():
-                lexical = coverage(weights, memory_terms.get(rowid, set()))
-                signals[rowid] = {
-                    "semantic": cosine,
-                    "lexical": lexical,
-                    "bm25": bm25,
-                    "relevance": fuse(cosine, lexical, self.config),
-                }
+            scoped = self._signals(found, weights)
+            scoped.update(self._signals(self._neighbours(account, scope, scoped, query_vector), weights))
+            lift_neighbours(scoped, self.config)
+            signals.update(scoped)
         return self._order(account, query, signals, limit, floor)
+
+    def _signals(self, found: dict[int, list[float]], weights: dict[str, float]) -> Signals:
+        memory_terms = self.store.terms_for(list(found)) if found else {}
+        signals: Signals = {}
+        for rowid, (cosine, bm25) in found.items():
+            lexical = coverage(weights, memory_terms.get(rowid, set()))
+            signals[rowid] = {
+                "semantic": cosine,
+                "lexical": lexical,
+                "bm25": bm25,
+                "relevance": fuse(cosine, lexical, self.config),
+            }
+        return signals
+
+    def _neighbours(self, account: str, scope: str, signals: Signals, query_vector: Any) -> dict[int, list[float]]:
+        """(cosine, 0) of the memories written next to the best candidates that are not candidates.
+
+        Consecutive writes (a conversation's turns) have consecutive rowids: the turn after a
+        question often answers it without sharing its words. Only rows of ``scope`` come back.
+        """
+        if self.config.neighbour_lift <= 0 or not signals:
+            return {}
+        head = sorted(signals, key=lambda r: -signals[r]["relevance"])[: self.config.neighbour_depth]
+        steps = (-2, -1, 1, 2) if self.config.neighbour_lift_2 > 0 else (-1, 1)
+        wanted = sorted({r + d for r in head for d in steps} - set(signals))
+        vectors = self.index.vectors(account, scope, wanted) if wanted else {}
+        return {rowid: [float(vector @ query_vector), 0.0] for rowid, vector in vectors.items()}
 
     def _candidates(
         self, account: str, scope: str, match_terms: list[str], query_vector: Any, pool: int
@@ -80,7 +113,7 @@ class Retriever:
         now = now_ms()
         ranked = sorted(
             (
-                (final_score(fields[rowid], s["relevance"], now, self.config), rowid)
+                (final_score(fields[rowid], ordering_relevance(s), now, self.config), rowid)
                 for rowid, s in signals.items()
                 if s["relevance"] >= floor
             ),
@@ -102,6 +135,26 @@ class Retriever:
             s = signals[rowid]
             s["rerank"] = float(score)
             s["relevance"] = config.rerank_weight * float(score) + (1 - config.rerank_weight) * s["relevance"]
+
+
+def lift_neighbours(signals: Signals, config: RankingConfig) -> None:
+    """Give each memory ``neighbour_lift`` × the relevance of the best memory written next to it, in place.
+
+    A chat turn that answers a question rarely repeats it ("When did you go?" → "Last Friday!"); the
+    turn that matches the question lifts the turns around it. Rowids are write order, so neighbours
+    are rowid ± 1 among the scope's candidates (``Retriever._neighbours`` brings them in).
+    """
+    lift = config.neighbour_lift
+    if lift <= 0:
+        return
+    own = {rowid: s["relevance"] for rowid, s in signals.items()}
+    far = config.neighbour_lift_2
+    for rowid, s in signals.items():
+        best = lift * max(own.get(rowid - 1, 0.0), own.get(rowid + 1, 0.0))
+        if far > 0:
+            best = max(best, far * max(own.get(rowid - 2, 0.0), own.get(rowid + 2, 0.0)))
+        if best > 0:
+            s["neighbour"] = best
 
 
 def lexical_match_terms(

@@ -87,3 +87,39 @@ def analyze(text: str, created_at: int | None = None) -> list[str]:
 def analyze_query(text: str) -> list[str]:
     """Query terms, de-duplicated in order; empty when the query has only stopwords."""
     return list(dict.fromkeys(analyze(text)))
+
+
+#: Words that ask for nothing in particular: greetings and "what do you know about me" questions.
+#: A query made only of these (and stopwords) is generic; it gets the scope's profile, not a search.
+GENERIC_WORDS = frozenset(
+    _stem(word)
+    for word in """hi hello hey hiya howdy yo greetings morning afternoon evening good day thanks thank
+    know tell remember recall anything everything something stuff things info information summary
+    summarize summarise profile details detail introduce yourself myself please""".split()
+)
+
+
+def is_generic(query: str) -> bool:
+    """Whether ``query`` names no topic ("hi", "tell me about myself", "what do you know about me?")."""
+    return all(term in GENERIC_WORDS for term in analyze_query(query))
+
+
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)\W*([^\W\d_][\w'’-]*)")
+_CAPITALISED = re.compile(r"\b([^\W\d_][\w'’-]*)")
+_NOT_NAMES = frozenset([*MONTHS, "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "i"])
+
+
+def query_names(text: str) -> list[str]:
+    """Index terms of the names a query mentions: capitalised words that do not start a sentence.
+
+    "What did Caroline research?" -> ["carolin"]. Months and weekdays are left out (a memory's date
+    is indexed as terms, so they are not names of anything).
+    """
+    starts = {m.start(1) for m in _SENTENCE_START.finditer(text)}
+    names = []
+    for found in _CAPITALISED.finditer(text):
+        word = found.group(1)
+        if found.start(1) in starts or not word[0].isupper() or word.isupper() or word.lower() in _NOT_NAMES:
+            continue
+        names.extend(analyze(word))
+    return list(dict.fromkeys(names))

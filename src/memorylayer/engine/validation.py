@@ -9,6 +9,7 @@ from typing import Any
 from .. import limits
 from ..errors import InvalidRequest
 from ..limits import Bounds, has_control_character, has_lone_surrogate, utf16_len
+from ..types import NewMemory
 
 
 def _bad(field: str, message: str) -> InvalidRequest:
@@ -122,3 +123,35 @@ def choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
 
 def memory_id(value: Any) -> str:
     return text(value, "memory_id", limits.MEMORY_ID, name=True)
+
+
+def defaults(value: Any) -> dict[str, str] | None:
+    """Recall's fallback facts: an object of string values, or None."""
+    if value is not None and (
+        not isinstance(value, dict) or not all(isinstance(x, str) for x in (*value, *value.values()))
+    ):
+        raise InvalidRequest("defaults: expected an object of string values")
+    return value
+
+
+def new_memories(value: Any) -> list[NewMemory]:
+    """A batch of 1-1,000 memories to store verbatim, each checked (the field names its index)."""
+    if not isinstance(value, list) or len(value) not in limits.BATCH_ITEMS:
+        bounds = limits.BATCH_ITEMS
+        raise _bad("items", f"expected a list of {bounds.min} to {bounds.max} memories")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, NewMemory):
+            raise _bad(f"items[{i}]", "expected a NewMemory")
+        importance = None if item.importance is None else unit_interval(item.importance, f"items[{i}].importance")
+        out.append(
+            NewMemory(
+                memory_value(item.value, f"items[{i}].value"),
+                key=None if item.key is None else key(item.key),
+                metadata=metadata(item.metadata),
+                importance=importance,
+                created_at=optional_time(item.created_at, f"items[{i}].created_at"),
+                source=choice(item.source, f"items[{i}].source", ("explicit", "imported")),
+            )
+        )
+    return out

@@ -157,8 +157,22 @@ class Writer:
             self.store.supersede(self.account, replaced.id, record.id)
             out.superseded.append(replaced.id)
             out.added -= 1
+        self._supersede_slot(scope, record, out)
         if batch is not None:
             batch.added(record, vector, replaced)
+
+    def _supersede_slot(self, scope: str, record: MemoryRecord, out: _Outcome) -> None:
+        """An extracted fact with a slot (engine/slots.py) supersedes the slot's older values."""
+        slot = record.metadata.get("slot")
+        if record.source != "extracted" or not isinstance(slot, str):
+            return
+        for old in self.store.find_by_slot(self.account, scope, slot):
+            if old.id == record.id or old.source != "extracted":
+                continue
+            self.store.add_history(history_entry(old, "superseded", record.id), self.account)
+            self.store.supersede(self.account, old.id, record.id)
+            out.superseded.append(old.id)
+            out.added -= 1
 
     def new_record(self, scope: str, item: NewMemory) -> MemoryRecord:
         now = now_ms()
@@ -244,7 +258,7 @@ class _BatchDedup:
         if closest is None:  # the neighbour was superseded earlier in this batch
             return Decision("insert")
         shared = overlap(set(analyze(fact)), set(analyze(closest.value)))
-        return decide(source, None, closest, similarity, shared)
+        return decide(source, None, closest, similarity, shared, fact)
 
     def added(self, record: MemoryRecord, vector: np.ndarray, replaced: MemoryRecord | None) -> None:
         """Record a written fact (and forget the one it superseded) for the rest of the batch."""

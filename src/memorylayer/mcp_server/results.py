@@ -9,7 +9,7 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from ..types import MemoryRecord
+    from ..types import MemoryRecord, Ranking
 
 
 class MemoryOut(BaseModel):
@@ -64,12 +64,26 @@ class NamespacesOut(BaseModel):
 class RankingOut(BaseModel):
     strategy: str
     reason: str | None
+    ordering: str | None = None
+    signals: list[str] = []
+    scores: list[float] = []
 
 
 class RecallOut(BaseModel):
     context: str
     memories: list[MemoryOut]
     ranking: RankingOut
+
+
+def ranking_out(ranking: Ranking) -> dict[str, Any]:
+    """The wire's strategy and reason, then our ordering, signals and scores (clients may ignore them)."""
+    return {
+        "strategy": ranking.strategy,
+        "reason": ranking.reason,
+        "ordering": ranking.ordering,
+        "signals": ranking.signals,
+        "scores": ranking.scores,
+    }
 
 
 def memory_out(record: MemoryRecord) -> dict[str, Any]:

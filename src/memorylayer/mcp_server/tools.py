@@ -29,6 +29,7 @@ from .results import (
     array,
     memory_out,
     obj,
+    ranking_out,
 )
 
 if TYPE_CHECKING:
@@ -92,17 +93,40 @@ Threshold = Annotated[
     Field(description=f"How relevant a memory must be to be included. Default: {L.DEFAULT_THRESHOLD}"),
 ]
 
+StoreKey = Annotated[
+    str | None, _text(L.KEY, "Optional key: a keyed fact (e.g. 'timezone'), upserted by namespace and key")
+]
+Importance = Annotated[
+    float | None,
+    Field(ge=L.IMPORTANCE_MIN, le=L.IMPORTANCE_MAX, description="0-1; ranks it higher when budgets are tight"),
+]
+CreatedAt = Annotated[
+    str | None, Field(description="When it happened, ISO 8601 (UTC unless it has an offset). Default: now")
+]
+
 # ---- the tools -----------------------------------------------------------------------------------
 
 
 def memory_store(
-    ctx: ToolContext, content: Content, namespace: Namespace = DEFAULT_NAMESPACE, metadata: Metadata = None
+    ctx: ToolContext,
+    content: Content,
+    namespace: Namespace = DEFAULT_NAMESPACE,
+    metadata: Metadata = None,
+    key: StoreKey = None,
+    importance: Importance = None,
+    created_at: CreatedAt = None,
 ) -> Annotated[CallToolResult, StoreOut]:
-    """Store a new memory, verbatim. Embeddings are generated locally — content never leaves the
-    machine. Storing text that is already remembered in the namespace stores nothing and answers
-    status "duplicate" with the existing memory's id."""
+    """Store a new memory, verbatim. With a key it is a keyed fact: storing the key again replaces
+    its value (the old one stays in history). Embeddings are generated locally — content never
+    leaves the machine. Storing unkeyed text that is already remembered in the namespace stores
+    nothing and answers status "duplicate" with the existing memory's id."""
+    from ..engine.jsonl import parse_time
+
     engine = engine_for(ctx, "memory_store", WRITE_SCOPE)
-    added = engine.add(namespace, content, metadata=metadata, extract=False)
+    when = parse_time(created_at, "created_at")
+    added = engine.add(
+        namespace, content, key=key, importance=importance, metadata=metadata, extract=False, created_at=when
+    )
     if added.memories:
         return obj({"memory_id": added.memories[0].id, "status": "stored"})
     return obj({"memory_id": _existing_duplicate(added), "status": "duplicate"})
@@ -200,7 +224,7 @@ def memory_recall(
         {
             "context": res.context,
             "memories": [memory_out(m) for m in res.memories],
-            "ranking": {"strategy": res.ranking.strategy, "reason": res.ranking.reason},
+            "ranking": ranking_out(res.ranking),
         }
     )
 

@@ -237,6 +237,11 @@ def recall_json(result: RecallResult) -> dict[str, Any]:
     ranking: dict[str, Any] = {"strategy": result.ranking.strategy}
     if result.ranking.reason:
         ranking["reason"] = result.ranking.reason
+    if result.ranking.strategy != "user_not_found":
+        # Extensions typed clients ignore: how the memories were ordered, by what, and their scores.
+        ranking["ordering"] = result.ranking.ordering
+        ranking["signals"] = result.ranking.signals
+        ranking["scores"] = result.ranking.scores
     return {"context": result.context, "memories": [memory_json(m) for m in result.memories], "ranking": ranking}
 
 

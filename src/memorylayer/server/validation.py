@@ -34,6 +34,9 @@ _DATE = (
     r"|02-(?:0[1-9]|1\d|2[0-8])))"
 )
 DATETIME_RE = re.compile(rf"^{_DATE}T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?Z$")
+#: The same, from 1970 on: when a memory happened (``createdAt``, our extension), which is stored as
+#: milliseconds since 1970.
+MEMORY_TIME_RE = re.compile(rf"^(?=19[7-9]\d|[2-9]\d\d\d){DATETIME_RE.pattern[1:]}")
 #: What the published patterns say about strings. Every string is free of NUL (no database stores it);
 #: a ``name`` (scope, key, cache key) also holds no control character and is not blank; a ``text``
 #: (value, query, search) is not blank. Checked in code, published as these patterns.
@@ -79,7 +82,7 @@ class Str:
     min: int | None = None
     max: int | None = None
     trim: bool = False
-    format: str | None = None  # "email" | "datetime" | "digits" (published only: a sign-in code)
+    format: str | None = None  # "email" | "datetime" | "memory-time" | "digits" (published only: a sign-in code)
     optional: bool = False
     description: str = ""
     #: "name": no control characters and not blank; "text": not blank; "any": anything without NUL.
@@ -107,6 +110,9 @@ class Str:
             issues.append(_format_issue("email", EMAIL_RE.pattern, path, "Invalid email address"))
         if self.format == "datetime" and not DATETIME_RE.fullmatch(value):
             issues.append(_format_issue("datetime", DATETIME_RE.pattern, path, "Invalid ISO datetime"))
+        if self.format == "memory-time" and not MEMORY_TIME_RE.fullmatch(value):
+            message = "Invalid ISO datetime (1970-01-01 or later)"
+            issues.append(_format_issue("datetime", MEMORY_TIME_RE.pattern, path, message))
         return value
 
     def json_schema(self) -> dict[str, Any]:
@@ -128,6 +134,8 @@ class Str:
             return EMAIL_RE.pattern
         if self.format == "datetime":
             return DATETIME_RE.pattern
+        if self.format == "memory-time":
+            return MEMORY_TIME_RE.pattern
         if self.kind == "name":
             return NAME_PATTERN
         if self.kind == "text" or (self.trim and self.min):
@@ -348,7 +356,38 @@ class Matching:
         return {"type": "string", "pattern": f"^{self.regex}$", "maxLength": self.max}
 
 
-FieldSpec = Str | Num | Bool | Enum | StrRecord | AnyObject | Matching
+@dataclass(frozen=True)
+class Items:
+    """An array of ``min``-``max`` objects, each checked by ``item`` (issues carry the index in their path)."""
+
+    item: Schema
+    min: int
+    max: int
+    optional: bool = False
+    description: str = ""
+
+    def check(self, value: Any, path: Path, issues: list[Issue]) -> Any:
+        if not isinstance(value, list):
+            issues.append(_type_issue("array", value, path))
+            return value
+        for code, bound, bad in (
+            ("too_small", self.min, len(value) < self.min),
+            ("too_big", self.max, len(value) > self.max),
+        ):
+            if bad:
+                small = code == "too_small"
+                words = ("small", ">=") if small else ("big", "<=")
+                message = f"Too {words[0]}: expected array to have {words[1]}{bound} items"
+                issue = {"origin": "array", "code": code, "minimum" if small else "maximum": bound}
+                issues.append({**issue, "inclusive": True, "path": path, "message": message})
+                return value
+        return [self.item.check_object(element, [*path, i], issues) for i, element in enumerate(value)]
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": self.item.json_schema(), "minItems": self.min, "maxItems": self.max}
+
+
+FieldSpec = Str | Num | Bool | Enum | StrRecord | AnyObject | Matching | Items
 
 
 @dataclass(frozen=True)
@@ -370,28 +409,38 @@ class Schema:
         if not isinstance(body, dict):
             issues.append(_type_issue("object", body, []))
             raise InvalidRequest("Invalid request body", details=issues)
+        out = self.check_object(body, [], issues)
+        if issues:
+            raise InvalidRequest("Invalid request body", details=issues)
+        return out
+
+    def check_object(self, body: Any, path: Path, issues: list[Issue]) -> dict[str, Any]:
+        """The checked object at ``path``, its issues appended (``refine`` only if it has none)."""
+        if not isinstance(body, dict):
+            issues.append(_type_issue("object", body, path))
+            return {}
+        found: list[Issue] = []
         out: dict[str, Any] = {}
         for name, spec in self.fields.items():
             if name not in body:
                 if not spec.optional:
-                    spec.check(_MISSING, [name], issues)
+                    spec.check(_MISSING, [*path, name], found)
                 continue
-            out[name] = spec.check(body[name], [name], issues)
+            out[name] = spec.check(body[name], [*path, name], found)
         unknown = [k for k in body if k not in self.fields]
         if unknown:
             noun = "key" if len(unknown) == 1 else "keys"
-            issues.append(
+            found.append(
                 {
                     "code": "unrecognized_keys",
                     "keys": unknown,
-                    "path": [],
+                    "path": path,
                     "message": f"Unrecognized {noun}: " + ", ".join(json.dumps(k) for k in unknown),
                 }
             )
-        if not issues and self.refine is not None:
-            issues.extend(self.refine(out))
-        if issues:
-            raise InvalidRequest("Invalid request body", details=issues)
+        if not found and self.refine is not None:
+            found.extend({**issue, "path": [*path, *issue["path"]]} for issue in self.refine(out))
+        issues.extend(found)
         return out
 
     def json_schema(self) -> dict[str, Any]:
@@ -413,7 +462,8 @@ EMPTY = Schema({})
 
 
 def _importance_needs_key(body: dict[str, Any]) -> list[Issue]:
-    if "importance" in body and "key" not in body:
+    # Our extension: a verbatim add (``extract: false``) may carry an importance too.
+    if "importance" in body and "key" not in body and body.get("extract") is not False:
         message = "importance is only valid with key (explicit path)"
         return [{"code": "custom", "path": ["importance"], "message": message}]
     return []
@@ -436,10 +486,44 @@ ADD = Schema(
         "key": _length(L.KEY, kind="name", optional=True),
         "value": _length(L.VALUE, kind="text"),
         "importance": Num(L.IMPORTANCE_MIN, L.IMPORTANCE_MAX, optional=True),
+        "createdAt": Str(
+            format="memory-time",
+            optional=True,
+            description="Extension: when it happened (default: now). Sets a new memory's createdAt.",
+        ),
+        "extract": Bool(
+            optional=True,
+            description="Extension: false stores an unkeyed value verbatim instead of extracting facts from it.",
+        ),
     },
     refine=_importance_needs_key,
     name="AddMemory",
-    extra={"not": {"required": ["importance"], "not": {"required": ["key"]}}},
+    # importance needs key, or extract: false
+    extra={
+        "not": {
+            "required": ["importance"],
+            "not": {
+                "anyOf": [{"required": ["key"]}, {"properties": {"extract": {"const": False}}, "required": ["extract"]}]
+            },
+        }
+    },
+)
+BATCH_ITEM = Schema(
+    {
+        "key": _length(L.KEY, kind="name", optional=True),
+        "value": _length(L.VALUE, kind="text"),
+        "importance": Num(L.IMPORTANCE_MIN, L.IMPORTANCE_MAX, optional=True),
+        "createdAt": Str(format="memory-time", optional=True),
+    },
+    name="BatchItem",
+)
+BATCH = Schema(
+    {
+        "scope": SCOPE,
+        "items": Items(BATCH_ITEM, L.BATCH_ITEMS.min, L.BATCH_ITEMS.max),
+        "dedup": Bool(optional=True, description="false keeps every unkeyed value even when it repeats."),
+    },
+    name="AddMemoryBatch",
 )
 GET = Schema({"scope": SCOPE, "key": KEY}, name="GetMemory")
 REMOVE = Schema({"scope": SCOPE, "key": KEY}, name="RemoveMemory")

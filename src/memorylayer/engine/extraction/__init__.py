@@ -24,6 +24,7 @@ __all__ = [
     "Extractor",
     "OpenAIExtractor",
     "RulesExtractor",
+    "extract_facts",
     "extractor_from_settings",
 ]
 
@@ -40,6 +41,18 @@ class Extractor(Protocol):
             ExtractionFailed: the extractor could not produce an answer.
         """
         ...
+
+
+def extract_facts(extractor: Extractor, text: str, prompt: str | None) -> list[tuple[str, str | None]]:
+    """Each fact with the slot it fills: named by the extractor when it can (an LLM's JSON), else by
+    the fact's shape (engine/slots.py)."""
+    from ..slots import SLOT_NAME, slot_of
+
+    named = getattr(extractor, "extract_facts", None)
+    if named is None:
+        return [(fact, slot_of(fact)) for fact in extractor.extract(text, prompt=prompt)]
+    pairs: list[tuple[str, str | None]] = named(text, prompt=prompt)
+    return [(fact, slot if slot and SLOT_NAME.match(slot) else slot_of(fact)) for fact, slot in pairs]
 
 
 def extractor_from_settings(settings: Settings) -> Extractor:

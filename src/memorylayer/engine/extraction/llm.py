@@ -53,13 +53,18 @@ class OpenAIExtractor:
         self._client.close()
 
     def extract(self, text: str, *, prompt: str | None = None) -> list[str]:
-        """Ask the model for the durable facts in ``text``.
+        """The facts of :meth:`extract_facts`, without their slots."""
+        return [fact for fact, _ in self.extract_facts(text, prompt=prompt)]
+
+    def extract_facts(self, text: str, *, prompt: str | None = None) -> list[tuple[str, str | None]]:
+        """Ask the model for the durable facts in ``text``, each with the slot it names (or None).
 
         ``prompt`` replaces :data:`DEFAULT_PROMPT` as the system message when it is not blank.
 
         Raises:
             ExtractionFailed: the endpoint could not be reached, timed out, answered an HTTP error,
-                or answered something that is not ``{"memories": [strings]}``. The message never
+                or answered something that is not ``{"memories": [...]}`` (strings, or objects with
+                ``text`` and an optional ``slot``). The message never
                 contains the API key.
         """
         system = prompt if prompt and prompt.strip() else DEFAULT_PROMPT
@@ -85,7 +90,7 @@ class OpenAIExtractor:
             raise self._failed(f"answered HTTP {response.status_code}: {detail}")
         return self._parse(response)
 
-    def _parse(self, response: httpx.Response) -> list[str]:
+    def _parse(self, response: httpx.Response) -> list[tuple[str, str | None]]:
         try:
             content = response.json()["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError):
@@ -99,8 +104,15 @@ class OpenAIExtractor:
         memories = data.get("memories") if isinstance(data, dict) else None
         if not isinstance(memories, list):
             raise self._failed('answered JSON without a "memories" list')
-        facts = [_cap_units(m.strip()) for m in memories if isinstance(m, str) and m.strip()]
-        return list(dict.fromkeys(facts))
+        facts: dict[str, str | None] = {}
+        for m in memories:
+            # A fact is a string, or {"text": …, "slot": …} naming the slot it fills (engine/slots.py).
+            text, slot = (m, None) if isinstance(m, str) else (None, None)
+            if isinstance(m, dict):
+                text, slot = m.get("text"), m.get("slot")
+            if isinstance(text, str) and text.strip():
+                facts.setdefault(_cap_units(text.strip()), slot if isinstance(slot, str) else None)
+        return list(facts.items())
 
     def _failed(self, what: str) -> ExtractionFailed:
         message = f"extraction model {self.model!r} at {self._where} {what}"

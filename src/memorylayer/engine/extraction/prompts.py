@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-PROMPT_VERSION = "memorylayer-extract-1"
+PROMPT_VERSION = "memorylayer-extract-2"
 
 DEFAULT_PROMPT = """\
 You decide which facts about the user are worth keeping in a long-term memory that an assistant \
@@ -30,7 +30,10 @@ Write each fact as one short, complete, self-contained sentence in the third per
 with "User" (or with the user's name when they gave it). Do not merge unrelated facts, do not \
 guess, do not add anything the user did not say.
 
-Answer with a JSON object and nothing else: {"memories": ["...", "..."]}
+Answer with a JSON object and nothing else: {"memories": ["...", "..."]}. A fact that replaces an \
+earlier value of the same thing (where the user lives, their employer, role, diet, name, partner) may \
+be written as {"text": "...", "slot": "residence"} (slots: residence, employer, role, diet, name, \
+partner, or another lower-case word) so the new value supersedes the old one.
 
 Examples
 

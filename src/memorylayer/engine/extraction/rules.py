@@ -17,10 +17,12 @@ from .vocabulary import (
     ABBREVIATIONS,
     ADDRESSED,
     ADVERBS,
+    ANSWER_STYLE,
     BAD_FOLLOW,
     CAN_VERBS,
     CLAUSE_SPLIT,
     DEICTIC,
+    DURABLE_NOW,
     FILLER,
     GERUND_VERBS,
     HAS_VERBS,
@@ -30,6 +32,7 @@ from .vocabulary import (
     I_AM_OK,
     ING_OK,
     INJECTION,
+    INSTRUCTION_TAIL,
     INTRANSITIVE_VERBS,
     MOMENTARY,
     MOOD,
@@ -39,6 +42,8 @@ from .vocabulary import (
     NEEDS_CARE,
     PAST,
     PERSONAL_VERBS,
+    PLAN,
+    PRIVILEGE,
     PRONOUN_RE,
     PRONOUNS,
     QUESTION_START,
@@ -92,12 +97,14 @@ class RulesExtractor:
     def extract(self, text: str, *, prompt: str | None = None) -> list[str]:
         """The durable self-stated facts in ``text``, as sentences starting with "User"."""
         text = _normalise(text)
-        user_text = _user_lines(text)
-        if not user_text or INJECTION.search(user_text):
+        # A request after a fact ("…, so never suggest prawns", "…, remember that") is not the fact.
+        sentences = [INSTRUCTION_TAIL.sub("", s).strip() for s in _sentences(_user_lines(text))]
+        sentences = [s for s in sentences if s]
+        if not sentences or INJECTION.search("\n".join(sentences)):
             return []
         facts: list[str] = []
         about_user = False
-        for sentence in _sentences(user_text):
+        for sentence in sentences:
             for clause in CLAUSE_SPLIT.split(sentence):
                 fact, third_person = _fact(clause, about_user, sentence)
                 if fact:
@@ -153,7 +160,16 @@ def _fact(clause: str, about_user: bool, sentence: str) -> tuple[str | None, boo
         return None, False
     if "you can call me" in clause.lower() or "you may call me" in clause.lower():
         clause = re.sub(r"^you (?:can|may) ", "", clause, flags=re.IGNORECASE)
-    for filt in (ADDRESSED, MOMENTARY, UNCERTAIN, SECRET, TROUBLE, DEICTIC):
+    if PRIVILEGE.search(clause) or SECRET.search(clause):
+        return None, False
+    style = _answer_style(clause)
+    if style is not None:
+        return style, False
+    now = DURABLE_NOW.match(clause)
+    if now:
+        clause = clause[: now.start("now")]
+    filters = (ADDRESSED, UNCERTAIN, SECRET, TROUBLE, DEICTIC) if PLAN.match(clause) else _FILTERS
+    for filt in filters:
         if filt.search(clause):
             return None, False
     for rule, third_person in _RULES:
@@ -163,6 +179,35 @@ def _fact(clause: str, about_user: bool, sentence: str) -> tuple[str | None, boo
         if fact is not None:
             return (fact or None), third_person
     return None, False
+
+
+_FILTERS = (ADDRESSED, MOMENTARY, UNCERTAIN, SECRET, TROUBLE, DEICTIC)
+
+
+def _answer_style(clause: str) -> str | None:
+    """ "Please always answer in Spanish" -> "User wants answers in Spanish." (None: not such a request)."""
+    for pattern in ANSWER_STYLE:
+        match = pattern.match(clause)
+        if match:
+            how = re.sub(r"^(?:to\s+be\s+|be\s+)", "", match.group("how").strip())
+            if how.lower() in {"short", "brief", "concise", "simple"}:
+                return f"User wants {how.lower()} answers."
+            return _sentence("User wants answers", how)
+    return None
+
+
+def _plan(clause: str) -> str | None:
+    """ "I'm planning to move to Lisbon next year", "I'm working on a compiler for my thesis"."""
+    if not PLAN.match(clause):
+        return None
+    match = re.match(r"^(?:i'm|i\s+am|im)\s+(?P<rest>.+)$", clause, flags=re.IGNORECASE)
+    if match:
+        return _sentence("User is", match.group("rest"))
+    match = re.match(r"^i\s+(?P<verb>plan|intend|am\s+going)\s+(?P<rest>.+)$", clause, flags=re.IGNORECASE)
+    if match is None:
+        return None
+    verb = {"plan": "plans", "intend": "intends"}.get(match.group("verb").lower(), "is going")
+    return _sentence(f"User {verb}", match.group("rest"))
 
 
 def _vague(rest: str) -> bool:
@@ -435,6 +480,7 @@ _Rule = Callable[[str], "str | None"]
 # (rule, is a third-person statement about the user). A rule returns None when the clause is not
 # its shape, "" when it is its shape but must be dropped, or the fact.
 _RULES: list[tuple[_Rule, bool]] = [
+    (_plan, False),
     (_names, False),
     (_i_past, False),
     (_i_am, False),

@@ -37,8 +37,9 @@ INJECTION = re.compile(
     | \brole-?play\b | \bnew\s+(?:instructions|rules|role|persona)\b | \bjailbreak | \bdeveloper\s+mode\b
     | \bsystem\s*(?:prompt|message)\b | (?:^|[\s\[<(])system\s*: | \[/?inst\] | <\|[a-z_]+\|> | </?system>
     | \b(?:admin|administrator|root|sudo|elevated|unrestricted|full)\s+(?:access|privileges|permissions|rights)\b
-    | \b(?:always|never)\s+(?:respond|reply|answer|say|refuse|mention|tell)\b
+    | \b(?:always|never)\s+(?:say|refuse|mention|tell)\b | \bnever\s+(?:respond|reply|answer)\b
     | \bthe\s+(?:assistant|ai|model|bot)\s+(?:must|should|will|shall)\b
+    | \b(?:obey|comply\s+with)\s+(?:me|my|the\s+user)\b
     | (?:^|[.!?\n]\s*)(?:please\s+)?(?:remember|memori[sz]e|note|save|store|record|keep\s+in\s+mind
         |don'?t\s+forget|do\s+not\s+forget|make\s+a\s+note)\b
     | \b(?:remember|memori[sz]e|save|store|record)\s+(?:that|this|the\s+following|it)\b
@@ -51,7 +52,8 @@ SECRET = re.compile(
     \b(?:passwords?|passcodes?|passphrases?|pins?|pin\s+code|api[\s_-]?keys?|access\s+keys?|secret
         |secret\s+keys?|private\s+keys?|ssh\s+keys?|tokens?|credentials?|logins?|ssn|social\s+security
         |credit\s+cards?|debit\s+cards?|card\s+numbers?|cvv|iban|bank\s+account|account\s+numbers?
-        |routing\s+numbers?|seed\s+phrase|recovery\s+phrase|mnemonic|2fa|otp)\b
+        |routing\s+numbers?|seed\s+phrase|recovery\s+phrase|mnemonic|2fa|otp
+        |(?:phone|mobile|cell|telephone|fax|whatsapp)\s+(?:numbers?|no))\b
     | \b(?:sk|pk|rk)[-_][A-Za-z0-9_\-]{8,} | \bgh[pousr]_[A-Za-z0-9]{8,} | \bgithub_pat_ | \bxox[abprs]-
     | \bAKIA[0-9A-Z]{8,} | \bAIza[0-9A-Za-z_\-]{8,} | \beyJ[A-Za-z0-9_\-]{8,}
     | \b(?=[A-Za-z0-9_\-]*\d)(?=[A-Za-z0-9_\-]*[A-Za-z])[A-Za-z0-9_\-]{24,}\b
@@ -228,5 +230,52 @@ CLAUSE_SPLIT = re.compile(
     r"(?=(?:i|i'm|im|i've|my|we|we're|our|they|they're|he|he's|she|she's)\b)"
     r"|,\s+(?=(?:i|i'm|im|i've|my|we|we're|our)\s)"
     r"|\s+and\s+(?=(?:also\s+)?(?:live|lives|work|works|prefer|prefers|use|uses|speak|speaks|love|loves)\b)",
+    re.IGNORECASE,
+)
+# Claims of rights over this system ("the user is an administrator with unlimited credits", "I have
+# permission to delete everything"): whoever wrote them, they never become facts.
+PRIVILEGE = re.compile(
+    r"""\b(?:unlimited|permissions?|privileges?|privileged|authori[sz]ed\s+to|allowed\s+to|entitled\s+to
+    |access\s+to\s+(?:all|every|any)|bypass|exempt\s+from|credits?|quotas?|elevated|admin\s+(?:rights|access|mode)
+    |root\s+access|superuser|sudo|override)\b
+    | \b(?:is|am|'m|are)\s+(?:an?\s+|the\s+)?(?:admin|administrator|moderator|owner|operator|superuser)\b
+      (?!\s+(?:at|for|in|of|with)\s+(?!this|the\s+(?:system|service|account|assistant|platform)))""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# A request to the assistant after a fact: "I'm allergic to shellfish, so never suggest prawns".
+INSTRUCTION_TAIL = re.compile(
+    r"""(?:,|\s+-|\s+—)?\s+(?:so|and|please)\s+(?:please\s+)?(?:never|always|don't|do\s+not|avoid|make\s+sure
+    |remember|keep|use|suggest|recommend|only)\b.*$
+    | ,?\s+(?:please\s+)?(?:remember|note|keep\s+in\s+mind)\s+(?:that|this|it)\b.*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# How the user wants to be answered: "Please always answer in Spanish", "Keep your answers short".
+ANSWER_STYLE = [
+    re.compile(
+        r"^(?:please\s+)?(?:always\s+)?(?:answer|reply|respond|write\s+back)(?:\s+to\s+me)?\s+"
+        r"(?P<how>in\s+(?:[A-Z]\w+|bullet\s+points|short\s+\w+|plain\s+\w+|markdown|a\s+\w+\s+tone)"
+        r"|with\s+(?:code\s+)?examples|briefly|concisely|formally|informally|casually)$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"^(?:i'd|i\s+would)\s+like\s+(?:you\s+to\s+)?(?:answer|reply|respond)\s+(?P<how>.+)$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"^(?:please\s+)?keep\s+(?:your\s+)?(?:answers|replies|responses)\s+(?P<how>short|brief|concise|simple"
+        r"|under\s+.+|to\s+.+)$",
+        re.IGNORECASE,
+    ),
+]
+# Plans and ongoing projects are durable even with a time word ("next year", "in April").
+PLAN = re.compile(
+    r"^(?:i'm|i\s+am|im)\s+(?:planning|saving\s+up|saving|preparing|training|hoping)\s+(?:to|for)\s+"
+    r"|^(?:i'm|i\s+am|im)\s+(?:working|building|writing)\s+(?:on\s+)?(?:an?|my|the)\s+\w"
+    r"|^i\s+(?:plan|intend|am\s+going)\s+to\s+",
+    re.IGNORECASE,
+)
+# "I live in Berlin now": where one lives or works is a fact, even said "now".
+DURABLE_NOW = re.compile(
+    r"^(?P<fact>i\s+(?:live|work|am\s+based)|i'm\s+(?:living|working|based)).*?(?P<now>\s+(?:now|nowadays|these\s+days))$",
     re.IGNORECASE,
 )

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 
 from ... import limits
 from ...engine import Engine
-from ...engine.ranking import ScoreParts, explain_score
+from ...engine.ranking import ScoreParts, explain_score, ordering_relevance
 from ...errors import InvalidRequest
 from ...types import RecallResult, SearchHit, now_ms
 from ..core import recall_json
@@ -35,7 +35,7 @@ def explain(engine: Engine, hits: list[SearchHit], reasons: list[str] | None = N
     now = now_ms()
     rows = []
     for rank, hit in enumerate(hits, start=1):
-        parts = explain_score(hit.memory, hit.signals.get("relevance", 0.0), now, engine.ranking)
+        parts = explain_score(hit.memory, ordering_relevance(hit.signals), now, engine.ranking)
         rows.append(Explained(rank, hit, parts, reasons[rank - 1] if reasons else ""))
     return rows
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ...errors import InvalidRequest
-from ...limits import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
+from ...limits import CHARS_PER_TOKEN, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
+from ...types import NewMemory
 from .. import accounts, idempotency
 from .. import validation as v
 from ..auth import READ, WRITE, Caller, authenticate, require
@@ -40,9 +41,18 @@ def add_memory(
     engine = srv.engine_for(caller.account.id)
     scope, value = data["scope"], data["value"]
     admit = accounts.quota_guard(srv, caller)
-    if "key" in data:
+    created_at = _time(data, "createdAt")
+    if "key" in data or data.get("extract") is False:
         # Updating an existing key never grows the count, so it is never quota-blocked (upstream blocks it).
-        result = engine.add(scope, value, key=data["key"], importance=data.get("importance"), admit=admit)
+        result = engine.add(
+            scope,
+            value,
+            key=data.get("key"),
+            importance=data.get("importance"),
+            extract=False,
+            created_at=created_at,
+            admit=admit,
+        )
         return ok(request, {"memories": [memory_json(m) for m in result.memories]})
     size = len(value.encode("utf-8"))
     if size > EXTRACTION_MAX_BYTES:
@@ -54,7 +64,7 @@ def add_memory(
     def extract() -> tuple[int, dict[str, Any]]:
         accounts.check_room(srv, caller)
         prompt = caller.account.extraction_prompt or caller.root.extraction_prompt
-        result = engine.add(scope, value, prompt=prompt, admit=admit)
+        result = engine.add(scope, value, prompt=prompt, created_at=created_at, admit=admit)
         return 200, {"memories": [memory_json(m) for m in result.memories]}
 
     key = request.headers.get("idempotency-key")
@@ -68,6 +78,32 @@ def add_memory(
 
 def _time(data: dict[str, Any], name: str) -> int | None:
     return parse_iso(data[name]) if name in data else None
+
+
+@route(
+    router,
+    "POST",
+    "/v1/memories/batch",
+    summary="Extension: store 1-1,000 memories verbatim in one transaction",
+    schema=v.BATCH,
+    errors=(*AUTH_ERRORS, 413, 500),
+)
+def add_batch(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.BATCH)
+) -> JSONResponse:
+    require(caller, WRITE)
+    srv = state(request)
+    items = [
+        NewMemory(
+            item["value"], key=item.get("key"), importance=item.get("importance"), created_at=_time(item, "createdAt")
+        )
+        for item in data["items"]
+    ]
+    engine = srv.engine_for(caller.account.id)
+    result = engine.add_batch(
+        data["scope"], items, dedup=data.get("dedup", True), admit=accounts.quota_guard(srv, caller)
+    )
+    return ok(request, {"memories": [memory_json(m) for m in result.memories], "skipped": len(result.skipped)})
 
 
 @route(
@@ -161,6 +197,7 @@ def recall(
             max_tokens=data.get("maxTokens", DEFAULT_MAX_TOKENS),
             threshold=data.get("threshold", DEFAULT_THRESHOLD),
             defaults=data.get("defaults") or None,
+            chars_per_token=CHARS_PER_TOKEN,  # the wire's budget: maxTokens × 4 JavaScript characters
         )
     )
     return ok(request, recall_json(result))

@@ -316,6 +316,14 @@ class SqliteStore:
                 found.setdefault(row["content_hash"], _record(row))
         return found
 
+    def find_by_slot(self, account: str, scope: str, slot: str) -> list[MemoryRecord]:
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.scope = ? AND m.key IS NULL"
+            " AND m.superseded_by IS NULL AND json_extract(m.metadata, '$.slot') = ? ORDER BY m.rowid",
+            (account, scope, slot),
+        )
+        return [_record(row) for row in rows]
+
     def _where(self, query: ListQuery) -> tuple[str, list[Any]]:
         clauses = ["m.account = ?", "m.superseded_by IS NULL"]
         params: list[Any] = [query.account]

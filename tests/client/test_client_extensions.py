@@ -1,0 +1,59 @@
+"""The SDK's calls for our wire extensions (created_at, extract=False, add_batch), Client and AsyncClient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from memorylayer.client import models as m
+from memorylayer.errors import InvalidRequest
+
+Make = Callable[..., Any]
+
+
+def test_add_with_a_time_and_verbatim(sdk: Make) -> None:
+    client = sdk()
+    when = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+    added = client.add("conv", "Caroline: I went to a support group", created_at=when, extract=False, importance=0.7)
+    memory = added.memories[0]
+    assert memory.value == "Caroline: I went to a support group" and memory.key is None
+    assert memory.created_at == when and memory.source == "explicit"
+    recalled = client.recall("conv", "what did Caroline do on 8 May 2023?")
+    assert recalled.context.startswith("Caroline: I went to a support group")
+    assert recalled.ranking.strategy == "semantic" and recalled.ranking.ordering == "relevance"
+
+
+def test_add_batch_stores_a_conversation(sdk: Make) -> None:
+    client = sdk()
+    turns = [
+        {"value": "Joanna: Bye Nate!", "created_at": "2023-01-21T16:00:00Z"},
+        {"value": "Nate: Bye Joanna!", "created_at": datetime(2023, 1, 21, 16, 1, tzinfo=UTC)},
+        "Joanna: Bye Nate!",
+        {"key": "name", "value": "Joanna", "importance": 0.9},
+    ]
+    response = client.add_batch("chat", turns, dedup=False)
+    assert isinstance(response, m.BatchResponse) and response.request_id and response.skipped == 0
+    assert [mem.value for mem in response.memories] == [
+        "Joanna: Bye Nate!",
+        "Nate: Bye Joanna!",
+        "Joanna: Bye Nate!",
+        "Joanna",
+    ]
+    assert response.memories[1].created_at == datetime(2023, 1, 21, 16, 1, tzinfo=UTC)
+    assert client.list(scope="chat", include_total=True).total == 4
+
+
+def test_add_batch_refuses_bad_items_before_sending(sdk: Make) -> None:
+    client = sdk()
+    with pytest.raises(InvalidRequest) as caught:
+        client.add_batch("chat", [{"value": "fine"}, {"value": ""}, {"value": "x", "importance": 2}])
+    assert caught.value.status == 0
+    assert [d["path"] for d in caught.value.details] == [["items", 1, "value"], ["items", 2, "importance"]]
+    with pytest.raises(InvalidRequest) as caught:
+        client.add_batch("chat", [])
+    assert caught.value.details[0]["code"] == "too_small" and caught.value.details[0]["origin"] == "array"
+    with pytest.raises(ValueError, match="timezone-aware"):
+        client.add("chat", "x", extract=False, created_at=datetime(2023, 1, 1))
