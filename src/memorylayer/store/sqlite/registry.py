@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from ...errors import LastAdmin, ScopeTaken, VersionExists
 from ..registry import Install, Member, Package, ShareLink, Version
 from .db import Database
+from .faults import translating
 
 
 def _package(row: sqlite3.Row) -> Package:
@@ -28,7 +29,10 @@ def _link(row: sqlite3.Row) -> ShareLink:
     return ShareLink(**data)
 
 
+@translating(lambda store: (store.db.path, store.db.busy_timeout_ms))
 class SqliteRegistryStore:
+    """Registry names, packages, versions, links and orgs in the shared SQLite file."""
+
     def __init__(self, database: Database) -> None:
         self.db = database
 
