@@ -32,6 +32,7 @@ from ..types import (
     now_ms,
 )
 from . import jsonl
+from .asof import ordered_as_of, rank_as_of, valid_records
 from . import validation as v
 from .cursor import decode_cursor, encode_cursor
 from .dedup import content_hash
@@ -40,13 +41,15 @@ from .ranking import DEFAULT_RANKING, RankingConfig, build_context
 from .recall import budget as recall_budget
 from .recall import ordered
 from .retrieval import Retriever
-from .writes import Admit, Dedup, Prepared, Writer, history_entry, index_terms
+from .writes import Admit, Dedup, Prepared, Writer, history_entry, index_terms, valid_from
 
 Progress = Callable[[int, int], None]
-ORDER_BY = ("updated_at", "created_at", "importance", "last_recalled_at")
+ORDER_BY = ("updated_at", "created_at", "importance", "last_recalled_at", "expires_at")
 SOURCES = ("explicit", "extracted", "imported")
 #: Texts embedded per model call by imports and reindexing (progress is reported per batch).
 EMBED_BATCH = 256
+#: How often (at most) a process's writes purge expired memories.
+SWEEP_SECONDS = 60
 
 
 @dataclass
@@ -59,6 +62,8 @@ class _Shared:
     embedder_override: Embedder | None = None
     extractor_override: Any = None
     reranker_override: Any = None
+    #: When this process last swept expired memories (ms).
+    last_sweep: int = 0
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -188,9 +193,14 @@ class Engine:
         extract: bool | None = None,
         prompt: str | None = None,
         created_at: int | None = None,
+        expires_at: int | None = None,
+        ttl: int | None = None,
         admit: Admit | None = None,
     ) -> AddResult:
         """Store a keyed fact (upsert by ``(scope, key)``) or free text.
+
+        ``expires_at`` (ms) or ``ttl`` (seconds) make what is written disappear on its own; re-adding
+        a key sets its expiry to what this add says (none if it says none).
 
         Free text goes through the extractor (zero or more facts) unless ``extract=False``, which
         stores it verbatim. Unkeyed facts pass the dedup rules of :mod:`memorylayer.engine.dedup`.
@@ -206,11 +216,14 @@ class Engine:
         if importance is not None:
             importance = v.unit_interval(importance, "importance")
         created_at = v.optional_time(created_at, "created_at")
+        expiry = v.expiry(expires_at, ttl, now_ms())
         if key is not None:
-            item = NewMemory(value, key=v.key(key), metadata=meta, importance=importance, created_at=created_at)
+            item = NewMemory(
+                value, key=v.key(key), metadata=meta, importance=importance, created_at=created_at, expires_at=expiry
+            )
             return self.commit(self.prepare(scope, [item]), admit)
         if extract is False:
-            item = NewMemory(value, metadata=meta, importance=importance, created_at=created_at)
+            item = NewMemory(value, metadata=meta, importance=importance, created_at=created_at, expires_at=expiry)
             return self.commit(self.prepare(scope, [item]), admit)
         if importance is not None:
             raise InvalidRequest(
@@ -219,7 +232,11 @@ class Engine:
             )
         items = [
             NewMemory(
-                fact, metadata={**meta, "slot": slot} if slot else meta, created_at=created_at, source="extracted"
+                fact,
+                metadata={**meta, "slot": slot} if slot else meta,
+                created_at=created_at,
+                source="extracted",
+                expires_at=expiry,
             )
             for fact, slot in extract_facts(self._shared.extractor, value, prompt)
         ]
@@ -234,9 +251,11 @@ class Engine:
         created_at: builtins.list[int] | None = None,
         dedup: bool = True,
         source: str = "explicit",
+        expires_at: int | None = None,
+        ttl: int | None = None,
         admit: Admit | None = None,
     ) -> AddResult:
-        """Store many texts verbatim in one transaction, embedded in batches.
+        """Store many texts verbatim in one transaction, embedded in batches (all with one expiry, if given).
 
         ``dedup=False`` stores every value even when it repeats (an append-only log, e.g. chat turns).
         """
@@ -253,7 +272,11 @@ class Engine:
             if created_at is not None
             else [None] * len(values)
         )
-        items = [NewMemory(x, metadata=meta, created_at=t, source=source) for x, t in zip(values, stamps, strict=True)]
+        expiry = v.expiry(expires_at, ttl, now_ms())
+        items = [
+            NewMemory(x, metadata=meta, created_at=t, source=source, expires_at=expiry)
+            for x, t in zip(values, stamps, strict=True)
+        ]
         return self.commit(self.prepare(scope, items, dedup="similar" if dedup else "none"), admit)
 
     def add_batch(
@@ -291,7 +314,24 @@ class Engine:
         Raises:
             MemoryLayerError: whatever ``admit`` raises; nothing is written.
         """
+        self._sweep_now_and_then()
         return self._writer.commit(prepared, admit)
+
+    def purge_expired(self, *, limit: int = 500) -> int:
+        """Delete memories past their expiry, of every account in this database: text, vectors, terms, history.
+
+        Expired memories are already gone for every read; this frees their space. Any number of
+        processes and replicas may sweep at once (each row goes once, nothing live is touched).
+        Returns how many went; call again while it returns ``limit``.
+        """
+        return self.store.purge_expired(now_ms(), limit=v.integer(limit, "limit", limits.LIST_LIMIT))
+
+    def _sweep_now_and_then(self) -> None:
+        """Writes purge what has expired, at most once per ``SWEEP_SECONDS`` in each process."""
+        now = now_ms()
+        if now - self._shared.last_sweep >= SWEEP_SECONDS * 1000:
+            self._shared.last_sweep = now
+            self.store.purge_expired(now)
 
     def update(
         self,
@@ -328,16 +368,21 @@ class Engine:
             new_importance = existing.importance if importance is None else importance
             if (new_value, new_metadata, new_importance) == (existing.value, existing.metadata, existing.importance):
                 return existing  # nothing changes: no history entry, no new timestamp
+            now = now_ms()
+            changed = new_value != existing.value
+            since = max(valid_from(existing), now) if changed else valid_from(existing)
             record = replace(
                 existing,
                 value=new_value,
                 metadata=new_metadata,
                 importance=new_importance,
-                updated_at=max(now_ms(), existing.updated_at + 1),
+                updated_at=max(now, existing.updated_at + 1),
                 content_hash=content_hash(new_value),
                 model=self.embedder.model_id if vector is not None else existing.model,
+                valid_from=since,
             )
-            self.store.add_history(history_entry(existing, "updated", None), self.account)
+            entry = history_entry(existing, "updated", None, valid_to=since if changed else None)
+            self.store.add_history(entry, self.account)
             terms = index_terms(record) if value is not None else None
             self.store.replace(record, vector, terms)
             return record
@@ -376,9 +421,13 @@ class Engine:
             raise NotFound(f"memory {memory_id} does not exist")
         return record
 
-    def get_key(self, scope: str, key: str) -> MemoryRecord | None:
-        """The live memory under ``(scope, key)``, or None."""
-        return self.store.get_by_key(self.account, v.scope(scope), v.key(key))
+    def get_key(self, scope: str, key: str, *, as_of: int | None = None) -> MemoryRecord | None:
+        """The live memory under ``(scope, key)``, or None; ``as_of`` (ms): the value it had then, with its interval."""
+        scope, key = v.scope(scope), v.key(key)
+        if as_of is None:
+            return self.store.get_by_key(self.account, scope, key)
+        found = self.store.valid_at(self.account, scope, v.integer(as_of, "as_of", limits.TIME_MS), key)
+        return found[0] if found else None
 
     def list(
         self,
@@ -394,10 +443,14 @@ class Engine:
         limit: int = limits.DEFAULT_LIST_LIMIT,
         cursor: str | None = None,
         include_total: bool = False,
+        expiring: bool = False,
+        as_of: int | None = None,
     ) -> Page:
         """One page of live memories. ``cursor`` continues exactly where the previous page ended.
 
-        ``search`` is a substring of the value or key, ``key_search`` a substring of the key.
+        ``search`` is a substring of the value or key, ``key_search`` a substring of the key;
+        ``expiring`` keeps only memories with an expiry; ``as_of`` (ms) lists what was valid then
+        (superseded values with their interval; see :mod:`.asof`).
 
         Raises:
             InvalidRequest: a bad filter, limit or cursor ("Invalid cursor").
@@ -414,13 +467,37 @@ class Engine:
             order_dir=v.choice(order_dir, "order_dir", ("asc", "desc")),
             limit=v.integer(limit, "limit", limits.LIST_LIMIT),
             after=decode_cursor(cursor, order_by) if cursor else None,
+            expiring=bool(expiring),
         )
+        if as_of is not None:
+            return self._list_as_of(query, v.integer(as_of, "as_of", limits.TIME_MS), include_total)
         rows = self.store.list(replace(query, limit=query.limit + 1))
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         next_cursor = encode_cursor(getattr(rows[-1], order_by), rows[-1].id) if more and rows else None
         total = self.store.count(query) if include_total else None
         return Page(memories=rows, next_cursor=next_cursor, total=total)
+
+    def _list_as_of(self, query: ListQuery, at: int, include_total: bool) -> Page:
+        """:meth:`list` over the memories valid at ``at`` (an exact scan), with the same exact cursor."""
+        scopes = [query.scope] if query.scope is not None else self.store.scopes(self.account)
+        rows = [r for r in valid_records(self._shared.retriever, self.account, scopes, at) if _matches(r, query)]
+        order = query.order_by
+        reverse = query.order_dir == "desc"
+        rows.sort(key=lambda r: (getattr(r, order) is None, getattr(r, order) or 0, r.id), reverse=reverse)
+        if reverse:  # NULLS LAST either way, as the store orders them
+            rows.sort(key=lambda r: getattr(r, order) is None)
+        total = len(rows) if include_total else None
+        if query.after is not None:
+            value, last_id = query.after
+            position = next(
+                (i for i, r in enumerate(rows) if (getattr(r, order), r.id) == (value, last_id)), len(rows) - 1
+            )
+            rows = rows[position + 1 :]
+        page = rows[: query.limit]
+        more = len(rows) > query.limit
+        next_cursor = encode_cursor(getattr(page[-1], order), page[-1].id) if more and page else None
+        return Page(memories=page, next_cursor=next_cursor, total=total)
 
     def iter_all(self, **filters: Any) -> Iterator[MemoryRecord]:
         """Every live memory matching ``filters`` (as for :meth:`list`), page by page."""
@@ -468,15 +545,21 @@ class Engine:
         scope: str | None = None,
         top_k: int = limits.DEFAULT_TOP_K,
         min_score: float = 0.0,
+        as_of: int | None = None,
     ) -> builtins.list[SearchHit]:
         """Hybrid keyword + semantic search; results best first with scores in [0, 1].
 
-        Searches every scope of the account when ``scope`` is None.
+        Searches every scope of the account when ``scope`` is None; ``as_of`` (ms) searches what was
+        valid then instead of now.
         """
         query = v.query(query)
         top_k = v.integer(top_k, "top_k", limits.TOP_K)
         min_score = v.score(min_score, "min_score")
         scopes = [v.scope(scope)] if scope is not None else self.store.scopes(self.account)
+        if as_of is not None:
+            at = v.integer(as_of, "as_of", limits.TIME_MS)
+            found = rank_as_of(self._shared.retriever, self.account, scopes, query, at, top_k)
+            return [hit for hit in found if hit.score >= min_score]
         hits = self._shared.retriever.rank(self.account, scopes, query, self.ranking.pool_size(top_k), top_k)
         return [hit for hit in hits if hit.score >= min_score]
 
@@ -492,6 +575,7 @@ class Engine:
         record_access: bool = True,
         near_misses: int = 0,
         chars_per_token: int | None = None,
+        as_of: int | None = None,
     ) -> RecallResult:
         """Prompt-ready context for ``query`` from ``scope``, within ``max_items`` and ``max_tokens``.
 
@@ -503,6 +587,7 @@ class Engine:
         ``record_access=False`` leaves the memories' access history as it was (a preview, not a use).
         ``near_misses`` > 0 also returns, in ``left_out``, the best candidates that did not make the
         context (under the threshold or over the budget), from the same single retrieval.
+        ``as_of`` (ms) recalls what was valid at that instant (superseded values with their interval).
 
         Raises:
             InvalidRequest: a bad scope, query, budget, threshold or defaults.
@@ -513,13 +598,17 @@ class Engine:
         near_misses = v.integer(near_misses, "near_misses", limits.NEAR_MISSES)
         level = v.choice(threshold or limits.DEFAULT_THRESHOLD, "threshold", limits.THRESHOLDS)
         defaults = v.defaults(defaults)
+        at = None if as_of is None else v.integer(as_of, "as_of", limits.TIME_MS)
         budget, measure = recall_budget(max_tokens, chars_per_token)
         if not self.store.scope_exists(self.account, scope):
             context, _ = build_context([], defaults, max_items, budget, measure)
             return RecallResult(context=context, memories=[], ranking=Ranking("user_not_found"))
-        ranked, hits, ranking = ordered(
-            self._shared.retriever, self.account, scope, query, level, max_items, near_misses
-        )
+        if at is not None:
+            ranked, hits, ranking = ordered_as_of(self._shared.retriever, self.account, scope, query, at, level, max_items)
+        else:
+            ranked, hits, ranking = ordered(
+                self._shared.retriever, self.account, scope, query, level, max_items, near_misses
+            )
         context, kept = build_context([h.memory for h in hits], defaults, max_items, budget, measure)
         kept_ids = {m.id for m in kept}
         kept_hits = [h for h in hits if h.memory.id in kept_ids]
@@ -590,3 +679,17 @@ class Engine:
     def models(self) -> dict[str, int]:
         """How many stored vectors each embedding model made (more than one means `reindex` is due)."""
         return self.store.models()
+
+
+def _matches(record: MemoryRecord, query: ListQuery) -> bool:
+    """Whether ``record`` passes the filters of ``query`` (the as-of list filters in Python, as the store does in SQL)."""
+    folded = None if query.search is None else query.search.casefold()
+    checks = (
+        query.source is None or record.source == query.source,
+        folded is None or folded in record.value.casefold() or folded in (record.key or "").casefold(),
+        query.key_search is None or (record.key is not None and query.key_search.casefold() in record.key.casefold()),
+        query.created_after is None or record.created_at > query.created_after,
+        query.created_before is None or record.created_at < query.created_before,
+        not query.expiring or record.expires_at is not None,
+    )
+    return all(checks)

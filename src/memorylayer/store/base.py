@@ -55,6 +55,8 @@ class ListQuery:
     key_search: str | None = None
     created_after: int | None = None
     created_before: int | None = None
+    #: Only memories with an expiry (``list --expiring``).
+    expiring: bool = False
     order_by: str = "updated_at"
     order_dir: str = "desc"
     limit: int = 50
@@ -82,7 +84,27 @@ class Store(Protocol):
         """
         ...
 
-    def supersede(self, account: str, memory_id: str, by_id: str) -> None: ...
+    def supersede(self, account: str, memory_id: str, by_id: str, valid_to: int | None = None) -> None:
+        """Mark ``memory_id`` superseded by ``by_id``; its value held until ``valid_to``."""
+        ...
+
+    def purge_expired(
+        self, now: int, *, limit: int = 500, account: str | None = None, scope: str | None = None, key: str | None = None
+    ) -> int:
+        """Delete up to ``limit`` memories whose expiry is at or before ``now`` (text, vectors, terms, history).
+
+        Safe with several processes and replicas sweeping at once: each row goes exactly once, and
+        a row whose expiry was moved later is not touched. Returns how many this call deleted.
+        """
+        ...
+
+    def valid_at(self, account: str, scope: str, at: int, key: str | None = None) -> builtins.list[MemoryRecord]:
+        """The memories of ``scope`` (of ``key`` if given) whose value held at instant ``at``, unexpired now.
+
+        A superseded memory comes with its interval; a keyed memory whose value changed since comes
+        with the value it had then (from its history; ``model`` None as no vector is kept for it).
+        """
+        ...
 
     def delete(self, account: str, memory_ids: Sequence[str], *, keep_history: bool = False) -> int: ...
 
