@@ -635,14 +635,17 @@ class Engine:
         """Read JSON Lines written by :meth:`export_jsonl`; returns how many memories were written.
 
         Keyed lines upsert; unkeyed lines already stored with the same text are skipped, and neither
-        is embedded. All lines are checked before anything is written, and the import is one
+        is embedded. A line's ``expires_at`` is kept; a line already expired is not imported. All lines are checked before anything is written, and the import is one
         transaction.
 
         Raises:
             InvalidRequest: a line is not valid JSON, not UTF-8 or not a memory (its line number is given).
         """
         by_scope: dict[str, builtins.list[NewMemory]] = {}
+        now = now_ms()
         for line_scope, item in jsonl.parse(jsonl.read_lines(fp), scope):
+            if item.expires_at is not None and item.expires_at <= now:
+                continue  # it expired since the export: importing it would bring back what is gone
             by_scope.setdefault(line_scope, []).append(item)
         total = sum(len(items) for items in by_scope.values())
         prepared, done = [], 0

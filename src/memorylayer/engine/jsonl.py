@@ -26,6 +26,7 @@ def export_line(record: MemoryRecord) -> str:
         "source": record.source,
         "created_at": iso_ms(record.created_at),
         "updated_at": iso_ms(record.updated_at),
+        "expires_at": iso_ms(record.expires_at),
     }
     return json.dumps(line, ensure_ascii=False) + "\n"
 
@@ -99,6 +100,7 @@ def _memory(data: dict[str, Any], scope: str | None) -> tuple[str, NewMemory]:
         created_at=parse_time(data.get("created_at"), "created_at"),
         updated_at=parse_time(data.get("updated_at"), "updated_at"),
         source="imported",
+        expires_at=parse_time(data.get("expires_at"), "expires_at"),
     )
 
 

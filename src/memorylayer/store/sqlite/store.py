@@ -260,7 +260,8 @@ class SqliteStore:
         # A keyed memory's earlier values live in its history, with the interval each one held.
         for row in self._conn.execute(
             f"SELECT {_COLUMNS}, h.value AS h_value, h.metadata AS h_metadata, h.importance AS h_importance,"
-            f" h.valid_from AS h_from, h.valid_to AS h_to FROM memory_history h JOIN {_FROM} ON m.id = h.memory_id"
+            f" h.valid_from AS h_from, h.valid_to AS h_to FROM memory_history h JOIN memories m ON m.id = h.memory_id"
+            " LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
             f" WHERE h.account = ? AND h.scope = ?{key_clause.replace('m.key', 'h.key')} AND h.key IS NOT NULL"
             " AND h.event = 'updated' AND h.valid_from <= ? AND h.valid_to > ?"
             " AND m.superseded_by IS NULL AND coalesce(m.valid_from, m.created_at) > ?"
