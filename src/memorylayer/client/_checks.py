@@ -101,6 +101,8 @@ class BatchItem(TypedDict, total=False):
     key: str
     importance: float
     created_at: datetime | str
+    expires_at: datetime | str
+    ttl_seconds: int
 
 
 def items_list(items: Any) -> Sequence[BatchItem | str]:
@@ -112,11 +114,17 @@ def items_list(items: Any) -> Sequence[BatchItem | str]:
 def batch_item(item: BatchItem | str) -> dict[str, Any]:
     """An item's wire fields but its time (which the caller formats)."""
     item = {"value": item} if isinstance(item, str) else item
-    return {"key": item.get("key"), "value": item.get("value"), "importance": item.get("importance")}
+    return {
+        "key": item.get("key"),
+        "value": item.get("value"),
+        "importance": item.get("importance"),
+        "ttlSeconds": item.get("ttl_seconds"),
+    }
 
 
-def batch_created_at(item: BatchItem | str) -> datetime | str | None:
-    return None if isinstance(item, str) else item.get("created_at")
+def batch_created_at(item: BatchItem | str, name: str = "created_at") -> datetime | str | None:
+    """An item's ``created_at`` (or another of its times, by ``name``)."""
+    return None if isinstance(item, str) else item.get(name)  # type: ignore[return-value]
 
 
 def batch_issues(wire: list[dict[str, Any]]) -> list[Issue]:
