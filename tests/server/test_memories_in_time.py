@@ -71,3 +71,19 @@ def test_as_of_reads_return_the_value_valid_then_with_its_interval(srv: Server, 
     assert recalled["context"] == "plan: pro" and recalled["memories"][0]["validTo"] == "2025-05-05T00:00:00.000Z"
     r = srv.call("POST", "/v1/recall", user, {"scope": "p", "query": "plan", "asOf": "yesterday"})
     assert assert_error(r, 400, "invalid_request")["details"][0]["path"] == ["asOf"]
+
+
+def test_the_quota_counts_only_live_memories(srv: Server) -> None:
+    account_id, raw = srv.account("expiry-quota@example.com")
+    srv.state.store.set_plan(account_id, plan_tier="free", memory_limit=2, monthly_api_call_limit=100)
+    srv.call("POST", "/v1/memories", raw, {"scope": "q", "key": "warm", "value": "up"})
+    at = now_ms() + 500
+    r = srv.call("POST", "/v1/memories", raw, {"scope": "q", "key": "a", "value": "1", "expiresAt": iso_ms(at)})
+    assert r.status_code == 200, r.text
+    assert_error(srv.call("POST", "/v1/memories", raw, {"scope": "q", "key": "b", "value": "2"}), 403, "quota_exceeded")
+    deadline = time.monotonic() + 5
+    while now_ms() <= at:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    # The expired memory no longer counts, before any sweep has purged it.
+    assert srv.call("POST", "/v1/memories", raw, {"scope": "q", "key": "b", "value": "2"}).status_code == 200
