@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -12,7 +14,8 @@ from memorylayer.cli import app
 from memorylayer.engine import Engine
 from memorylayer.server import ServerSettings, admin
 from memorylayer.server.auth import sha256
-from memorylayer.store import open_backend, transfer
+from memorylayer.store import Backend, open_backend, transfer
+from memorylayer.store.registry import Package, Version
 
 runner = CliRunner()
 pytestmark = pytest.mark.sqlite_only  # the test makes its own SQLite file and PostgreSQL databases
@@ -35,6 +38,7 @@ def _fill(url: str, home: Path) -> dict[str, str]:
             name="bot", now=2_000,
         )  # fmt: skip
         backend.accounts.take_daily_call("key-1", "2026-01-01", 10)
+        _publish(backend, account.id, home)
     finally:
         backend.close()
     with Engine.open(database=url) as engine:
@@ -47,6 +51,23 @@ def _fill(url: str, home: Path) -> dict[str, str]:
         mine.update(memory.id, metadata={"checked": True})
         engine.for_account(container.id).add("bot", "The bot speaks French", key="lang")
     return {"account": account.id, "key": key}
+
+
+TARBALL = b"a package tarball's bytes " * 50_000  # over one of PostgreSQL's 1 MiB chunks
+
+
+def _publish(backend: Backend, account_id: str, home: Path) -> None:
+    """A registry user, a package and a version whose tarball is stored where the backend keeps them."""
+    registry = backend.registry
+    username = registry.claim_username(account_id, "owner", now=1_000)
+    registry.upsert_package(Package(f"@{username}/notes", username, account_id, "", ["garden"], False, 1_000, 1_000))
+    digest = hashlib.sha512(TARBALL).digest()
+    integrity = "sha512-" + base64.b64encode(digest).decode()
+    registry.add_version(Version(f"@{username}/notes", "1.0.0", integrity, len(TARBALL), 15, {}, account_id, 1_000))
+    tarballs = backend.tarballs(home)
+    upload = tarballs.scratch() / "upload.tgz"
+    upload.write_bytes(TARBALL)
+    tarballs.put(digest.hex(), upload)
 
 
 def _recall_top(url: str, account: str, query: str) -> str:
@@ -65,6 +86,7 @@ def test_sqlite_to_postgres_and_back_copies_everything_and_verifies_it(tmp_path:
     assert out["copied"]["memories"] == out["counts"]["memories"] == 15
     assert out["counts"]["wm_accounts"] == 2 and out["counts"]["memory_history"] >= 2
     assert out["counts"]["memory_vectors"] == 15 and out["counts"]["mcp_daily_calls"] == 1
+    assert out["counts"]["reg_versions"] == out["counts"]["tarballs"] == out["copied"]["tarballs"] == 1
     # The copy answers like the source: the same key authenticates, search ranks alike, history is there.
     target = open_backend(postgres_url)
     try:
@@ -82,9 +104,12 @@ def test_sqlite_to_postgres_and_back_copies_everything_and_verifies_it(tmp_path:
     code, again = _migrate(sqlite_url, postgres_url)
     assert code == 0 and again["copied"]["memories"] == 0 and again["counts"] == out["counts"]
     # And back, into a new SQLite file.
-    back = f"sqlite:///{tmp_path / 'back.db'}"
+    (tmp_path / "back").mkdir()
+    back = f"sqlite:///{tmp_path / 'back' / 'memory.db'}"
     code, returned = _migrate(postgres_url, back)
     assert code == 0 and returned["counts"] == out["counts"]
+    digest = hashlib.sha512(TARBALL).hexdigest()  # the tarball came back out of PostgreSQL into the new home
+    assert (tmp_path / "back" / "registry" / "tarballs" / digest[:2] / digest).read_bytes() == TARBALL
     assert _recall_top(back, made["account"], "where do I live?") == "I live in Bergen now"
 
 

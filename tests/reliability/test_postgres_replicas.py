@@ -174,10 +174,30 @@ def test_kill_9_of_one_replica_mid_stream_loses_no_acknowledged_write(deployment
     assert any(v.startswith("r1") for v in acknowledged) and any(v.startswith("r0") for v in acknowledged)
 
 
-def test_the_registry_answers_not_configured_on_postgres(deployment: Deployment) -> None:
-    import httpx
+def test_a_package_published_through_one_replica_installs_through_another(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    import io
 
-    r = httpx.get(deployment.replicas[0].url + "/registry/v1/packages/@ada/notes", timeout=30)
-    assert r.status_code == 501, r.text
-    assert r.json()["error"]["code"] == "not_configured"
-    assert "PostgreSQL" in r.json()["error"]["message"]
+    from memorylayer.engine import Engine
+    from memorylayer.registry.client import RegistryClient
+    from memorylayer.registry.local import install, new_manifest, pack
+
+    author = Engine.open(tmp_path / "author", database=f"sqlite:///{tmp_path / 'author.db'}")
+    reader = Engine.open(tmp_path / "reader", database=f"sqlite:///{tmp_path / 'reader.db'}")
+    try:
+        author.add("runbook", "Deploys freeze on Fridays after 15:00.", key="freeze")
+        with RegistryClient(deployment.replicas[0].url, deployment.key) as client:
+            username = client.whoami()["username"]
+            tarball = io.BytesIO()
+            manifest = pack(author, new_manifest(f"@{username}/runbook", "runbook"), tarball)
+            tarball.seek(0)
+            client.publish(manifest["name"], manifest["version"], tarball, tag=None, access="private")
+        with RegistryClient(deployment.replicas[2].url, deployment.key) as client:
+            install(reader, client, f"@{username}/runbook", namespace="team-runbook")
+        assert [m.value for m in reader.list(scope="team-runbook").memories] == [
+            "Deploys freeze on Fridays after 15:00."
+        ]
+    finally:
+        author.close()
+        reader.close()

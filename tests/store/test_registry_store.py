@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from store_support import DatabaseUnderTest
 
-from conftest import FACTORIES
-from memorylayer.errors import LastAdmin, NotConfigured, ScopeTaken, VersionExists
+from memorylayer.errors import LastAdmin, ScopeTaken, VersionExists
 from memorylayer.store import Backend
 from memorylayer.store.accounts import AccountStore
 from memorylayer.store.registry import Install, Package, RegistryStore, ShareLink, Version
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> DatabaseUnderTest:
-    """SQLite only: the registry is not kept on PostgreSQL yet (it answers not_configured there,
-    tests/reliability/test_postgres_replicas.py and test_the_registry_refuses_on_postgres below)."""
-    return FACTORIES["sqlite"](tmp_path)
-
-
-def test_the_registry_refuses_on_postgres(tmp_path: Path) -> None:
-    backend = FACTORIES["postgres"](tmp_path).open()
-    try:
-        with pytest.raises(NotConfigured, match="PostgreSQL"):
-            backend.registry.username_of("acct-a")
-    finally:
-        backend.close()
 
 
 @pytest.fixture

@@ -1,25 +1,31 @@
 """Copy one MemoryLayer database into another (SQLite to PostgreSQL, or back): ``memorylayer migrate-store``.
 
 Accounts, keys, containers, caches, sign-in state, counters, memories with their vectors and index
-terms, and history are copied in batches, each one transaction on the target. A copy that stops
-half-way is resumed by running it again: rows already in the target (by primary key, or by memory
-id) are skipped. Afterwards both databases are compared table by table, by row count and by a
-SHA-256 of their rows in a fixed order; any difference is an error.
+terms, history, and the package registry with its tarballs are copied in batches, each one
+transaction on the target. A copy that stops half-way is resumed by running it again: rows already
+in the target (by primary key, or by memory id) are skipped. Afterwards both databases are compared
+table by table, by row count and by a SHA-256 of their rows in a fixed order, and every tarball by
+its SHA-512; any difference is an error.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import IntegrityError, InvalidRequest
+from ..errors import IntegrityError, InvalidRequest, NotFound
 from ..types import MemoryRecord
 from .base import Backend
+from .tarballs import TarballStore
 
 #: Rows per target transaction.
 BATCH = 500
@@ -64,6 +70,34 @@ TABLES: list[tuple[str, str, str]] = [
     ),
     ("wm_daily_usage", "account_id, day, api_calls, mcp_calls", "account_id, day"),
     ("scopes", "account, scope, created_at", "account, scope"),
+    # The package registry (server side), then what `memorylayer add` installed here (client side).
+    ("reg_users", "account_id, username, created_at", "account_id"),
+    ("reg_orgs", "slug, display_name, created_at", "slug"),
+    ("reg_org_members", "slug, account_id, role", "slug, account_id"),
+    (
+        "reg_packages",
+        "name, scope, owner_account_id, description, keywords, private, created_at, updated_at",
+        "name",
+    ),
+    (
+        "reg_versions",
+        "package, version, integrity, size, memory_count, manifest, published_by, published_at, yanked_at,"
+        " yank_reason, deprecated",
+        "package, version",
+    ),
+    ("reg_dist_tags", "package, tag, version", "package, tag"),
+    ("reg_collaborators", "package, account_id, created_at", "package, account_id"),
+    (
+        "reg_share_links",
+        "id, token_hash, package, created_by, created_at, expires_at, max_uses, uses, revoked_at",
+        "id",
+    ),
+    ("reg_share_claims", "claim_hash, token_hash, created_at", "claim_hash"),
+    (
+        "reg_installs",
+        "account, scope, package, version, integrity, installed_at, memory_ids",
+        "account, scope, package",
+    ),
 ]
 _MEMORY_COLUMNS = (
     "rowid, id, account, scope, key, value, metadata, importance, source, status, created_at, updated_at,"
@@ -183,6 +217,7 @@ def transfer(source: Backend, target: Backend, *, progress: Callable[[int, int],
         report.copied[table] = len(rows)
     report.copied["memories"] = _copy_memories(src, dst, progress)
     report.copied["memory_history"] = _copy_history(src, dst)
+    report.copied["tarballs"] = _copy_tarballs(src, dst)
     report.counts = verify(source, target)
     return report
 
@@ -196,6 +231,15 @@ _KEYS = {
     "wm_sessions": "token_hash",
     "wm_daily_usage": "account_id, day",
     "scopes": "account, scope",
+    "reg_users": "account_id",
+    "reg_orgs": "slug",
+    "reg_org_members": "slug, account_id",
+    "reg_packages": "name",
+    "reg_versions": "package, version",
+    "reg_dist_tags": "package, tag",
+    "reg_collaborators": "package, account_id",
+    "reg_share_claims": "claim_hash",
+    "reg_installs": "account, scope, package",
 }
 
 
@@ -234,6 +278,53 @@ def _copy_history(src: _Raw, dst: _Raw) -> int:
         with dst.backend.transaction():
             dst.insert_ignoring("memory_history", _HISTORY_COLUMNS, chunk)
     return len(rows)
+
+
+def _tarball_digests(raw: _Raw) -> list[str]:
+    """SHA-512 (hex) of every published version's tarball, from its ``sha512-<base64>`` integrity."""
+    found = {
+        base64.b64decode(str(r[0]).removeprefix("sha512-")).hex()
+        for r in raw.rows("SELECT integrity FROM reg_versions")
+    }
+    return sorted(found)
+
+
+def _tarballs(raw: _Raw, scratch: Path) -> TarballStore:
+    # A SQLite database's tarballs are under its home (the file's folder); PostgreSQL's are in it.
+    home = Path(raw.database.path).parent if not raw.postgres else scratch
+    return raw.backend.tarballs(home)
+
+
+def _copy_tarballs(src: _Raw, dst: _Raw) -> int:
+    copied = 0
+    with tempfile.TemporaryDirectory(prefix="memorylayer-transfer-") as scratch:
+        source, target = _tarballs(src, Path(scratch) / "source"), _tarballs(dst, Path(scratch) / "target")
+        for digest in _tarball_digests(src):
+            try:
+                target.path(digest)
+                continue
+            except NotFound:
+                pass
+            upload = target.scratch() / f"{digest[:32]}.tgz"
+            shutil.copyfile(source.path(digest), upload)
+            target.put(digest, upload)
+            copied += 1
+    return copied
+
+
+def _tarballs_match(src: _Raw, dst: _Raw) -> tuple[int, bool]:
+    """(how many tarballs the source has, whether the target holds each with the same bytes)."""
+    digests = _tarball_digests(src)
+    with tempfile.TemporaryDirectory(prefix="memorylayer-verify-") as scratch:
+        target = _tarballs(dst, Path(scratch))
+        for digest in digests:
+            try:
+                with target.path(digest).open("rb") as fp:
+                    if hashlib.file_digest(fp, "sha512").hexdigest() != digest:
+                        return len(digests), False
+            except (NotFound, IntegrityError):
+                return len(digests), False
+    return len(digests), True
 
 
 def _digest(rows: Sequence[tuple[Any, ...]]) -> str:
@@ -278,6 +369,10 @@ def verify(source: Backend, target: Backend) -> dict[str, int]:
     """
     ours, theirs = _snapshot(_Raw(source)), _snapshot(_Raw(target))
     differing = [table for table in ours if ours[table] != theirs[table]]
+    tarballs, same = _tarballs_match(_Raw(source), _Raw(target))
+    ours["tarballs"] = theirs["tarballs"] = (tarballs, "")
+    if not same:
+        differing.append("tarballs")
     if differing:
         shown = ", ".join(f"{t} ({ours[t][0]} rows in the source, {theirs[t][0]} in the target)" for t in differing)
         raise IntegrityError(

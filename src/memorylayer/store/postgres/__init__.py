@@ -7,35 +7,18 @@ changes an answer. See docs/deploy.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any, NoReturn, cast
+from pathlib import Path
+from typing import Any
 
-from ...errors import NotConfigured
 from ...limits import BUSY_TIMEOUT_MS
-from ..registry import RegistryStore
 from .accounts import PostgresAccountStore, PostgresSessionStore, PostgresUsageStore
 from .db import Database, Migration
 from .migrations import MIGRATIONS
+from .registry import PostgresRegistryStore
 from .store import PostgresStore
+from .tarballs import DatabaseTarballs
 from .vectors import PostgresVectorIndex
-
-
-class RegistryNotOnPostgres:
-    """The package registry is not kept on PostgreSQL yet: every call answers ``not_configured``.
-
-    Memories, accounts and everything else serve from PostgreSQL; the registry's routes and
-    ``memorylayer add`` need a SQLite database for now (docs/deploy.md).
-    """
-
-    def __getattr__(self, name: str) -> Callable[..., NoReturn]:
-        def refuse(*args: Any, **kwargs: Any) -> NoReturn:
-            raise NotConfigured(
-                "the package registry is not available on a PostgreSQL database yet; "
-                "serve the registry from a SQLite database (docs/deploy.md)"
-            )
-
-        return refuse
 
 
 class PostgresBackend:
@@ -49,7 +32,10 @@ class PostgresBackend:
         self.accounts = PostgresAccountStore(self.database)
         self.sessions = PostgresSessionStore(self.database)
         self.usage = PostgresUsageStore(self.database)
-        self.registry = cast("RegistryStore", RegistryNotOnPostgres())
+        self.registry = PostgresRegistryStore(self.database)
+
+    def tarballs(self, home: Path) -> DatabaseTarballs:
+        return DatabaseTarballs(self.database, home / "registry" / "cache")
 
     def transaction(self) -> AbstractContextManager[Any]:
         return self.database.transaction()

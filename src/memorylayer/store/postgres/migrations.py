@@ -235,4 +235,101 @@ MIGRATIONS = [
         );
         """,
     ),
+    Migration(
+        "g001_registry",
+        """
+        -- Server side: usernames and org slugs share one namespace (a package scope).
+        CREATE TABLE reg_users (
+            account_id text PRIMARY KEY REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            username text NOT NULL UNIQUE,
+            created_at bigint NOT NULL
+        );
+        CREATE TABLE reg_orgs (slug text PRIMARY KEY, display_name text NOT NULL, created_at bigint NOT NULL);
+        CREATE TABLE reg_org_members (
+            slug text NOT NULL REFERENCES reg_orgs(slug) ON DELETE CASCADE,
+            account_id text NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            role text NOT NULL,
+            PRIMARY KEY (slug, account_id)
+        );
+        CREATE TABLE reg_packages (
+            name text PRIMARY KEY,
+            scope text NOT NULL,
+            owner_account_id text NOT NULL,
+            description text NOT NULL DEFAULT '',
+            keywords text NOT NULL DEFAULT '[]',
+            private bigint NOT NULL DEFAULT 0,
+            created_at bigint NOT NULL,
+            updated_at bigint NOT NULL
+        );
+        CREATE INDEX reg_packages_scope ON reg_packages(scope);
+        CREATE TABLE reg_versions (
+            package text NOT NULL REFERENCES reg_packages(name) ON DELETE CASCADE,
+            version text NOT NULL,
+            integrity text NOT NULL,
+            size bigint NOT NULL,
+            memory_count bigint NOT NULL,
+            manifest text NOT NULL,
+            published_by text NOT NULL,
+            published_at bigint NOT NULL,
+            yanked_at bigint,
+            yank_reason text,
+            deprecated text,
+            PRIMARY KEY (package, version)
+        );
+        CREATE TABLE reg_dist_tags (
+            package text NOT NULL REFERENCES reg_packages(name) ON DELETE CASCADE,
+            tag text NOT NULL,
+            version text NOT NULL,
+            PRIMARY KEY (package, tag)
+        );
+        CREATE TABLE reg_collaborators (
+            package text NOT NULL REFERENCES reg_packages(name) ON DELETE CASCADE,
+            account_id text NOT NULL REFERENCES wm_accounts(id) ON DELETE CASCADE,
+            created_at bigint NOT NULL,
+            PRIMARY KEY (package, account_id)
+        );
+        CREATE TABLE reg_share_links (
+            id text PRIMARY KEY,
+            token_hash text NOT NULL UNIQUE,
+            package text NOT NULL REFERENCES reg_packages(name) ON DELETE CASCADE,
+            created_by text NOT NULL,
+            created_at bigint NOT NULL,
+            expires_at bigint NOT NULL,
+            max_uses bigint,
+            uses bigint NOT NULL DEFAULT 0,
+            revoked_at bigint
+        );
+        -- A use taken by a download, handed back once if that install fails.
+        CREATE TABLE reg_share_claims (
+            claim_hash text PRIMARY KEY,
+            token_hash text NOT NULL REFERENCES reg_share_links(token_hash) ON DELETE CASCADE,
+            created_at bigint NOT NULL
+        );
+        -- Client side: what `memorylayer add` wrote into a local namespace.
+        CREATE TABLE reg_installs (
+            account text NOT NULL,
+            scope text NOT NULL,
+            package text NOT NULL,
+            version text NOT NULL,
+            integrity text NOT NULL,
+            installed_at bigint NOT NULL,
+            memory_ids text NOT NULL,
+            PRIMARY KEY (account, scope, package)
+        );
+        """,
+    ),
+    Migration(
+        "g002_tarballs",
+        """
+        -- Package tarballs live in the database on PostgreSQL (store/postgres/tarballs.py), so every
+        -- replica serves every package; a tarball is visible once its row commits with its chunks.
+        CREATE TABLE reg_tarballs (digest text PRIMARY KEY, size bigint NOT NULL, chunks integer NOT NULL);
+        CREATE TABLE reg_tarball_chunks (
+            digest text NOT NULL,
+            seq integer NOT NULL,
+            bytes bytea NOT NULL,
+            PRIMARY KEY (digest, seq)
+        );
+        """,
+    ),
 ]

@@ -18,6 +18,8 @@ from .store import PostgresStore, _vector
 
 #: Candidates HNSW keeps while searching (pgvector's default is 40): recall over speed.
 EF_SEARCH = 100
+#: The largest ``hnsw.ef_search`` pgvector accepts; iterative scans find more rows than it when asked.
+EF_SEARCH_MAX = 1000
 
 
 class PostgresVectorIndex:
@@ -59,7 +61,7 @@ class PostgresVectorIndex:
         ).format(typed=self._typed, dims=sql.Literal(self._dimensions), model=sql.Literal(self.model_id))
         with self._db.connection() as conn, conn.transaction():
             # SET LOCAL lasts for this transaction only, so pooled connections keep their defaults.
-            conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, int(k))}")
+            conn.execute(f"SET LOCAL hnsw.ef_search = {min(EF_SEARCH_MAX, max(EF_SEARCH, int(k)))}")
             if self._iterative:
                 conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             rows = conn.execute(statement, (vector, account, scope, vector, int(k))).fetchall()
