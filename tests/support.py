@@ -78,3 +78,14 @@ def delivered_code(home: Path, email: str) -> str | None:
     codes = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
     found = [fields[2] for fields in codes if len(fields) == 3 and fields[1] == email]
     return found[-1] if found else None
+
+
+def run_sql(database: Any, statement: str) -> None:
+    """Run one statement straight on a backend's database (SQLite or PostgreSQL), outside the stores.
+
+    For tests that break the schema on purpose to see how an unexpected failure is reported.
+    """
+    if hasattr(database, "conn"):  # SQLite: this thread's connection
+        database.conn.execute(statement)
+    else:  # PostgreSQL
+        database.execute(statement)

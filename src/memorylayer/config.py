@@ -35,7 +35,7 @@ class Settings:
     """Everything configurable. Each field maps to env var ``MEMORYLAYER_<NAME>`` and config key ``name``."""
 
     home: Path = field(default_factory=default_home)
-    #: A SQLite path or ``sqlite:///path`` URL; empty means ``<home>/memory.db``.
+    #: A SQLite path or ``sqlite:///path`` URL, or a ``postgresql://`` URL; empty means ``<home>/memory.db``.
     database: str = ""
     #: OpenAI-compatible chat-completions endpoint for extraction; empty means the offline rules extractor.
     llm_base_url: str = ""

@@ -309,7 +309,8 @@ def test_export_then_import_round_trips(engine: Engine, tmp_path) -> None:
     engine.add("s", "User is vegetarian", extract=False, metadata={"from": "chat"})
     buffer = io.StringIO()
     assert engine.export_jsonl(buffer) == 2
-    other = Engine.open(tmp_path / "other")
+    # Another home's own SQLite file (under --backend postgres: from PostgreSQL into SQLite).
+    other = Engine.open(tmp_path / "other", database=f"sqlite:///{tmp_path / 'other' / 'memory.db'}")
     assert other.import_jsonl(io.StringIO(buffer.getvalue())) == 2
     assert other.get_key("s", "name").value == "Alice"
     assert other.search("vegetarian", scope="s")[0].memory.metadata == {"from": "chat"}

@@ -35,7 +35,10 @@ def memorylayer_command() -> list[str]:
 
 def server_params(home: Path) -> StdioServerParameters:
     command = memorylayer_command()
-    return StdioServerParameters(command=command[0], args=[*command[1:], "mcp"], env={"MEMORYLAYER_HOME": str(home)})
+    env = {"MEMORYLAYER_HOME": str(home)}
+    if os.environ.get("MEMORYLAYER_DATABASE"):  # --backend postgres
+        env["MEMORYLAYER_DATABASE"] = os.environ["MEMORYLAYER_DATABASE"]
+    return StdioServerParameters(command=command[0], args=[*command[1:], "mcp"], env=env)
 
 
 async def test_every_tool_answers_over_stdio(memorylayer_home: Path, call: Any, call_error: Any) -> None:

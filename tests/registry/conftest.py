@@ -15,10 +15,19 @@ from support import Clock, serve_in_thread
 NAMES = ("alice", "bob", "carol", "dave", "erin")
 
 
+def _database(config: pytest.Config) -> str:
+    """A database of its own for the server and for each user's home (machines apart); SQLite: in the home."""
+    if config.getoption("--backend") != "postgres":
+        return ""
+    from postgres_server import shared
+
+    return shared().new_database()
+
+
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+def registry(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Registry]:
     home = tmp_path_factory.mktemp("server")
-    settings = Settings.load(home=home)
+    settings = Settings.load(home=home, database=_database(pytestconfig))
     engine = Engine.open(settings=settings)
     clock = Clock()
     app = create_app(settings, server=ServerSettings.load(home), engine=engine, clock=clock)
@@ -28,7 +37,10 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
         account = admin.create_account(state.store, state.server, f"{name}@example.com", plan="pro")
         keys[name] = admin.create_key(state.store, account.id)[1]
     with serve_in_thread(app) as url:
-        users = {n: User(n, f"{n}@example.com", keys[n], tmp_path_factory.mktemp(f"home-{n}"), url) for n in NAMES}
+        users = {
+            n: User(n, f"{n}@example.com", keys[n], tmp_path_factory.mktemp(f"home-{n}"), url, _database(pytestconfig))
+            for n in NAMES
+        }
         yield Registry(url, state, home, clock, users)
     engine.close()
 

@@ -41,6 +41,7 @@ class User:
     key: str
     home: Path
     url: str
+    database: str = ""  # empty: the SQLite file in ``home``
 
     def run(self, *args: str, key: str | None = "", cwd: Path | None = None) -> Result:
         """The CLI as this user: their home, their key (``key=None`` runs without one), this registry."""
@@ -48,6 +49,7 @@ class User:
             "MEMORYLAYER_HOME": str(self.home),
             "MEMORY_API_KEY": self.key if key == "" else key,
             "MEMORYLAYER_REGISTRY": self.url,
+            "MEMORYLAYER_DATABASE": self.database,
         }
         if cwd is None:
             cwd = self.home / "work"

@@ -82,7 +82,8 @@ def test_concurrent_installs_never_take_more_uses_than_the_link_allows(
     token = alice.run("share", secret, "--max-uses", "3", "--json").json["token"]
 
     def attempt(n: int) -> str:
-        engine = Engine.open(tmp_path / f"installer-{n}")
+        # Machines apart: each installer its own SQLite home (the server's database may be PostgreSQL).
+        engine = Engine.open(tmp_path / f"installer-{n}", database=f"sqlite:///{tmp_path / f'installer-{n}.db'}")
         try:
             with RegistryClient(registry.url, None) as client:
                 install(engine, client, secret, share=token)

@@ -37,19 +37,29 @@ def test_a_tampered_tarball_aborts_with_the_namespace_unchanged(registry: Regist
     published = alice.publish(directory)
     assert published.code == 0
     carol.remember("target", "Already here")
-    stored = [
-        p for p in (registry.home / "registry" / "tarballs").rglob("*") if p.is_file() and "incoming" not in p.parts
-    ]
     info = carol.run("info", "@alice/tamper", "--json").json["package"]
     digest = __import__("base64").b64decode(info["versions"][0]["integrity"][len("sha512-") :]).hex()
-    (path,) = [p for p in stored if p.name == digest]
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    _flip_a_stored_byte(registry, digest)
     out = carol.run("add", "@alice/tamper", "-n", "target", "--json")
     assert out.code == 6 and out.error == "integrity_error"
     assert carol.values("target") == ["Already here"]
     assert list((carol.home / "registry" / "downloads").iterdir()) == []  # the download was thrown away
+
+
+def _flip_a_stored_byte(registry: Registry, digest: str) -> None:
+    """Corrupt the stored tarball under the server: its file (SQLite home) or its chunk (PostgreSQL)."""
+    backend = registry.state.engine.backend
+    if backend.url.startswith("sqlite"):
+        (path,) = [p for p in (registry.home / "registry" / "tarballs").rglob(digest) if p.is_file()]
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    else:
+        backend.database.execute(
+            "UPDATE reg_tarball_chunks SET bytes = set_byte(bytes, length(bytes) / 2,"
+            " get_byte(bytes, length(bytes) / 2) # 255) WHERE digest = %s AND seq = 0",
+            (digest,),
+        )
 
 
 def _manifest(directory: Path, **changes: object) -> None:

@@ -1,7 +1,8 @@
 """Every limit holds to the unit when requests race: threads on one server, and separate server processes.
 
-Each test runs twice: against one server with many client threads, and against three server
-processes (replicas) on one database with the same threads spread over them. Every request is
+Each test runs three times: against one server with many client threads, against three server
+processes (replicas) on one SQLite file, and against three replicas on one PostgreSQL database
+(stateless: every limit lives in the database), with the same threads spread over them. Every request is
 released at once by a barrier. Not one request more than the limit succeeds, and the database
 holds exactly what the successful answers acknowledged.
 """
@@ -59,10 +60,15 @@ mcp_daily_calls = 5
 class Cluster:
     home: Path
     urls: list[str]
+    #: The PostgreSQL URL the replicas share; empty: the home's SQLite file.
+    database: str = ""
+
+    def _backend(self) -> Any:
+        return open_backend(self.database or "sqlite:///" + str(self.home / "memory.db"))
 
     def account(self, plan: str) -> tuple[str, str]:
         """A fresh account on ``plan`` and a full-scope key: (account id, raw key)."""
-        backend = open_backend(Settings.load(home=self.home).database_url)
+        backend = self._backend()
         try:
             server = ServerSettings.load(self.home)
             made = admin.create_account(backend.accounts, server, f"{uuid.uuid4().hex[:10]}@example.com", plan=plan)
@@ -71,6 +77,13 @@ class Cluster:
             backend.close()
 
     def live_memories(self, account_id: str) -> int:
+        if self.database:
+            backend = self._backend()
+            try:
+                owners = [account_id, *(c.id for c in backend.accounts.containers(account_id))]
+                return backend.memories.count_live(owners)
+            finally:
+                backend.close()
         with closing(sqlite3.connect(self.home / "memory.db")) as conn:
             row = conn.execute(
                 "SELECT count(*) FROM memories WHERE superseded_by IS NULL AND account IN "
@@ -80,6 +93,13 @@ class Cluster:
         return int(row[0])
 
     def integrity(self) -> str:
+        if self.database:  # PostgreSQL checks its own pages; that the database answers is what is left
+            backend = self._backend()
+            try:
+                backend.check()
+                return "ok"
+            finally:
+                backend.close()
         with closing(sqlite3.connect(self.home / "memory.db")) as conn:
             return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
 
@@ -91,18 +111,24 @@ def _home(root: Path) -> Path:
     return home
 
 
-@pytest.fixture(scope="module", params=["threads", "processes"])
+@pytest.fixture(scope="module", params=["threads", "processes", "postgres-replicas"])
 def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     home = _home(tmp_path_factory.mktemp(f"limits-{request.param}"))
+    database = ""
     if request.param == "threads":
-        app = create_app(Settings.load(home=home))
+        app = create_app(Settings.load(home=home, database="sqlite:///" + str(home / "memory.db")))
         with serve_in_thread(app, lifespan="on") as url:
             yield Cluster(home, [url])
         app.state.server.engine.close()
     else:
-        with replicas(home, 3) as started:
-            yield Cluster(home, [r.url for r in started])
-    assert Cluster(home, []).integrity() == "ok"
+        if request.param == "postgres-replicas":
+            from postgres_server import shared
+
+            database = shared().new_database()
+        env = {"MEMORYLAYER_DATABASE": database or "sqlite:///" + str(home / "memory.db")}
+        with replicas(home, 3, env=env) as started:
+            yield Cluster(home, [r.url for r in started], database)
+    assert Cluster(home, [], database).integrity() == "ok"
 
 
 def _auth(key: str, **extra: str) -> dict[str, str]:

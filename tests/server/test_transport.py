@@ -6,6 +6,8 @@ import re
 
 from server_support import Server
 
+from support import run_sql
+
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -85,7 +87,7 @@ def test_unknown_routes_wrong_methods_and_trailing_slashes_are_json_404(srv: Ser
 
 
 def test_unexpected_failure_is_a_json_500_with_request_id(srv: Server, user: str) -> None:
-    srv.state.store.db.conn.execute("DROP TABLE wm_idempotency_keys")
+    run_sql(srv.state.store.db, "DROP TABLE wm_idempotency_keys")  # type: ignore[attr-defined]
     r = srv.call(
         "POST",
         "/v1/memories",

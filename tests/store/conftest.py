@@ -29,14 +29,29 @@ def _sqlite_database(tmp_path: Path) -> DatabaseUnderTest:
     return DatabaseUnderTest(kind="sqlite", url=f"sqlite:///{path}", applied_migrations=applied_migrations)
 
 
-#: One factory per backend kind. The PostgreSQL backend adds ``"postgres"``: a fresh database on the
-#: PostgreSQL + pgvector server the suite starts (DESIGN.md, Storage), and its name to ``params`` below.
+def _postgres_database(tmp_path: Path) -> DatabaseUnderTest:
+    import psycopg
+
+    from postgres_server import shared
+
+    url = shared().new_database()
+
+    def applied_migrations() -> list[str]:
+        with psycopg.connect(url) as conn:
+            return [row[0] for row in conn.execute("SELECT name FROM schema_migrations ORDER BY position")]
+
+    return DatabaseUnderTest(kind="postgres", url=url, applied_migrations=applied_migrations)
+
+
+#: One factory per backend kind: a fresh database (for PostgreSQL, on the PostgreSQL + pgvector
+#: server this run starts, tests/postgres_server.py).
 FACTORIES: dict[str, Callable[[Path], DatabaseUnderTest]] = {
     "sqlite": _sqlite_database,
+    "postgres": _postgres_database,
 }
 
 
-@pytest.fixture(params=["sqlite"])  # add "postgres" here
+@pytest.fixture(params=["sqlite", "postgres"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseUnderTest:
     """A fresh database of one backend kind; ``open()`` it again for a second process's view."""
     return FACTORIES[request.param](tmp_path)

@@ -89,6 +89,7 @@ def test_search_returns_the_nearest_live_memories_nearest_first_with_cosines(sto
     assert [rowid for rowid, _ in found] == [rows[0.9], rows[0.7], rows[0.5]]
     assert [score for _, score in found] == pytest.approx([0.9, 0.7, 0.5], abs=2e-3)
     assert len(index.search(ACCOUNT, SCOPE, query, 50)) == 5
+    assert len(index.search(ACCOUNT, SCOPE, query, 5_000)) == 5  # beyond pgvector's ef_search ceiling (1,000)
     assert index.search(ACCOUNT, SCOPE, query, 0) == []
 
 

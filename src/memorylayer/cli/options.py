@@ -16,7 +16,7 @@ Database = Annotated[
         "--database",
         envvar="MEMORYLAYER_DATABASE",
         show_envvar=True,
-        help="SQLite file or sqlite:/// URL (default <home>/memory.db).",
+        help="SQLite file, sqlite:/// or postgresql:// URL (default <home>/memory.db).",
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]

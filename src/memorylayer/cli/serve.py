@@ -43,7 +43,9 @@ def listen(host: str, port: int) -> socket.socket:
 
 def _banner(host: str, port: int, database_url: str) -> None:
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    note(("memorylayer server", "bold"), f" on http://{host}:{port} (database {database_url})")
+    from ..store import display_url
+
+    note(("memorylayer server", "bold"), f" on http://{host}:{port} (database {display_url(database_url)})")
     note("  dashboard   ", base, "/   (sign in with a code; in local mode it is printed in this log)")
     note("  API         ", base, "/v1   reference ", base, "/docs   schema ", base, "/openapi.json")
     note("  MCP         ", base, "/mcp   (streamable HTTP; or `memorylayer mcp` for stdio)")

@@ -119,7 +119,7 @@ class Engine:
     ) -> Engine:
         """Open (creating if needed) the database of ``database``, ``settings`` or ``home``.
 
-        ``database`` is a SQLite path or URL; by default ``<home>/memory.db``.
+        ``database`` is a SQLite path or URL, or a ``postgresql://`` URL; by default ``<home>/memory.db``.
 
         Raises:
             InvalidRequest: a bad setting or database URL.

@@ -22,7 +22,6 @@ from ..server.core import ServerState, body, ok, route
 from ..server.validation import Bool, Enum, Matching, Num, Schema, Str
 from . import names
 from .service import Registry, link_json, version_json
-from .tarballs import DirectoryTarballs
 
 router = APIRouter(tags=["registry"])
 PREFIX = "/registry/v1"
@@ -31,11 +30,11 @@ WRITE_ERRORS = (400, 401, 403, 404, 409, 429)
 
 
 def mount_registry(app: FastAPI, srv: ServerState) -> None:
-    """Serve the registry from ``srv``'s database, tarballs under ``<home>/registry/tarballs``."""
+    """Serve the registry from ``srv``'s database, tarballs where its backend keeps them."""
     app.state.registry = Registry(
         store=srv.engine.backend.registry,
         accounts=srv.store,
-        tarballs=DirectoryTarballs(srv.settings.home / "registry" / "tarballs"),
+        tarballs=srv.engine.backend.tarballs(srv.settings.home),
         engine=srv.engine,
         clock=srv.now,
     )

@@ -35,10 +35,10 @@ from ..errors import (
 )
 from ..store.accounts import AccountStore
 from ..store.registry import Package, RegistryStore, ShareLink, Version
+from ..store.tarballs import TarballStore
 from ..types import iso_ms
 from . import names
 from .archive import read_manifest
-from .tarballs import TarballStore
 
 if TYPE_CHECKING:
     from ..engine import Engine

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InvalidRequest, NotConfigured
 from ..limits import BUSY_TIMEOUT_MS
@@ -24,14 +25,28 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url).expanduser()
 
 
+def display_url(url: str) -> str:
+    """``url`` without its password: what messages, logs and ``Backend.url`` show."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
 def open_backend(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Backend:
-    """The backend behind ``url``: ``sqlite:///<path>`` or a plain path (created with its tables).
+    """The backend behind ``url``: ``sqlite:///<path>`` or a plain path (created with its tables), or
+    ``postgresql://user@host:port/db`` (PostgreSQL >= 15 with pgvector >= 0.5; its tables are created).
 
     ``busy_timeout_ms`` bounds how long a write waits for another writer's lock (then ``storage_busy``).
 
     Raises:
         InvalidRequest: an empty URL or an unknown scheme.
-        NotConfigured: a PostgreSQL URL on a build without that backend.
+        NotConfigured: a PostgreSQL URL without the ``postgres`` extra installed.
         StorageError: the database cannot be created, opened or migrated (read-only, full, busy, corrupt).
     """
     if not url:
@@ -42,8 +57,17 @@ def open_backend(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Backend
 
         return SqliteBackend(path, busy_timeout_ms=busy_timeout_ms)
     if url.startswith(POSTGRES_PREFIXES):
-        raise NotConfigured("the PostgreSQL backend is not available in this build; use a SQLite path")
-    raise InvalidRequest(f"unsupported database URL: {url.split('://')[0]}:// (expected sqlite:/// or a path)")
+        try:
+            from .postgres import PostgresBackend
+        except ImportError as exc:
+            raise NotConfigured(
+                f"a PostgreSQL database needs the postgres extra ({exc.name} is missing): "
+                "pip install 'memorylayer-agents[postgres]'"
+            ) from exc
+        return PostgresBackend(url, busy_timeout_ms=busy_timeout_ms)
+    raise InvalidRequest(
+        f"unsupported database URL: {url.split('://')[0]}:// (expected sqlite:///, postgresql:// or a path)"
+    )
 
 
-__all__ = ["Backend", "Store", "StoredVector", "VectorIndex", "open_backend", "sqlite_path"]
+__all__ = ["Backend", "Store", "StoredVector", "VectorIndex", "display_url", "open_backend", "sqlite_path"]

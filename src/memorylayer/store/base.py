@@ -13,6 +13,7 @@ import builtins
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -21,6 +22,7 @@ from ..types import HistoryEntry, MemoryRecord, Namespace
 from .accounts import AccountStore
 from .registry import RegistryStore
 from .sessions import SessionStore
+from .tarballs import TarballStore
 from .usage import UsageStore
 
 
@@ -249,6 +251,10 @@ class Backend(Protocol):
     @property
     def registry(self) -> RegistryStore:
         """The package registry's records (server side) and the packages installed here (client side)."""
+        ...
+
+    def tarballs(self, home: Path) -> TarballStore:
+        """Where the registry keeps package tarballs; ``home`` is this process's MemoryLayer home."""
         ...
 
     def transaction(self) -> AbstractContextManager[Any]:

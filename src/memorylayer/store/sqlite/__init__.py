@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ...limits import BUSY_TIMEOUT_MS
+from ..tarballs import DirectoryTarballs
 from .accounts import SqliteAccountStore
 from .db import Database, Migration
 from .faults import storage_error
@@ -31,6 +32,9 @@ class SqliteBackend:
         self.sessions = SqliteSessionStore(self.database)
         self.usage = SqliteUsageStore(self.database)
         self.registry = SqliteRegistryStore(self.database)
+
+    def tarballs(self, home: Path) -> DirectoryTarballs:
+        return DirectoryTarballs(home / "registry" / "tarballs")
 
     def transaction(self) -> AbstractContextManager[Any]:
         return self.database.transaction()

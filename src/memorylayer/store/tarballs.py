@@ -1,4 +1,8 @@
-"""Tarball bytes, stored by content hash: a directory of files named by their SHA-512 (hex).
+"""Tarball bytes, stored by content hash (SHA-512, hex): the protocol and its directory of files.
+
+Each backend says where its tarballs live (:meth:`memorylayer.store.base.Backend.tarballs`): a SQLite
+home keeps files under ``<home>/registry/tarballs``; PostgreSQL keeps them in the database
+(:class:`memorylayer.store.postgres.tarballs.DatabaseTarballs`) so every replica serves every package.
 
 The same bytes are stored once however many versions or packages share them, and a file is only
 ever written whole (a temporary name, then a rename), so a reader never sees half a tarball.
@@ -31,19 +35,21 @@ class TarballStore(Protocol):
         ...
 
 
+def tarball_file(root: Path, digest_hex: str) -> Path:
+    """Where a tarball's file goes under ``root``. Raises NotFound: ``digest_hex`` is not a SHA-512."""
+    if _HEX.fullmatch(digest_hex) is None:
+        raise NotFound("no such tarball")
+    return root / digest_hex[:2] / digest_hex
+
+
 class DirectoryTarballs:
     """Tarballs as files under ``root`` (``<home>/registry/tarballs`` for a SQLite home)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def _file(self, digest_hex: str) -> Path:
-        if _HEX.fullmatch(digest_hex) is None:
-            raise NotFound("no such tarball")
-        return self.root / digest_hex[:2] / digest_hex
-
     def put(self, digest_hex: str, source: Path) -> None:
-        target = self._file(digest_hex)
+        target = tarball_file(self.root, digest_hex)
         private_dir(target.parent)
         try:
             if target.exists():
@@ -54,7 +60,7 @@ class DirectoryTarballs:
             raise storage_error(exc, target, "store the tarball") from exc
 
     def path(self, digest_hex: str) -> Path:
-        target = self._file(digest_hex)
+        target = tarball_file(self.root, digest_hex)
         if not target.is_file():
             raise NotFound("the tarball of this version is missing from the registry's storage")
         return target
