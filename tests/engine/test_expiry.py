@@ -32,16 +32,17 @@ def soon(engine: Engine, ms: int = 400) -> int:
     return now_ms() + ms
 
 
-def rows_in_file(home: Path) -> dict[str, int]:
-    """What the SQLite file still holds, read with sqlite3 itself: rows, index entries, vectors, history."""
-    conn = sqlite3.connect(home / "memory.db")
-    try:
-        return {
-            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("memories", "memory_terms", "memory_vectors", "memory_history")
-        }
-    finally:
-        conn.close()
+def rows_held(engine: Engine) -> dict[str, int]:
+    """What the database still holds, read past the store: rows, index entries, vectors, history."""
+    tables = ("memories", "memory_terms", "memory_vectors", "memory_history")
+    store = engine.store
+    if engine.backend.url.startswith("sqlite"):
+        conn = sqlite3.connect(store.database.path)  # type: ignore[attr-defined]
+        try:
+            return {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables}
+        finally:
+            conn.close()
+    return {table: int(store.database.one(f"SELECT count(*) FROM {table}")[0]) for table in tables}  # type: ignore[attr-defined]
 
 
 def test_an_expired_memory_is_gone_from_every_read_before_any_sweep(engine: Engine) -> None:
@@ -107,16 +108,16 @@ def test_a_bad_expiry_is_refused_and_nothing_is_written(engine: Engine, expires_
     assert engine.count() == 0
 
 
-def test_the_sweep_purges_text_vectors_index_entries_and_history(engine: Engine, memorylayer_home: Path) -> None:
+def test_the_sweep_purges_text_vectors_index_entries_and_history(engine: Engine) -> None:
     at = soon(engine)
     engine.add("s", "first value", key="k", expires_at=at)
     engine.add("s", "second value", key="k", expires_at=at)  # history holds the first
     engine.add("s", "A session note about the draft.", extract=False, expires_at=at)
     engine.add("s", "Kept forever.", extract=False)
-    assert rows_in_file(memorylayer_home) == {"memories": 3, "memory_terms": 3, "memory_vectors": 3, "memory_history": 1}
+    assert rows_held(engine) == {"memories": 3, "memory_terms": 3, "memory_vectors": 3, "memory_history": 1}
     wait_until(at)
     assert engine.purge_expired() == 2
-    assert rows_in_file(memorylayer_home) == {"memories": 1, "memory_terms": 1, "memory_vectors": 1, "memory_history": 0}
+    assert rows_held(engine) == {"memories": 1, "memory_terms": 1, "memory_vectors": 1, "memory_history": 0}
     assert engine.purge_expired() == 0
 
 
@@ -134,7 +135,7 @@ def test_export_and_import_keep_the_expiry_and_an_expired_line_is_not_imported(e
     ]
     lines.append({"scope": "s", "value": "already gone", "expires_at": "2001-01-01T00:00:00Z"})
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    other = Engine.open(tmp_path / "other-home")
+    other = Engine.open(tmp_path / "other-home", database=str(tmp_path / "other.db"))  # another database
     try:
         with path.open(encoding="utf-8") as fp:
             assert other.import_jsonl(fp) == 2
@@ -211,9 +212,9 @@ def test_a_purge_racing_recalls_in_other_processes_never_returns_the_expired_nor
     for result in reads:
         assert result["reads"] > 0 and result["stale"] == []
         assert len(result["live_seen"]) == 20
-    assert rows_in_file(home)["memories"] == 30
     engine = Engine.open(home)
     try:
+        assert rows_held(engine)["memories"] == 30 and engine.purge_expired() == 0
         assert engine.count("r") == 30
         assert sorted(m.value for m in engine.iter_all(scope="r") if m.expires_at is None) == sorted(
             f"Permanent reminder number {i}." for i in range(20)

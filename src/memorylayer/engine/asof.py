@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from ..types import MemoryRecord, Ranking, SearchHit
 from .ranking import coverage, final_score, fuse, idf
 from .recall import relevance_floor
-from .retrieval import Retriever
+from .retrieval import Retriever, timed_relevance
 from .text import analyze, analyze_query
+from .when import time_window
 
 
 def valid_records(retriever: Retriever, account: str, scopes: Iterable[str], at: int) -> list[MemoryRecord]:
@@ -44,6 +45,7 @@ def rank_as_of(
     todo = [i for i in range(len(records)) if i not in vectors]
     if todo:
         vectors.update(zip(todo, embedder.embed([records[i].value for i in todo]), strict=True))
+    window = time_window(query, at) if config.time_window_weight > 0 else None
     scored = []
     for i, record in enumerate(records):
         cosine = float(vectors[i] @ query_vector)
@@ -52,7 +54,9 @@ def rank_as_of(
         if relevance < floor:
             continue
         signals = {"semantic": cosine, "lexical": lexical, "relevance": relevance}
-        scored.append((final_score(record, relevance, at, config), record, signals))
+        if window is not None and window.holds(record.created_at):
+            signals["time"] = config.time_window_weight
+        scored.append((final_score(record, timed_relevance(signals), at, config), record, signals))
     scored.sort(key=lambda item: (-item[0], -item[1].updated_at, item[1].id))
     return [SearchHit(record, score, signals) for score, record, signals in scored[:limit]]
 

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,10 +21,13 @@ from .db import Database, Row
 _COLUMNS = (
     "m.rowid, m.id, m.account, m.scope, m.key, m.value, m.metadata, m.importance, m.source, m.status, "
     "m.created_at, m.updated_at, m.last_recalled_at, m.recall_count, m.content_hash, m.superseded_by, "
-    "v.model AS model"
+    "m.expires_at, m.valid_from, m.valid_to, v.model AS model"
 )
 _FROM = "memories m LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
-_ORDER_COLUMNS = {"updated_at", "created_at", "importance", "last_recalled_at"}
+_ORDER_COLUMNS = {"updated_at", "created_at", "importance", "last_recalled_at", "expires_at"}
+_NULLABLE_ORDER = {"last_recalled_at", "expires_at"}
+#: A row every read sees: not superseded, not expired (the one parameter is now, in ms), as in SQLite.
+_LIVE = "m.superseded_by IS NULL AND (m.expires_at IS NULL OR m.expires_at > %s)"
 #: FTS5's BM25 constants (sqlite.org/fts5.html#the_bm25_function), so scores match the SQLite backend.
 BM25_K1, BM25_B = 1.2, 0.75
 
@@ -46,6 +50,9 @@ def _record(row: Row) -> MemoryRecord:
         model=row["model"],
         superseded_by=row["superseded_by"],
         account=row["account"],
+        expires_at=row["expires_at"],
+        valid_from=row["valid_from"],
+        valid_to=row["valid_to"],
     )
 
 
@@ -151,8 +158,9 @@ class PostgresStore:
             rowid = self._next_seq()
             self._run(
                 "INSERT INTO memories (rowid, id, account, scope, key, value, metadata, importance, source, status,"
-                " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq,"
+                " expires_at, valid_from, valid_to)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     rowid,
                     record.id,
@@ -171,6 +179,9 @@ class PostgresStore:
                     record.content_hash,
                     record.superseded_by,
                     rowid,
+                    record.expires_at,
+                    record.valid_from,
+                    record.valid_to,
                 ),
             )
             if vector is not None and record.model:
@@ -187,7 +198,8 @@ class PostgresStore:
         with self.database.savepoint(), _unique_key(record):
             row = self.database.one(
                 "UPDATE memories SET value = %s, metadata = %s, importance = %s, updated_at = %s, content_hash = %s,"
-                " key = %s, source = %s, superseded_by = %s, seq = nextval('memory_seq')"
+                " key = %s, source = %s, superseded_by = %s, expires_at = %s, valid_from = %s, valid_to = %s,"
+                " seq = nextval('memory_seq')"
                 " WHERE id = %s AND account = %s RETURNING rowid, scope",
                 (
                     record.value,
@@ -198,6 +210,9 @@ class PostgresStore:
                     record.key,
                     record.source,
                     record.superseded_by,
+                    record.expires_at,
+                    record.valid_from,
+                    record.valid_to,
                     record.id,
                     record.account,
                 ),
@@ -219,12 +234,12 @@ class PostgresStore:
                 self._unindex_terms(rowid)
                 self._index_terms(rowid, record.account, scope, terms)
 
-    def supersede(self, account: str, memory_id: str, by_id: str) -> None:
+    def supersede(self, account: str, memory_id: str, by_id: str, valid_to: int | None = None) -> None:
         with self.transaction():
             row = self.database.one(
-                "UPDATE memories SET superseded_by = %s, seq = nextval('memory_seq') WHERE id = %s AND account = %s"
-                " RETURNING rowid",
-                (by_id, memory_id, account),
+                "UPDATE memories SET superseded_by = %s, valid_to = %s, seq = nextval('memory_seq')"
+                " WHERE id = %s AND account = %s RETURNING rowid",
+                (by_id, valid_to, memory_id, account),
             )
             if row is not None:
                 self._run("UPDATE memory_vectors SET live = false WHERE memory_rowid = %s", (row[0],))
@@ -267,6 +282,61 @@ class PostgresStore:
                 self._run("DELETE FROM scopes WHERE account = %s AND scope = %s", (account, scope))
             return count
 
+    def purge_expired(
+        self, now: int, *, limit: int = 500, account: str | None = None, scope: str | None = None, key: str | None = None
+    ) -> int:
+        with self.transaction():
+            # The writers' lock serialises sweeps of every replica: a row is read and deleted by
+            # one of them, and one whose expiry was moved later meanwhile is read as it is now.
+            sql = "SELECT account, id FROM memories WHERE expires_at IS NOT NULL AND expires_at <= %s"
+            params: list[Any] = [now]
+            for column, value in (("account", account), ("scope", scope), ("key", key)):
+                if value is not None:
+                    sql += f" AND {column} = %s"
+                    params.append(value)
+            rows = self._run(sql + " ORDER BY expires_at, rowid LIMIT %s", (*params, limit))
+            by_account: dict[str, list[str]] = {}
+            for row_account, memory_id in rows:
+                by_account.setdefault(row_account, []).append(memory_id)
+            return sum(self.delete(acc, ids) for acc, ids in by_account.items())
+
+    def valid_at(self, account: str, scope: str, at: int, key: str | None = None) -> builtins.list[MemoryRecord]:
+        now = now_ms()
+        key_clause = " AND m.key = %s" if key is not None else ""
+        key_param = [key] if key is not None else []
+        rows = self._run(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND m.scope = %s{key_clause}"
+            " AND coalesce(m.valid_from, m.created_at) <= %s"
+            " AND ((m.superseded_by IS NULL AND m.valid_to IS NULL) OR m.valid_to > %s)"
+            " AND (m.expires_at IS NULL OR m.expires_at > %s) ORDER BY m.rowid",
+            (account, scope, *key_param, at, at, now),
+        )
+        found = [_record(row) for row in rows]
+        # A keyed memory's earlier values live in its history, with the interval each one held.
+        for row in self._run(
+            f"SELECT {_COLUMNS}, h.value AS h_value, h.metadata AS h_metadata, h.importance AS h_importance,"
+            " h.valid_from AS h_from, h.valid_to AS h_to FROM memory_history h JOIN memories m ON m.id = h.memory_id"
+            " LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
+            f" WHERE h.account = %s AND h.scope = %s{key_clause.replace('m.key', 'h.key')} AND h.key IS NOT NULL"
+            " AND h.event = 'updated' AND h.valid_from <= %s AND h.valid_to > %s"
+            " AND m.superseded_by IS NULL AND coalesce(m.valid_from, m.created_at) > %s"
+            " AND (m.expires_at IS NULL OR m.expires_at > %s) ORDER BY h.id",
+            (account, scope, *key_param, at, at, at, now),
+        ):
+            found.append(
+                replace(
+                    _record(row),
+                    value=row["h_value"],
+                    metadata=json.loads(row["h_metadata"]),
+                    importance=row["h_importance"],
+                    content_hash="",
+                    model=None,
+                    valid_from=row["h_from"],
+                    valid_to=row["h_to"],
+                )
+            )
+        return found
+
     def touch_scope(self, account: str, scope: str) -> None:
         self._run(
             "INSERT INTO scopes (account, scope, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
@@ -276,7 +346,8 @@ class PostgresStore:
     def add_history(self, entry: HistoryEntry, account: str) -> None:
         self._run(
             "INSERT INTO memory_history (account, memory_id, scope, key, value, metadata, importance, source,"
-            " event, replaced_at, replaced_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " event, replaced_at, replaced_by, valid_from, valid_to)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 account,
                 entry.memory_id,
@@ -289,6 +360,8 @@ class PostgresStore:
                 entry.event,
                 entry.replaced_at,
                 entry.replaced_by,
+                entry.valid_from,
+                entry.valid_to,
             ),
         )
 
@@ -324,7 +397,9 @@ class PostgresStore:
     # -- reads -------------------------------------------------------------------------------
     def get(self, account: str, memory_id: str) -> MemoryRecord | None:
         row = self.database.one(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.id = %s AND m.account = %s", (memory_id, account)
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.id = %s AND m.account = %s"
+            " AND (m.expires_at IS NULL OR m.expires_at > %s)",
+            (memory_id, account, now_ms()),
         )
         return _record(row) if row else None
 
@@ -332,9 +407,9 @@ class PostgresStore:
         if not rowids:
             return {}
         rows = self._run(
-            "SELECT rowid, id, source, importance, created_at, updated_at, recall_count FROM memories"
-            " WHERE rowid = ANY(%s::bigint[]) AND account = %s AND superseded_by IS NULL",
-            (list(rowids), account),
+            "SELECT m.rowid, m.id, m.source, m.importance, m.created_at, m.updated_at, m.recall_count FROM memories m"
+            f" WHERE m.rowid = ANY(%s::bigint[]) AND m.account = %s AND {_LIVE}",
+            (list(rowids), account, now_ms()),
         )
         return {row[0]: RankFields(*row) for row in rows}
 
@@ -342,17 +417,15 @@ class PostgresStore:
         if not rowids:
             return {}
         rows = self._run(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.rowid = ANY(%s::bigint[]) AND m.account = %s"
-            " AND m.superseded_by IS NULL",
-            (list(rowids), account),
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.rowid = ANY(%s::bigint[]) AND m.account = %s AND {_LIVE}",
+            (list(rowids), account, now_ms()),
         )
         return {row["rowid"]: _record(row) for row in rows}
 
     def get_by_key(self, account: str, scope: str, key: str) -> MemoryRecord | None:
         row = self.database.one(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND m.scope = %s AND m.key = %s"
-            " AND m.superseded_by IS NULL",
-            (account, scope, key),
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND m.scope = %s AND m.key = %s AND {_LIVE}",
+            (account, scope, key, now_ms()),
         )
         return _record(row) if row else None
 
@@ -370,8 +443,8 @@ class PostgresStore:
             return found
         for row in self._run(
             f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND m.scope = %s"
-            " AND m.content_hash = ANY(%s::text[]) AND m.superseded_by IS NULL ORDER BY m.key IS NULL, m.rowid",
-            (account, scope, unique),
+            f" AND m.content_hash = ANY(%s::text[]) AND {_LIVE} ORDER BY m.key IS NULL, m.rowid",
+            (account, scope, unique, now_ms()),
         ):
             found.setdefault(row["content_hash"], _record(row))
         return found
@@ -380,14 +453,14 @@ class PostgresStore:
         # metadata is JSON text (the same bytes as SQLite keeps); the scope's rows are few enough to parse here.
         rows = self._run(
             f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND m.scope = %s AND m.key IS NULL"
-            " AND m.superseded_by IS NULL AND m.metadata::jsonb ->> 'slot' = %s ORDER BY m.rowid",
-            (account, scope, slot),
+            f" AND {_LIVE} AND m.metadata::jsonb ->> 'slot' = %s ORDER BY m.rowid",
+            (account, scope, now_ms(), slot),
         )
         return [_record(row) for row in rows]
 
     def _where(self, query: ListQuery) -> tuple[str, list[Any]]:
-        clauses = ["m.account = %s", "m.superseded_by IS NULL"]
-        params: list[Any] = [query.account]
+        clauses = ["m.account = %s", _LIVE]
+        params: list[Any] = [query.account, now_ms()]
         if query.scope is not None:
             clauses.append("m.scope = %s")
             params.append(query.scope)
@@ -408,6 +481,8 @@ class PostgresStore:
         if query.created_before is not None:
             clauses.append("m.created_at < %s")
             params.append(query.created_before)
+        if query.expiring:
+            clauses.append("m.expires_at IS NOT NULL")
         return " AND ".join(clauses), params
 
     def list(self, query: ListQuery) -> list[MemoryRecord]:
@@ -415,7 +490,7 @@ class PostgresStore:
             raise ValueError("bad order")
         where, params = self._where(query)
         column, cmp, direction = f"m.{query.order_by}", (">" if query.order_dir == "asc" else "<"), query.order_dir
-        nullable = query.order_by == "last_recalled_at"
+        nullable = query.order_by in _NULLABLE_ORDER
         if query.after is not None:
             value, last_id = query.after
             if value is None:  # already inside the NULLS LAST tail
@@ -441,19 +516,19 @@ class PostgresStore:
     def count_live(self, accounts: Sequence[str], scope: str | None = None) -> int:
         if not accounts:
             return 0
-        sql = "SELECT count(*) FROM memories WHERE account = ANY(%s::text[]) AND superseded_by IS NULL"
-        params: list[Any] = [list(accounts)]
+        sql = f"SELECT count(*) FROM memories m WHERE m.account = ANY(%s::text[]) AND {_LIVE}"
+        params: list[Any] = [list(accounts), now_ms()]
         if scope is not None:
-            sql += " AND scope = %s"
+            sql += " AND m.scope = %s"
             params.append(scope)
         row = self.database.one(sql, params)
         return int(row[0]) if row else 0
 
     def namespaces(self, account: str) -> builtins.list[Namespace]:
         rows = self._run(
-            "SELECT scope, count(*) AS n, max(updated_at) AS last FROM memories"
-            ' WHERE account = %s AND superseded_by IS NULL GROUP BY scope ORDER BY scope COLLATE "C"',
-            (account,),
+            "SELECT m.scope, count(*) AS n, max(m.updated_at) AS last FROM memories m"
+            f' WHERE m.account = %s AND {_LIVE} GROUP BY m.scope ORDER BY m.scope COLLATE "C"',
+            (account, now_ms()),
         )
         return [Namespace(scope=r["scope"], count=int(r["n"]), last_updated=r["last"]) for r in rows]
 
@@ -489,6 +564,8 @@ class PostgresStore:
                 event=r["event"],
                 replaced_at=r["replaced_at"],
                 replaced_by=r["replaced_by"],
+                valid_from=r["valid_from"],
+                valid_to=r["valid_to"],
             )
             for r in rows
         ]
@@ -508,10 +585,10 @@ class PostgresStore:
             " / greatest(t.tokens::float8 / greatest(t.n, 1), 1e-9)))) AS score"
             " FROM q JOIN memory_postings p ON p.account = %s AND p.scope = %s AND p.term = q.term"
             " JOIN memory_terms mt ON mt.memory_rowid = p.memory_rowid"
-            " JOIN memories m ON m.rowid = p.memory_rowid AND m.superseded_by IS NULL"
+            f" JOIN memories m ON m.rowid = p.memory_rowid AND {_LIVE}"
             " CROSS JOIN totals t"
             " GROUP BY p.memory_rowid ORDER BY score DESC, p.memory_rowid LIMIT %s",
-            (list(terms), BM25_K1 + 1, BM25_K1, BM25_B, BM25_B, account, scope, limit),
+            (list(terms), BM25_K1 + 1, BM25_K1, BM25_B, BM25_B, account, scope, now_ms(), limit),
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
@@ -562,8 +639,8 @@ class PostgresStore:
         return [change for _, change in changes], high
 
     def iter_records(self, account: str, scope: str | None = None) -> Iterator[MemoryRecord]:
-        sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND m.superseded_by IS NULL"
-        params: list[Any] = [account]
+        sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND {_LIVE}"
+        params: list[Any] = [account, now_ms()]
         if scope is not None:
             sql += " AND m.scope = %s"
             params.append(scope)
