@@ -10,9 +10,10 @@ suite (``tests/store/``) runs against each backend.
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -63,6 +64,30 @@ class ListQuery:
     order_dir: str = "desc"
     limit: int = 50
     after: tuple[Any, str] | None = None  # (order value, id) of the last row of the previous page
+
+
+def earlier_value(live: MemoryRecord, row: Any) -> MemoryRecord:
+    """A keyed memory as it was: ``live`` with the value, metadata, importance and interval of a history
+    row (columns ``h_value``, ``h_metadata``, ``h_importance``, ``h_from``, ``h_to``). No vector is kept
+    for an earlier value, so ``model`` is None."""
+    return replace(
+        live,
+        value=row["h_value"],
+        metadata=json.loads(row["h_metadata"]),
+        importance=row["h_importance"],
+        content_hash="",
+        model=None,
+        valid_from=row["h_from"],
+        valid_to=row["h_to"],
+    )
+
+
+def ids_by_account(rows: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """(account, id) rows grouped as {account: [ids]} (a sweep deletes account by account)."""
+    grouped: dict[str, list[str]] = {}
+    for account, memory_id in rows:
+        grouped.setdefault(account, []).append(memory_id)
+    return grouped
 
 
 class Store(Protocol):

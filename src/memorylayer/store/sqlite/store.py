@@ -7,14 +7,13 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import numpy as np
 
 from ...errors import Conflict
 from ...types import HistoryEntry, MemoryRecord, Namespace, now_ms
-from ..base import ListQuery, RankFields, StoredVector
+from ..base import ListQuery, RankFields, StoredVector, earlier_value, ids_by_account
 from .db import Database
 from .faults import translating
 
@@ -240,10 +239,8 @@ class SqliteStore:
                     sql += f" AND {column} = ?"
                     params.append(value)
             rows = conn.execute(sql + " ORDER BY expires_at LIMIT ?", (*params, limit)).fetchall()
-            by_account: dict[str, list[str]] = {}
-            for row_account, memory_id in rows:
-                by_account.setdefault(row_account, []).append(memory_id)
-            return sum(self.delete(acc, ids) for acc, ids in by_account.items())
+            grouped = ids_by_account((str(r[0]), str(r[1])) for r in rows)
+            return sum(self.delete(acc, ids) for acc, ids in grouped.items())
 
     def valid_at(self, account: str, scope: str, at: int, key: str | None = None) -> builtins.list[MemoryRecord]:
         now = now_ms()
@@ -268,19 +265,7 @@ class SqliteStore:
             " AND (m.expires_at IS NULL OR m.expires_at > ?) ORDER BY h.id",
             (account, scope, *key_param, at, at, at, now),
         ):
-            live = _record(row)
-            found.append(
-                replace(
-                    live,
-                    value=row["h_value"],
-                    metadata=json.loads(row["h_metadata"]),
-                    importance=row["h_importance"],
-                    content_hash="",
-                    model=None,
-                    valid_from=row["h_from"],
-                    valid_to=row["h_to"],
-                )
-            )
+            found.append(earlier_value(_record(row), row))
         return found
 
     def touch_scope(self, account: str, scope: str) -> None:
