@@ -166,7 +166,7 @@ READER = textwrap.dedent(
     home, until = sys.argv[1], float(sys.argv[2])
     engine = Engine.open(home)
     stale, reads, live_seen = [], 0, set()
-    while time.time() < until:
+    while reads == 0 or time.time() < until:  # at least one read, however slow the start
         started = now_ms()
         found = [h.memory for h in engine.search("reminder number", scope="r", top_k=50)]
         found += engine.recall("r", "which reminder is due?", max_items=50, max_tokens=2000).memories
@@ -188,20 +188,31 @@ def test_a_purge_racing_recalls_in_other_processes_never_returns_the_expired_nor
 ) -> None:
     home = tmp_path / "shared-home"
     engine = Engine.open(home)
-    now = now_ms()
-    # 60 reminders expiring one after another over the next three seconds, 20 kept for good and
-    # 10 expiring long after the test: the sweepers must take exactly the 60.
+    # 60 reminders expiring one after another over about three seconds, 20 kept for good and 10
+    # expiring long after the test: the sweepers must take exactly the 60.
     engine.add_many("r", [f"Permanent reminder number {i}." for i in range(20)])
-    for i in range(60):
-        engine.add("r", f"Short reminder number {i} is due.", extract=False, expires_at=now + 1_500 + 50 * i)
-    engine.add_many("r", [f"Later reminder number {i}." for i in range(10)], expires_at=now + 3_600_000)
+    engine.add_many("r", [f"Later reminder number {i}." for i in range(10)], ttl=3_600)
+    now = now_ms()  # the model is loaded and warm: one batch write follows
+    engine.add_batch(
+        "r", [NewMemory(f"Short reminder number {i} is due.", expires_at=now + 1_500 + 50 * i) for i in range(60)]
+    )
     engine.close()
     sweeper, reader = tmp_path / "sweeper.py", tmp_path / "reader.py"
     sweeper.write_text(SWEEPER, encoding="utf-8")
     reader.write_text(READER, encoding="utf-8")
     until = str(time.time() + 6)
-    processes = [subprocess.Popen([sys.executable, str(sweeper), str(home), until], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    processes += [subprocess.Popen([sys.executable, str(reader), str(home), until], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(sweeper), str(home), until], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    processes += [
+        subprocess.Popen(
+            [sys.executable, str(reader), str(home), until], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outputs = []
     for process in processes:
         out, err = process.communicate(timeout=240)

@@ -21,7 +21,10 @@ def ms(day: str) -> int:
 
 #: (key, [(when it became true, what the user said / the keyed value)]), in time order.
 CORPUS = [
-    ("residence", [("2024-01-10", "I live in Paris."), ("2025-03-01", "I moved to Berlin."), ("2026-02-15", "I live in Tromsø.")]),
+    (
+        "residence",
+        [("2024-01-10", "I live in Paris."), ("2025-03-01", "I moved to Berlin."), ("2026-02-15", "I live in Tromsø.")],
+    ),
     ("employer", [("2024-06-01", "I work at Acme."), ("2025-09-20", "I work for Globex now.")]),
     ("diet", [("2024-02-01", "I'm vegetarian."), ("2024-11-11", "I'm vegan."), ("2025-07-04", "I eat meat again.")]),
 ]

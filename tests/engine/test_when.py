@@ -46,7 +46,13 @@ def test_a_named_time_becomes_its_window(query: str, start: str | None, end: str
 
 
 @pytest.mark.parametrize(
-    "query", ["When did Caroline go to the support group?", "Is Cyberpunk 2077 any good?", "May I ask you something?", "on February 30, 2023"]
+    "query",
+    [
+        "When did Caroline go to the support group?",
+        "Is Cyberpunk 2077 any good?",
+        "May I ask you something?",
+        "on February 30, 2023",
+    ],
 )
 def test_no_time_or_a_future_or_impossible_one_is_no_window(query: str) -> None:
     assert time_window(query, REFERENCE) is None
@@ -57,18 +63,28 @@ def test_a_week_ago_is_about_a_week_ago() -> None:
     assert window is not None and window.holds(ms("2026-05-27")) and not window.holds(ms("2026-06-09"))
 
 
-def test_the_window_lifts_what_was_written_then_only_when_turned_on(memorylayer_home: Path) -> None:
+def test_the_window_lifts_what_was_written_then_and_weight_zero_turns_it_off(memorylayer_home: Path) -> None:
     engine = Engine.open(memorylayer_home)
-    dates = {"2023-03-14": "Team offsite at the lake with the colleagues.", "2023-07-02": "Team offsite at the beach with the colleagues."}
+    dates = {
+        "2023-03-14": "We drove to the lake for the offsite.",
+        "2023-07-02": "We drove to the beach for the offsite.",
+    }
     for day, text in dates.items():
         engine.add("w", text, extract=False, created_at=ms(day))
-    query = "Where was the team offsite with the colleagues in March 2023?"
-    assert engine.search(query, scope="w", top_k=2)[0].signals.get("time") is None
+    query = "Where did they go for the trip in March 2023?"
+    lifted = {h.memory.value: h for h in engine.search(query, scope="w", top_k=2)}
     engine.close()
-    timed = Engine.open(memorylayer_home, ranking=replace(DEFAULT_RANKING, time_window_weight=0.5))
+    assert DEFAULT_RANKING.time_window_weight > 0
+    lake, beach = lifted[dates["2023-03-14"]], lifted[dates["2023-07-02"]]
+    assert lake.signals["time"] == DEFAULT_RANKING.time_window_weight and "time" not in beach.signals
+    off = Engine.open(memorylayer_home, ranking=replace(DEFAULT_RANKING, time_window_weight=0.0))
     try:
-        first, second = timed.search(query, scope="w", top_k=2)
-        assert "lake" in first.memory.value and first.signals["time"] == 0.5 and "time" not in second.signals
-        assert "beach" in timed.search("offsite with the colleagues in July 2023", scope="w", top_k=1)[0].memory.value
+        plain = {h.memory.value: h for h in off.search(query, scope="w", top_k=2)}
+        assert all("time" not in h.signals for h in plain.values())
+        assert lake.signals["relevance"] < 1  # room to lift it
+        assert lake.score > plain[lake.memory.value].score + 1e-3
+        assert abs(beach.score - plain[beach.memory.value].score) < 1e-6
+        july = off.search("the offsite at the beach in July 2023", scope="w", top_k=1)[0]
+        assert "beach" in july.memory.value
     finally:
-        timed.close()
+        off.close()

@@ -18,13 +18,18 @@ def test_an_expiring_memory_carries_expires_at_and_is_gone_once_it_passes(srv: S
     srv.call("POST", "/v1/memories", user, {"scope": "e", "value": "warm up", "extract": False})
     at = now_ms() + 600
     r = srv.call(
-        "POST", "/v1/memories", user, {"scope": "e", "value": "Parcel on Tuesday", "extract": False, "expiresAt": iso_ms(at)}
+        "POST",
+        "/v1/memories",
+        user,
+        {"scope": "e", "value": "Parcel on Tuesday", "extract": False, "expiresAt": iso_ms(at)},
     )
     assert r.status_code == 200, r.text
     assert r.json()["memories"][0]["expiresAt"] == iso_ms(at)
     ttl = srv.call("POST", "/v1/memories", user, {"scope": "e", "key": "session", "value": "x", "ttlSeconds": 3600})
     assert ttl.json()["memories"][0]["expiresAt"] > iso_ms(now_ms() + 3_590_000)
-    listed = srv.call("POST", "/v1/memories/list", user, {"scope": "e", "expiring": True, "orderBy": "expiresAt", "orderDir": "asc"})
+    listed = srv.call(
+        "POST", "/v1/memories/list", user, {"scope": "e", "expiring": True, "orderBy": "expiresAt", "orderDir": "asc"}
+    )
     assert [m["value"] for m in listed.json()["memories"]] == ["Parcel on Tuesday", "x"]
     deadline = time.monotonic() + 5
     while now_ms() <= at:
@@ -52,7 +57,11 @@ def test_bad_expiries_are_refused_with_their_path(srv: Server, user: str) -> Non
 
 
 def test_as_of_reads_return_the_value_valid_then_with_its_interval(srv: Server, user: str) -> None:
-    for when, plan in (("2024-03-01T00:00:00Z", "free"), ("2024-08-15T00:00:00Z", "pro"), ("2025-05-05T00:00:00Z", "team")):
+    for when, plan in (
+        ("2024-03-01T00:00:00Z", "free"),
+        ("2024-08-15T00:00:00Z", "pro"),
+        ("2025-05-05T00:00:00Z", "team"),
+    ):
         r = srv.call("POST", "/v1/memories", user, {"scope": "p", "key": "plan", "value": plan, "createdAt": when})
         assert r.status_code == 200, r.text
     got = srv.call("POST", "/v1/memories/get", user, {"scope": "p", "key": "plan", "asOf": "2024-09-01T00:00:00Z"})

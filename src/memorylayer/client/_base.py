@@ -28,7 +28,6 @@ from ..errors import MemoryLayerError, NetworkError, RateLimited, Timeout, Unaut
 from . import models as m
 from ._checks import (
     BatchItem,
-    batch_created_at,
     batch_issues,
     batch_item,
     check,
@@ -38,6 +37,8 @@ from ._checks import (
     number,
     text,
 )
+from ._checks import compact as _compact
+from ._checks import iso as _iso
 
 T = TypeVar("T", bound=m.Envelope)
 
@@ -174,21 +175,8 @@ def _env(names: Sequence[str]) -> str | None:
     return None
 
 
-def _compact(**fields: Any) -> dict[str, Any]:
-    return {name: value for name, value in fields.items() if value is not None}
-
-
 def _segment(value: str) -> str:
     return quote(value, safe="")
-
-
-def _iso(value: datetime | str | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        raise ValueError("datetime filters must be timezone-aware (e.g. datetime.now(UTC))")
-    stamp = value.astimezone(UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
 USER_AGENT = f"memorylayer-python/{__version__}"
@@ -405,29 +393,14 @@ class _BaseClient:
         extracting = key is None and extract is not False
         if extracting:
             extraction_size(value)
-        body = _compact(
-            scope=scope,
-            key=key,
-            value=value,
-            importance=importance,
-            createdAt=_iso(created_at),
-            extract=extract,
-            expiresAt=_iso(expires_at),
-            ttlSeconds=ttl_seconds,
-        )
+        body = _compact(scope=scope, key=key, value=value, importance=importance, createdAt=_iso(created_at),
+                        extract=extract, expiresAt=_iso(expires_at), ttlSeconds=ttl_seconds)  # fmt: skip
         # Extraction is the one non-idempotent call: one key per logical add, reused by every retry.
         idem = str(uuid.uuid4()) if extracting else None
         return Call("POST", "/v1/memories", m.AddResponse, body, idempotency_key=idem)
 
     def _add_batch(self, scope: str, items: Sequence[BatchItem | str], dedup: bool | None) -> Call[m.BatchResponse]:
-        wire = [
-            _compact(
-                **batch_item(item),
-                createdAt=_iso(batch_created_at(item)),
-                expiresAt=_iso(batch_created_at(item, "expires_at")),
-            )
-            for item in items_list(items)
-        ]
+        wire = [batch_item(item) for item in items_list(items)]
         check(text("scope", scope, L.SCOPE), batch_issues(wire))
         body = _compact(scope=scope, items=wire, dedup=dedup)
         # Keyed items upsert and exact repeats are skipped, so a retried batch stores nothing twice.

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..types import MemoryRecord, Ranking, SearchHit
+from ..store.base import ListQuery
+from ..types import MemoryRecord, Page, Ranking, SearchHit
+from .cursor import encode_cursor
 from .ranking import coverage, final_score, fuse, idf
 from .recall import relevance_floor
 from .retrieval import Retriever, timed_relevance
@@ -72,3 +74,37 @@ def ordered_as_of(
     cut = max(floor, config.relative_floor[level] * best)
     ranking = Ranking("semantic", ordering="as_of", signals=["semantic", "lexical", "recency", "importance"])
     return hits, [h for h in hits if h.signals["relevance"] >= cut], ranking
+
+
+def list_as_of(retriever: Retriever, account: str, query: ListQuery, at: int, include_total: bool) -> Page:
+    """``Engine.list`` over the memories valid at ``at`` (an exact scan), with the same exact cursor."""
+    scopes = [query.scope] if query.scope is not None else retriever.store.scopes(account)
+    rows = [r for r in valid_records(retriever, account, scopes, at) if _matches(r, query)]
+    order = query.order_by
+    reverse = query.order_dir == "desc"
+    rows.sort(key=lambda r: (getattr(r, order) is None, getattr(r, order) or 0, r.id), reverse=reverse)
+    if reverse:  # NULLS LAST either way, as the store orders them
+        rows.sort(key=lambda r: getattr(r, order) is None)
+    total = len(rows) if include_total else None
+    if query.after is not None:
+        value, last_id = query.after
+        position = next((i for i, r in enumerate(rows) if (getattr(r, order), r.id) == (value, last_id)), len(rows) - 1)
+        rows = rows[position + 1 :]
+    page = rows[: query.limit]
+    more = len(rows) > query.limit
+    next_cursor = encode_cursor(getattr(page[-1], order), page[-1].id) if more and page else None
+    return Page(memories=page, next_cursor=next_cursor, total=total)
+
+
+def _matches(record: MemoryRecord, query: ListQuery) -> bool:
+    """Whether ``record`` passes the filters of ``query`` (as-of lists filter here what the store filters in SQL)."""
+    folded = None if query.search is None else query.search.casefold()
+    checks = (
+        query.source is None or record.source == query.source,
+        folded is None or folded in record.value.casefold() or folded in (record.key or "").casefold(),
+        query.key_search is None or (record.key is not None and query.key_search.casefold() in record.key.casefold()),
+        query.created_after is None or record.created_at > query.created_after,
+        query.created_before is None or record.created_at < query.created_before,
+        not query.expiring or record.expires_at is not None,
+    )
+    return all(checks)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -13,11 +12,11 @@ import numpy as np
 
 from .. import limits
 from ..config import Settings
-from ..embedding.embedder import DefaultEmbedder, Embedder
+from ..embedding.embedder import Embedder
 from ..errors import InvalidRequest, NotFound
 from ..files import secure_home
 from ..store import open_backend
-from ..store.base import Backend, ListQuery, Store, VectorIndex
+from ..store.base import Backend, ListQuery, Store
 from ..types import (
     LOCAL_ACCOUNT,
     AddResult,
@@ -32,16 +31,15 @@ from ..types import (
     now_ms,
 )
 from . import jsonl
-from .asof import ordered_as_of, rank_as_of, valid_records
 from . import validation as v
+from .asof import list_as_of, ordered_as_of, rank_as_of
 from .cursor import decode_cursor, encode_cursor
-from .dedup import content_hash
 from .extraction import extract_facts
 from .ranking import DEFAULT_RANKING, RankingConfig, build_context
 from .recall import budget as recall_budget
 from .recall import ordered
-from .retrieval import Retriever
-from .writes import Admit, Dedup, Prepared, Writer, history_entry, index_terms, valid_from
+from .shared import Shared
+from .writes import Admit, Dedup, Prepared, Writer
 
 Progress = Callable[[int, int], None]
 ORDER_BY = ("updated_at", "created_at", "importance", "last_recalled_at", "expires_at")
@@ -52,56 +50,13 @@ EMBED_BATCH = 256
 SWEEP_SECONDS = 60
 
 
-@dataclass
-class _Shared:
-    """What every account's view of one database shares: the backend and the loaded models."""
-
-    settings: Settings
-    backend: Backend
-    ranking: RankingConfig
-    embedder_override: Embedder | None = None
-    extractor_override: Any = None
-    reranker_override: Any = None
-    #: When this process last swept expired memories (ms).
-    last_sweep: int = 0
-
-    @cached_property
-    def embedder(self) -> Embedder:
-        return self.embedder_override or DefaultEmbedder(self.settings.embed_threads)
-
-    @cached_property
-    def extractor(self) -> Any:
-        if self.extractor_override is not None:
-            return self.extractor_override
-        from .extraction import extractor_from_settings
-
-        return extractor_from_settings(self.settings)
-
-    @cached_property
-    def reranker(self) -> Any:
-        if self.reranker_override is not None:
-            return self.reranker_override
-        from ..embedding.reranker import reranker_from_settings
-
-        return reranker_from_settings(self.settings)
-
-    @cached_property
-    def index(self) -> VectorIndex:
-        embedder = self.embedder
-        return self.backend.vector_index(embedder.model_id, embedder.dimensions, threads=self.settings.embed_threads)
-
-    @cached_property
-    def retriever(self) -> Retriever:
-        return Retriever(self.backend.memories, self.index, self.embedder, self.ranking, self.reranker)
-
-
 class Engine:
     """Memories of one account (``"local"`` for local use) in one database.
 
     All methods are synchronous and thread-safe; each write is one transaction.
     """
 
-    def __init__(self, shared: _Shared, account: str = LOCAL_ACCOUNT) -> None:
+    def __init__(self, shared: Shared, account: str = LOCAL_ACCOUNT) -> None:
         self._shared = shared
         self.account = account
 
@@ -135,7 +90,7 @@ class Engine:
         if not settings.database:  # the default database is in the home, which is MemoryLayer's own
             secure_home(settings.home)
         backend = open_backend(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
-        shared = _Shared(settings, backend, ranking or DEFAULT_RANKING, embedder, extractor, reranker)
+        shared = Shared(settings, backend, ranking or DEFAULT_RANKING, embedder, extractor, reranker)
         return cls(shared)
 
     def for_account(self, account: str) -> Engine:
@@ -217,13 +172,9 @@ class Engine:
             importance = v.unit_interval(importance, "importance")
         created_at = v.optional_time(created_at, "created_at")
         expiry = v.expiry(expires_at, ttl, now_ms())
-        if key is not None:
-            item = NewMemory(
-                value, key=v.key(key), metadata=meta, importance=importance, created_at=created_at, expires_at=expiry
-            )
-            return self.commit(self.prepare(scope, [item]), admit)
-        if extract is False:
-            item = NewMemory(value, metadata=meta, importance=importance, created_at=created_at, expires_at=expiry)
+        if key is not None or extract is False:
+            keyed = None if key is None else v.key(key)
+            item = NewMemory(value, keyed, meta, importance, created_at=created_at, expires_at=expiry)
             return self.commit(self.prepare(scope, [item]), admit)
         if importance is not None:
             raise InvalidRequest(
@@ -359,33 +310,14 @@ class Engine:
         if importance is not None:
             importance = v.unit_interval(importance, "importance")
         vector = self.embedder.embed([value])[0] if value is not None else None
-        with self.store.transaction():
-            existing = self.store.get(self.account, memory_id)
-            if existing is None or existing.superseded_by is not None:
-                raise NotFound(f"memory {memory_id} does not exist")
-            new_value = existing.value if value is None else value
-            new_metadata = meta if replace_metadata and metadata is not None else {**existing.metadata, **meta}
-            new_importance = existing.importance if importance is None else importance
-            if (new_value, new_metadata, new_importance) == (existing.value, existing.metadata, existing.importance):
-                return existing  # nothing changes: no history entry, no new timestamp
-            now = now_ms()
-            changed = new_value != existing.value
-            since = max(valid_from(existing), now) if changed else valid_from(existing)
-            record = replace(
-                existing,
-                value=new_value,
-                metadata=new_metadata,
-                importance=new_importance,
-                updated_at=max(now, existing.updated_at + 1),
-                content_hash=content_hash(new_value),
-                model=self.embedder.model_id if vector is not None else existing.model,
-                valid_from=since,
-            )
-            entry = history_entry(existing, "updated", None, valid_to=since if changed else None)
-            self.store.add_history(entry, self.account)
-            terms = index_terms(record) if value is not None else None
-            self.store.replace(record, vector, terms)
-            return record
+        return self._writer.update(
+            memory_id,
+            vector,
+            value=value,
+            metadata=None if metadata is None else meta,
+            importance=importance,
+            replace_metadata=replace_metadata,
+        )
 
     def remove(self, scope: str, key: str) -> bool:
         """Delete the memory stored under ``(scope, key)``, with its history; False if there was none."""
@@ -470,34 +402,14 @@ class Engine:
             expiring=bool(expiring),
         )
         if as_of is not None:
-            return self._list_as_of(query, v.integer(as_of, "as_of", limits.TIME_MS), include_total)
+            at = v.integer(as_of, "as_of", limits.TIME_MS)
+            return list_as_of(self._shared.retriever, self.account, query, at, include_total)
         rows = self.store.list(replace(query, limit=query.limit + 1))
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         next_cursor = encode_cursor(getattr(rows[-1], order_by), rows[-1].id) if more and rows else None
         total = self.store.count(query) if include_total else None
         return Page(memories=rows, next_cursor=next_cursor, total=total)
-
-    def _list_as_of(self, query: ListQuery, at: int, include_total: bool) -> Page:
-        """:meth:`list` over the memories valid at ``at`` (an exact scan), with the same exact cursor."""
-        scopes = [query.scope] if query.scope is not None else self.store.scopes(self.account)
-        rows = [r for r in valid_records(self._shared.retriever, self.account, scopes, at) if _matches(r, query)]
-        order = query.order_by
-        reverse = query.order_dir == "desc"
-        rows.sort(key=lambda r: (getattr(r, order) is None, getattr(r, order) or 0, r.id), reverse=reverse)
-        if reverse:  # NULLS LAST either way, as the store orders them
-            rows.sort(key=lambda r: getattr(r, order) is None)
-        total = len(rows) if include_total else None
-        if query.after is not None:
-            value, last_id = query.after
-            position = next(
-                (i for i, r in enumerate(rows) if (getattr(r, order), r.id) == (value, last_id)), len(rows) - 1
-            )
-            rows = rows[position + 1 :]
-        page = rows[: query.limit]
-        more = len(rows) > query.limit
-        next_cursor = encode_cursor(getattr(page[-1], order), page[-1].id) if more and page else None
-        return Page(memories=page, next_cursor=next_cursor, total=total)
 
     def iter_all(self, **filters: Any) -> Iterator[MemoryRecord]:
         """Every live memory matching ``filters`` (as for :meth:`list`), page by page."""
@@ -604,7 +516,9 @@ class Engine:
             context, _ = build_context([], defaults, max_items, budget, measure)
             return RecallResult(context=context, memories=[], ranking=Ranking("user_not_found"))
         if at is not None:
-            ranked, hits, ranking = ordered_as_of(self._shared.retriever, self.account, scope, query, at, level, max_items)
+            ranked, hits, ranking = ordered_as_of(
+                self._shared.retriever, self.account, scope, query, at, level, max_items
+            )
         else:
             ranked, hits, ranking = ordered(
                 self._shared.retriever, self.account, scope, query, level, max_items, near_misses
@@ -635,18 +549,13 @@ class Engine:
         """Read JSON Lines written by :meth:`export_jsonl`; returns how many memories were written.
 
         Keyed lines upsert; unkeyed lines already stored with the same text are skipped, and neither
-        is embedded. A line's ``expires_at`` is kept; a line already expired is not imported. All lines are checked before anything is written, and the import is one
-        transaction.
+        is embedded. A line's ``expires_at`` is kept; a line already expired is not imported. All
+        lines are checked before anything is written, and the import is one transaction.
 
         Raises:
             InvalidRequest: a line is not valid JSON, not UTF-8 or not a memory (its line number is given).
         """
-        by_scope: dict[str, builtins.list[NewMemory]] = {}
-        now = now_ms()
-        for line_scope, item in jsonl.parse(jsonl.read_lines(fp), scope):
-            if item.expires_at is not None and item.expires_at <= now:
-                continue  # it expired since the export: importing it would bring back what is gone
-            by_scope.setdefault(line_scope, []).append(item)
+        by_scope = jsonl.by_scope(fp, scope, now_ms())
         total = sum(len(items) for items in by_scope.values())
         prepared, done = [], 0
         embedded: dict[str, np.ndarray] = {}  # a line repeated anywhere in the file is embedded once
@@ -682,17 +591,3 @@ class Engine:
     def models(self) -> dict[str, int]:
         """How many stored vectors each embedding model made (more than one means `reindex` is due)."""
         return self.store.models()
-
-
-def _matches(record: MemoryRecord, query: ListQuery) -> bool:
-    """Whether ``record`` passes the filters of ``query`` (the as-of list filters in Python, as the store does in SQL)."""
-    folded = None if query.search is None else query.search.casefold()
-    checks = (
-        query.source is None or record.source == query.source,
-        folded is None or folded in record.value.casefold() or folded in (record.key or "").casefold(),
-        query.key_search is None or (record.key is not None and query.key_search.casefold() in record.key.casefold()),
-        query.created_after is None or record.created_at > query.created_after,
-        query.created_before is None or record.created_at < query.created_before,
-        not query.expiring or record.expires_at is not None,
-    )
-    return all(checks)

@@ -104,6 +104,20 @@ def _memory(data: dict[str, Any], scope: str | None) -> tuple[str, NewMemory]:
     )
 
 
+def by_scope(fp: IO[str], scope: str | None, now: int) -> dict[str, list[NewMemory]]:
+    """The memories of a JSON Lines stream by scope (``scope`` overrides the lines' own), less those
+    that expired since the export: importing them would bring back what is gone.
+
+    Raises:
+        InvalidRequest: a line is not valid JSON, not UTF-8 or not a memory (its line number is given).
+    """
+    found: dict[str, list[NewMemory]] = {}
+    for line_scope, item in parse(read_lines(fp), scope):
+        if item.expires_at is None or item.expires_at > now:
+            found.setdefault(line_scope, []).append(item)
+    return found
+
+
 def parse_time(value: Any, field: str = "time") -> int | None:
     """Milliseconds from an integer or an ISO 8601 string; None stays None.
 

@@ -55,7 +55,7 @@ class RankingConfig:
     #: A query naming a time ("in May 2023", "last March"; engine/when.py) moves the memories written
     #: in that window this far towards the top of the order (relevance thresholds are unchanged).
     #: 0 turns it off. Chosen by leave-one-conversation-out on LoCoMo (docs/benchmarks.md).
-    time_window_weight: float = 0.0
+    time_window_weight: float = 0.35
     #: With a cross-encoder, relevance = rerank_weight * rerank + (1 - rerank_weight) * fused.
     rerank_weight: float = 0.7
     rerank_depth: int = 30

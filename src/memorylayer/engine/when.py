@@ -16,11 +16,14 @@ from datetime import UTC, datetime, timedelta
 
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december")  # fmt: skip
-_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?" \
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
     r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"((?:19|20)\d\d)"
-#: A date: "May 3, 2023", "3 May, 2023", "May 2023", "2023" (eleven groups: month day year, day month year, month year, month day, year).
+#: A date: "May 3, 2023", "3 May, 2023", "May 2023", "August 11", "2023" (eleven groups: month day
+#: year, day month year, month year, month day, year).
 _DATE = (
     rf"(?:{_MONTH}\s+{_DAY},?\s+{_YEAR}|{_DAY}\s+{_MONTH},?\s+{_YEAR}|{_MONTH},?\s+{_YEAR}|{_MONTH}\s+{_DAY}"
     rf"|\b{_YEAR}\b)"
@@ -131,7 +134,7 @@ def _named(query: str, reference: datetime) -> TimeWindow | None:
 
 
 def _relative(query: str, reference: datetime) -> TimeWindow | None:
-    """"yesterday", "last week/weekend/month/year", "last March", "3 weeks ago", from ``reference``."""
+    """ "yesterday", "last week/weekend/month/year", "last March", "3 weeks ago", from ``reference``."""
     today = reference.replace(hour=0, minute=0, second=0, microsecond=0)
     found = _AGO.search(query)
     if found:
@@ -156,7 +159,9 @@ def _relative(query: str, reference: datetime) -> TimeWindow | None:
         return TimeWindow(_ms(datetime(year, month, 1, tzinfo=UTC)), _ms(today.replace(day=1)), found.group(0))
     if phrase.endswith("year"):
         year = today.year - 1
-        return TimeWindow(_ms(datetime(year, 1, 1, tzinfo=UTC)), _ms(datetime(year + 1, 1, 1, tzinfo=UTC)), found.group(0))
+        return TimeWindow(
+            _ms(datetime(year, 1, 1, tzinfo=UTC)), _ms(datetime(year + 1, 1, 1, tzinfo=UTC)), found.group(0)
+        )
     month = _month(found.group(2))
     year = today.year if month < today.month else today.year - 1
     after = _add_months(year, month, 1)

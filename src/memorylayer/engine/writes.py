@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
+from ..errors import NotFound
 from ..store.base import Store, VectorIndex
 from ..types import AddResult, HistoryEntry, MemoryRecord, NewMemory, now_ms
 from .dedup import RELATED, Decision, content_hash, decide, overlap
@@ -104,6 +105,52 @@ class Writer:
             duplicates=out.duplicates,
             unchanged=out.unchanged,
         )
+
+    def update(
+        self,
+        memory_id: str,
+        vector: np.ndarray | None,
+        *,
+        value: str | None,
+        metadata: dict[str, Any] | None,
+        importance: float | None,
+        replace_metadata: bool,
+    ) -> MemoryRecord:
+        """Change a live memory in place (validated input; ``vector`` is the new value's), in one transaction.
+
+        A new value starts a new validity interval and ends the old value's, in history.
+
+        Raises:
+            NotFound: no live memory with this id in this account.
+        """
+        meta = metadata or {}
+        with self.store.transaction():
+            existing = self.store.get(self.account, memory_id)
+            if existing is None or existing.superseded_by is not None:
+                raise NotFound(f"memory {memory_id} does not exist")
+            new_value = existing.value if value is None else value
+            new_metadata = meta if replace_metadata and metadata is not None else {**existing.metadata, **meta}
+            new_importance = existing.importance if importance is None else importance
+            if (new_value, new_metadata, new_importance) == (existing.value, existing.metadata, existing.importance):
+                return existing  # nothing changes: no history entry, no new timestamp
+            now = now_ms()
+            changed = new_value != existing.value
+            since = max(valid_from(existing), now) if changed else valid_from(existing)
+            record = replace(
+                existing,
+                value=new_value,
+                metadata=new_metadata,
+                importance=new_importance,
+                updated_at=max(now, existing.updated_at + 1),
+                content_hash=content_hash(new_value),
+                model=self.model_id if vector is not None else existing.model,
+                valid_from=since,
+            )
+            entry = history_entry(existing, "updated", None, valid_to=since if changed else None)
+            self.store.add_history(entry, self.account)
+            terms = index_terms(record) if value is not None else None
+            self.store.replace(record, vector, terms)
+            return record
 
     def _vector(self, vector: np.ndarray | None, value: str) -> np.ndarray:
         return vector if vector is not None else self.embed([value])[0]

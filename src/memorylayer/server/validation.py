@@ -532,7 +532,9 @@ BATCH = Schema(
     },
     name="AddMemoryBatch",
 )
-GET = Schema({"scope": SCOPE, "key": KEY, "asOf": Str(format="memory-time", optional=True, description=_AS_OF)}, name="GetMemory")
+GET = Schema(
+    {"scope": SCOPE, "key": KEY, "asOf": Str(format="memory-time", optional=True, description=_AS_OF)}, name="GetMemory"
+)
 REMOVE = Schema({"scope": SCOPE, "key": KEY}, name="RemoveMemory")
 LIST = Schema(
     {

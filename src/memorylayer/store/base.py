@@ -116,7 +116,13 @@ class Store(Protocol):
         ...
 
     def purge_expired(
-        self, now: int, *, limit: int = 500, account: str | None = None, scope: str | None = None, key: str | None = None
+        self,
+        now: int,
+        *,
+        limit: int = 500,
+        account: str | None = None,
+        scope: str | None = None,
+        key: str | None = None,
     ) -> int:
         """Delete up to ``limit`` memories whose expiry is at or before ``now`` (text, vectors, terms, history).
 

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from ...engine.validation import expiry
 from ...errors import InvalidRequest
 from ...limits import CHARS_PER_TOKEN, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
-from ...engine.validation import expiry
 from ...types import NewMemory, now_ms
 from .. import accounts, idempotency
 from .. import validation as v

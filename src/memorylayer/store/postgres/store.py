@@ -13,46 +13,19 @@ import numpy as np
 from psycopg import errors as pg
 
 from ...errors import Conflict
-from ...types import HistoryEntry, MemoryRecord, Namespace, now_ms
-from ..base import ListQuery, RankFields, StoredVector, earlier_value, ids_by_account
+from ...types import MemoryRecord, Namespace, now_ms
+from ..base import ListQuery, RankFields, StoredVector
 from .db import Database, Row
+from .rows import COLUMNS as _COLUMNS
+from .rows import FROM as _FROM
+from .rows import LIVE as _LIVE
+from .rows import record_of as _record
+from .timeline import PostgresTimeline
 
-_COLUMNS = (
-    "m.rowid, m.id, m.account, m.scope, m.key, m.value, m.metadata, m.importance, m.source, m.status, "
-    "m.created_at, m.updated_at, m.last_recalled_at, m.recall_count, m.content_hash, m.superseded_by, "
-    "m.expires_at, m.valid_from, m.valid_to, v.model AS model"
-)
-_FROM = "memories m LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
 _ORDER_COLUMNS = {"updated_at", "created_at", "importance", "last_recalled_at", "expires_at"}
 _NULLABLE_ORDER = {"last_recalled_at", "expires_at"}
-#: A row every read sees: not superseded, not expired (the one parameter is now, in ms), as in SQLite.
-_LIVE = "m.superseded_by IS NULL AND (m.expires_at IS NULL OR m.expires_at > %s)"
 #: FTS5's BM25 constants (sqlite.org/fts5.html#the_bm25_function), so scores match the SQLite backend.
 BM25_K1, BM25_B = 1.2, 0.75
-
-
-def _record(row: Row) -> MemoryRecord:
-    return MemoryRecord(
-        id=row["id"],
-        scope=row["scope"],
-        key=row["key"],
-        value=row["value"],
-        metadata=json.loads(row["metadata"]),
-        importance=row["importance"],
-        source=row["source"],
-        status=row["status"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        last_recalled_at=row["last_recalled_at"],
-        recall_count=row["recall_count"],
-        content_hash=row["content_hash"],
-        model=row["model"],
-        superseded_by=row["superseded_by"],
-        account=row["account"],
-        expires_at=row["expires_at"],
-        valid_from=row["valid_from"],
-        valid_to=row["valid_to"],
-    )
 
 
 @contextmanager
@@ -76,7 +49,7 @@ def _vector(vector: Any) -> np.ndarray:
     return np.asarray(vector, dtype=np.float32)
 
 
-class PostgresStore:
+class PostgresStore(PostgresTimeline):
     """Implements :class:`memorylayer.store.Store` on one PostgreSQL database."""
 
     def __init__(self, database: Database) -> None:
@@ -281,74 +254,10 @@ class PostgresStore:
                 self._run("DELETE FROM scopes WHERE account = %s AND scope = %s", (account, scope))
             return count
 
-    def purge_expired(
-        self, now: int, *, limit: int = 500, account: str | None = None, scope: str | None = None, key: str | None = None
-    ) -> int:
-        with self.transaction():
-            # The writers' lock serialises sweeps of every replica: a row is read and deleted by
-            # one of them, and one whose expiry was moved later meanwhile is read as it is now.
-            sql = "SELECT account, id FROM memories WHERE expires_at IS NOT NULL AND expires_at <= %s"
-            params: list[Any] = [now]
-            for column, value in (("account", account), ("scope", scope), ("key", key)):
-                if value is not None:
-                    sql += f" AND {column} = %s"
-                    params.append(value)
-            rows = self._run(sql + " ORDER BY expires_at, rowid LIMIT %s", (*params, limit))
-            grouped = ids_by_account((str(r[0]), str(r[1])) for r in rows)
-            return sum(self.delete(acc, ids) for acc, ids in grouped.items())
-
-    def valid_at(self, account: str, scope: str, at: int, key: str | None = None) -> builtins.list[MemoryRecord]:
-        now = now_ms()
-        key_clause = " AND m.key = %s" if key is not None else ""
-        key_param = [key] if key is not None else []
-        rows = self._run(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND m.scope = %s{key_clause}"
-            " AND coalesce(m.valid_from, m.created_at) <= %s"
-            " AND ((m.superseded_by IS NULL AND m.valid_to IS NULL) OR m.valid_to > %s)"
-            " AND (m.expires_at IS NULL OR m.expires_at > %s) ORDER BY m.rowid",
-            (account, scope, *key_param, at, at, now),
-        )
-        found = [_record(row) for row in rows]
-        # A keyed memory's earlier values live in its history, with the interval each one held.
-        for row in self._run(
-            f"SELECT {_COLUMNS}, h.value AS h_value, h.metadata AS h_metadata, h.importance AS h_importance,"
-            " h.valid_from AS h_from, h.valid_to AS h_to FROM memory_history h JOIN memories m ON m.id = h.memory_id"
-            " LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
-            f" WHERE h.account = %s AND h.scope = %s{key_clause.replace('m.key', 'h.key')} AND h.key IS NOT NULL"
-            " AND h.event = 'updated' AND h.valid_from <= %s AND h.valid_to > %s"
-            " AND m.superseded_by IS NULL AND coalesce(m.valid_from, m.created_at) > %s"
-            " AND (m.expires_at IS NULL OR m.expires_at > %s) ORDER BY h.id",
-            (account, scope, *key_param, at, at, at, now),
-        ):
-            found.append(earlier_value(_record(row), row))
-        return found
-
     def touch_scope(self, account: str, scope: str) -> None:
         self._run(
             "INSERT INTO scopes (account, scope, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
             (account, scope, now_ms()),
-        )
-
-    def add_history(self, entry: HistoryEntry, account: str) -> None:
-        self._run(
-            "INSERT INTO memory_history (account, memory_id, scope, key, value, metadata, importance, source,"
-            " event, replaced_at, replaced_by, valid_from, valid_to)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                account,
-                entry.memory_id,
-                entry.scope,
-                entry.key,
-                entry.value,
-                json.dumps(entry.metadata, ensure_ascii=False),
-                entry.importance,
-                entry.source,
-                entry.event,
-                entry.replaced_at,
-                entry.replaced_by,
-                entry.valid_from,
-                entry.valid_to,
-            ),
         )
 
     def mark_recalled(self, account: str, memory_ids: Sequence[str], at: int) -> None:
@@ -524,37 +433,6 @@ class PostgresStore:
     def scopes(self, account: str) -> builtins.list[str]:
         rows = self._run('SELECT scope FROM scopes WHERE account = %s ORDER BY scope COLLATE "C"', (account,))
         return [r[0] for r in rows]
-
-    def history(
-        self, account: str, *, memory_id: str | None, scope: str | None, key: str | None
-    ) -> builtins.list[HistoryEntry]:
-        if memory_id is not None:
-            rows = self._run(
-                "SELECT * FROM memory_history WHERE memory_id = %s AND account = %s ORDER BY replaced_at, id",
-                (memory_id, account),
-            )
-        else:
-            rows = self._run(
-                "SELECT * FROM memory_history WHERE account = %s AND scope = %s AND key = %s ORDER BY replaced_at, id",
-                (account, scope, key),
-            )
-        return [
-            HistoryEntry(
-                memory_id=r["memory_id"],
-                scope=r["scope"],
-                key=r["key"],
-                value=r["value"],
-                metadata=json.loads(r["metadata"]),
-                importance=r["importance"],
-                source=r["source"],
-                event=r["event"],
-                replaced_at=r["replaced_at"],
-                replaced_by=r["replaced_by"],
-                valid_from=r["valid_from"],
-                valid_to=r["valid_to"],
-            )
-            for r in rows
-        ]
 
     def lexical(self, account: str, scope: str, terms: Sequence[str], limit: int) -> builtins.list[tuple[int, float]]:
         if not terms:

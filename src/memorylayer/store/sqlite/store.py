@@ -12,22 +12,18 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ...errors import Conflict
-from ...types import HistoryEntry, MemoryRecord, Namespace, now_ms
-from ..base import ListQuery, RankFields, StoredVector, earlier_value, ids_by_account
+from ...types import MemoryRecord, Namespace, now_ms
+from ..base import ListQuery, RankFields, StoredVector
 from .db import Database
 from .faults import translating
+from .rows import COLUMNS as _COLUMNS
+from .rows import FROM as _FROM
+from .rows import LIVE as _LIVE
+from .rows import record_of as _record
+from .timeline import SqliteTimeline
 
-_COLUMNS = (
-    "m.rowid, m.id, m.account, m.scope, m.key, m.value, m.metadata, m.importance, m.source, m.status, "
-    "m.created_at, m.updated_at, m.last_recalled_at, m.recall_count, m.content_hash, m.superseded_by, "
-    "m.expires_at, m.valid_from, m.valid_to, v.model AS model"
-)
-_FROM = "memories m LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
 _ORDER_COLUMNS = {"updated_at", "created_at", "importance", "last_recalled_at", "expires_at"}
 _NULLABLE_ORDER = {"last_recalled_at", "expires_at"}
-#: A row every read sees: not superseded, not expired (the one parameter is now, in ms). A memory
-#: past its expiry is gone for reads at once, whether or not a sweep has purged it yet.
-_LIVE = "m.superseded_by IS NULL AND (m.expires_at IS NULL OR m.expires_at > ?)"
 _SQL_BATCH = 500  # stays under SQLite's host-parameter limit
 T = TypeVar("T")
 
@@ -37,30 +33,6 @@ def _in_batches(items: Sequence[T]) -> Iterator[tuple[list[T], str]]:
     for start in range(0, len(items), _SQL_BATCH):
         chunk = list(items[start : start + _SQL_BATCH])
         yield chunk, ",".join("?" * len(chunk))
-
-
-def _record(row: sqlite3.Row) -> MemoryRecord:
-    return MemoryRecord(
-        id=row["id"],
-        scope=row["scope"],
-        key=row["key"],
-        value=row["value"],
-        metadata=json.loads(row["metadata"]),
-        importance=row["importance"],
-        source=row["source"],
-        status=row["status"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        last_recalled_at=row["last_recalled_at"],
-        recall_count=row["recall_count"],
-        content_hash=row["content_hash"],
-        model=row["model"],
-        superseded_by=row["superseded_by"],
-        account=row["account"],
-        expires_at=row["expires_at"],
-        valid_from=row["valid_from"],
-        valid_to=row["valid_to"],
-    )
 
 
 @contextmanager
@@ -81,7 +53,7 @@ def _blob(vector: np.ndarray) -> bytes:
 
 
 @translating(lambda store: (store.database.path, store.database.busy_timeout_ms))
-class SqliteStore:
+class SqliteStore(SqliteTimeline):
     """Implements :class:`memorylayer.store.Store` on one SQLite file."""
 
     def __init__(self, database: Database) -> None:
@@ -226,73 +198,10 @@ class SqliteStore:
                 conn.execute("DELETE FROM scopes WHERE account = ? AND scope = ?", (account, scope))
             return count
 
-    def purge_expired(
-        self, now: int, *, limit: int = 500, account: str | None = None, scope: str | None = None, key: str | None = None
-    ) -> int:
-        with self.transaction() as conn:
-            # Read and delete in one write transaction: a row whose expiry another process moved
-            # later meanwhile is read as it is now, so nothing live is ever purged.
-            sql = "SELECT account, id FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ?"
-            params: list[Any] = [now]
-            for column, value in (("account", account), ("scope", scope), ("key", key)):
-                if value is not None:
-                    sql += f" AND {column} = ?"
-                    params.append(value)
-            rows = conn.execute(sql + " ORDER BY expires_at LIMIT ?", (*params, limit)).fetchall()
-            grouped = ids_by_account((str(r[0]), str(r[1])) for r in rows)
-            return sum(self.delete(acc, ids) for acc, ids in grouped.items())
-
-    def valid_at(self, account: str, scope: str, at: int, key: str | None = None) -> builtins.list[MemoryRecord]:
-        now = now_ms()
-        key_clause = " AND m.key = ?" if key is not None else ""
-        key_param = [key] if key is not None else []
-        rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.scope = ?{key_clause}"
-            " AND coalesce(m.valid_from, m.created_at) <= ?"
-            " AND ((m.superseded_by IS NULL AND m.valid_to IS NULL) OR m.valid_to > ?)"
-            " AND (m.expires_at IS NULL OR m.expires_at > ?) ORDER BY m.rowid",
-            (account, scope, *key_param, at, at, now),
-        ).fetchall()
-        found = [_record(row) for row in rows]
-        # A keyed memory's earlier values live in its history, with the interval each one held.
-        for row in self._conn.execute(
-            f"SELECT {_COLUMNS}, h.value AS h_value, h.metadata AS h_metadata, h.importance AS h_importance,"
-            f" h.valid_from AS h_from, h.valid_to AS h_to FROM memory_history h JOIN memories m ON m.id = h.memory_id"
-            " LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
-            f" WHERE h.account = ? AND h.scope = ?{key_clause.replace('m.key', 'h.key')} AND h.key IS NOT NULL"
-            " AND h.event = 'updated' AND h.valid_from <= ? AND h.valid_to > ?"
-            " AND m.superseded_by IS NULL AND coalesce(m.valid_from, m.created_at) > ?"
-            " AND (m.expires_at IS NULL OR m.expires_at > ?) ORDER BY h.id",
-            (account, scope, *key_param, at, at, at, now),
-        ):
-            found.append(earlier_value(_record(row), row))
-        return found
-
     def touch_scope(self, account: str, scope: str) -> None:
         self._conn.execute(
             "INSERT OR IGNORE INTO scopes (account, scope, created_at) VALUES (?, ?, ?)",
             (account, scope, now_ms()),
-        )
-
-    def add_history(self, entry: HistoryEntry, account: str) -> None:
-        self._conn.execute(
-            "INSERT INTO memory_history (account, memory_id, scope, key, value, metadata, importance, source,"
-            " event, replaced_at, replaced_by, valid_from, valid_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                account,
-                entry.memory_id,
-                entry.scope,
-                entry.key,
-                entry.value,
-                json.dumps(entry.metadata, ensure_ascii=False),
-                entry.importance,
-                entry.source,
-                entry.event,
-                entry.replaced_at,
-                entry.replaced_by,
-                entry.valid_from,
-                entry.valid_to,
-            ),
         )
 
     def mark_recalled(self, account: str, memory_ids: Sequence[str], at: int) -> None:
@@ -464,37 +373,6 @@ class SqliteStore:
     def scopes(self, account: str) -> builtins.list[str]:
         rows = self._conn.execute("SELECT scope FROM scopes WHERE account = ? ORDER BY scope", (account,))
         return [r[0] for r in rows]
-
-    def history(
-        self, account: str, *, memory_id: str | None, scope: str | None, key: str | None
-    ) -> builtins.list[HistoryEntry]:
-        if memory_id is not None:
-            rows = self._conn.execute(
-                "SELECT * FROM memory_history WHERE memory_id = ? AND +account = ? ORDER BY replaced_at, id",
-                (memory_id, account),
-            )
-        else:
-            rows = self._conn.execute(
-                "SELECT * FROM memory_history WHERE account = ? AND scope = ? AND key = ? ORDER BY replaced_at, id",
-                (account, scope, key),
-            )
-        return [
-            HistoryEntry(
-                memory_id=r["memory_id"],
-                scope=r["scope"],
-                key=r["key"],
-                value=r["value"],
-                metadata=json.loads(r["metadata"]),
-                importance=r["importance"],
-                source=r["source"],
-                event=r["event"],
-                replaced_at=r["replaced_at"],
-                replaced_by=r["replaced_by"],
-                valid_from=r["valid_from"],
-                valid_to=r["valid_to"],
-            )
-            for r in rows
-        ]
 
     def lexical(self, account: str, scope: str, terms: Sequence[str], limit: int) -> builtins.list[tuple[int, float]]:
         if not terms:
