@@ -23,9 +23,9 @@ import numpy as np
 
 from .. import limits
 from ..engine import validation as v
+from ..engine.dedup import content_hash
 from ..engine.writes import history_entry, index_terms
 from ..errors import IntegrityError, InvalidRequest
-from ..engine.dedup import content_hash
 from ..types import MemoryRecord
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ def _merge_one(store: Any, account: str, remote: _Remote, embedded: dict[str, np
         return
     store.add_history(history_entry(mine, "updated", None), account)
     changed = mine.value != theirs.value
-    vector = (remote.vector if remote.vector is not None else embedded[theirs.value]) if changed else None
+    new_vector = (remote.vector if remote.vector is not None else embedded[theirs.value]) if changed else None
     record = replace(
         mine,
         value=theirs.value,
@@ -203,5 +203,5 @@ def _merge_one(store: Any, account: str, remote: _Remote, embedded: dict[str, np
         content_hash=theirs.content_hash,
         model=theirs.model if changed else mine.model,
     )
-    store.replace(record, vector, index_terms(record) if changed else None)
+    store.replace(record, new_vector, index_terms(record) if changed else None)
     out.updated += 1
