@@ -20,6 +20,7 @@ from ..config import Settings
 from ..errors import MemoryLayerError, NotFound, RateLimited
 from ..registry.routes import document as document_registry
 from ..registry.routes import mount_registry
+from ..sync.routes import document as document_sync
 from ..sync.routes import mount_sync
 from ..types import iso_ms, now_ms
 from .auth import authenticate
@@ -152,6 +153,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     # Ids are UUIDs; any other text answers 404 (400 for memories, spec §5.4).
                     parameter["schema"]["pattern"] = UUID_PATTERN
     document_registry(schema)
+    document_sync(schema)
     schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
     schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
     schema.setdefault("components", {})["securitySchemes"] = {

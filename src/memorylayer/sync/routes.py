@@ -23,6 +23,7 @@ from ..engine import validation as v
 from ..errors import InvalidRequest, NotFound, PayloadTooLarge
 from ..server.auth import READ, WRITE, Caller, authenticate, require
 from ..server.core import ServerState, ok, route
+from ..server.validation import NAME_PATTERN
 from ..store.registry import RegistryStore, SyncBlob
 from ..store.tarballs import TarballStore
 from .blob import MAGIC
@@ -114,3 +115,28 @@ def pull(request: Request, namespace: str = "") -> FileResponse:
         raise NotFound(f"namespace {scope!r} was never pushed with this account")
     headers = {"X-Sync-Memories": str(blob.memory_count), "X-Sync-Pushed-At": str(blob.pushed_at)}
     return FileResponse(tarballs.path(blob.digest), media_type="application/octet-stream", headers=headers)
+
+
+#: Query parameters as the routes check them, and the blob body, for the OpenAPI schema.
+_PARAMETERS: dict[str, dict[str, Any]] = {
+    "namespace": {"type": "string", "pattern": NAME_PATTERN, "minLength": 1, "maxLength": limits.SCOPE.max},
+    "memories": {"type": "string", "pattern": "^[0-9]{1,9}$"},
+}
+
+
+def document(schema: dict[str, Any]) -> None:
+    """Publish the sync routes' required parameters and the blob body in the OpenAPI schema."""
+    for path, item in schema.get("paths", {}).items():
+        if not path.startswith(PREFIX + "/blob"):
+            continue
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] in _PARAMETERS:
+                    parameter["schema"] = dict(_PARAMETERS[parameter["name"]])
+                    parameter["required"] = True
+            if method == "put":
+                operation["requestBody"] = {
+                    "required": True,
+                    "description": "The encrypted blob (docs/sync.md, format 1), as the client sealed it",
+                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                }
