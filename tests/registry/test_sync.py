@@ -6,7 +6,6 @@ Every failure case checks that the local namespace is exactly as it was before t
 from __future__ import annotations
 
 import io
-import struct
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from registry_support import Registry, User
 from memorylayer.registry.client import RegistryClient
 from memorylayer.server import admin
 from memorylayer.sync.blob import MAGIC, Secret, new_header, seal
+from support import sync_frames
 
 FAST_ARGON2 = {"memory_kib": 64, "iterations": 1, "lanes": 1}  # stored in the header; tests need speed
 
@@ -133,16 +133,6 @@ def _download(user: User, ns: str) -> bytes:
     return out.getvalue()
 
 
-def _frames(blob: bytes) -> tuple[bytes, list[bytes]]:
-    (length,) = struct.unpack(">I", blob[8:12])
-    at, frames = 12 + length, []
-    while at < len(blob):
-        (size,) = struct.unpack(">I", blob[at : at + 4])
-        frames.append(blob[at : at + 4 + size])
-        at += 4 + size
-    return blob[: 12 + length], frames
-
-
 def _big_snapshot(ns: str, count: int) -> bytes:
     import json
 
@@ -166,7 +156,7 @@ def _big_snapshot(ns: str, count: int) -> bytes:
 
 
 def _damage(blob: bytes, kind: str) -> bytes:
-    prefix, frames = _frames(blob)
+    prefix, frames = sync_frames(blob)
     if kind == "truncated":
         return blob[: len(blob) // 2]
     if kind == "final-chunk-dropped":
@@ -201,7 +191,7 @@ def test_a_wrong_key_or_a_tampered_blob_is_a_clear_error_that_changes_nothing(
     sealed = io.BytesIO()
     seal(io.BytesIO(plain), sealed, secret, new_header(secret, ns, argon2=FAST_ARGON2))
     blob = sealed.getvalue()
-    assert len(_frames(blob)[1]) >= 2
+    assert len(sync_frames(blob)[1]) >= 2
     laptop.remember(ns, "Something only the laptop has")
     before = _state(laptop, ns)
     args = ["--key", "pw"]

@@ -11,6 +11,7 @@ import pytest
 
 from memorylayer.errors import IntegrityError, InvalidRequest
 from memorylayer.sync.blob import CHUNK_BYTES, MAGIC, Secret, new_header, open_blob, seal
+from support import sync_frames
 
 FAST_ARGON2 = {"memory_kib": 64, "iterations": 1, "lanes": 1}  # the format stores them; tests need speed
 API = Secret("api-key", "wm_live_example_key")
@@ -26,17 +27,6 @@ def _sealed(plaintext: bytes, secret: Secret = API, namespace: str = "work") -> 
 
 def _open(blob: bytes, secret: Secret = API) -> bytes:
     return b"".join(open_blob(io.BytesIO(blob), secret))
-
-
-def _frames(blob: bytes) -> tuple[bytes, list[bytes]]:
-    """The blob split into its prefix (magic, length, header) and its length-prefixed chunks."""
-    (length,) = struct.unpack(">I", blob[8:12])
-    at, frames = 12 + length, []
-    while at < len(blob):
-        (size,) = struct.unpack(">I", blob[at : at + 4])
-        frames.append(blob[at : at + 4 + size])
-        at += 4 + size
-    return blob[: 12 + length], frames
 
 
 @pytest.mark.parametrize("secret", [API, PASS], ids=["api-key", "passphrase"])
@@ -74,7 +64,7 @@ def test_a_wrong_passphrase_and_a_missing_one_are_clear_errors() -> None:
 
 def _damaged(kind: str) -> bytes:
     blob = _sealed(b"m" * (2 * CHUNK_BYTES + 100))
-    prefix, frames = _frames(blob)
+    prefix, frames = sync_frames(blob)
     assert len(frames) == 3
     if kind == "bit-flip":
         return blob[:-200] + bytes([blob[-200] ^ 1]) + blob[-199:]
