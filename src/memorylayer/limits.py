@@ -158,6 +158,10 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+# -- sync -----------------------------------------------------------------------------------------
+#: The largest encrypted namespace any plan may store; each plan's ``sync_bytes`` is its own, lower cap.
+SYNC_BLOB_MAX_BYTES = 8 * 1024 * 1024 * 1024
+
 # -- registry packages ------------------------------------------------------------------------
 #: A package tarball as uploaded and downloaded (gzip-compressed).
 TARBALL_MAX_BYTES = 256 * 1024 * 1024

@@ -98,6 +98,11 @@ TABLES: list[tuple[str, str, str]] = [
         "account, scope, package, version, integrity, installed_at, memory_ids",
         "account, scope, package",
     ),
+    (
+        "sync_blobs",
+        "account_id, namespace, digest, size, memory_count, pushed_at",
+        "account_id, namespace",
+    ),
 ]
 _MEMORY_COLUMNS = (
     "rowid, id, account, scope, key, value, metadata, importance, source, status, created_at, updated_at,"
@@ -244,6 +249,7 @@ _KEYS = {
     "reg_collaborators": "package, account_id",
     "reg_share_claims": "claim_hash",
     "reg_installs": "account, scope, package",
+    "sync_blobs": "account_id, namespace",
 }
 
 
@@ -290,6 +296,7 @@ def _tarball_digests(raw: _Raw) -> list[str]:
         base64.b64decode(str(r[0]).removeprefix("sha512-")).hex()
         for r in raw.rows("SELECT integrity FROM reg_versions")
     }
+    found.update(str(r[0]) for r in raw.rows("SELECT digest FROM sync_blobs"))  # sync blobs share the store
     return sorted(found)
 
 

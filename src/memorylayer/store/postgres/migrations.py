@@ -345,4 +345,20 @@ MIGRATIONS = [
         );
         """,
     ),
+    Migration(
+        "g003_sync_blobs",
+        """
+        -- Server side of `memorylayer sync`: which encrypted blob is each account's namespace now. The
+        -- bytes are in the tarball store under ``digest``; a push replaces the row in one statement.
+        CREATE TABLE sync_blobs (
+            account_id text NOT NULL,
+            namespace text NOT NULL,
+            digest text NOT NULL,
+            size bigint NOT NULL,
+            memory_count integer NOT NULL,
+            pushed_at bigint NOT NULL,
+            PRIMARY KEY (account_id, namespace)
+        );
+        """,
+    ),
 ]

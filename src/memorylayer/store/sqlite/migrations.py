@@ -365,4 +365,20 @@ MIGRATIONS = [
         );
         """,
     ),
+    Migration(
+        "g003_sync_blobs",
+        """
+        -- Server side of `memorylayer sync`: which encrypted blob is each account's namespace now. The
+        -- bytes are in the tarball store under ``digest``; a push replaces the row in one statement.
+        CREATE TABLE sync_blobs (
+            account_id TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            memory_count INTEGER NOT NULL,
+            pushed_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, namespace)
+        );
+        """,
+    ),
 ]
