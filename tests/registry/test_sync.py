@@ -78,6 +78,19 @@ def test_a_namespace_moves_between_two_machines_with_its_ids_and_times(
     assert entry["memories"] == 3 and entry["size"] == pushed.json["size"] and entry["pushedAt"] > 0
 
 
+def test_expiry_travels_with_the_namespace(desk: User, laptop: User) -> None:
+    assert desk.run("remember", "Parcel arrives Tuesday", "--ttl", "7d", "-n", "errands").code == 0
+    desk.remember("errands", "The post office closes at six")
+    assert desk.run("sync", "push", "-n", "errands").code == 0
+    assert laptop.run("sync", "pull", "-n", "errands").code == 0
+
+    def expiring(user: User) -> list[tuple[str, int]]:
+        listed = user.run("list", "-n", "errands", "--expiring", "--json").json["memories"]
+        return [(m["value"], m["expires_at"]) for m in listed]
+
+    assert expiring(laptop) == expiring(desk) and [v for v, _ in expiring(laptop)] == ["Parcel arrives Tuesday"]
+
+
 def test_pull_is_additive_newer_wins_and_history_is_kept(desk: User, laptop: User) -> None:
     ns = "merge"
     for machine in (desk, laptop):

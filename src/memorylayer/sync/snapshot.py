@@ -26,7 +26,7 @@ from ..engine import validation as v
 from ..engine.dedup import content_hash
 from ..engine.writes import history_entry, index_terms
 from ..errors import IntegrityError, InvalidRequest
-from ..types import MemoryRecord
+from ..types import MemoryRecord, now_ms
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -64,6 +64,7 @@ def write_snapshot(engine: Engine, scope: str, out: IO[bytes], progress: Progres
                 "source": r.source,
                 "created_at": r.created_at,
                 "updated_at": r.updated_at,
+                "expires_at": r.expires_at,
                 "model": model,
                 "vector": None if vector is None else base64.b64encode(np.asarray(vector, "<f4").tobytes()).decode(),
             }
@@ -134,6 +135,9 @@ def _remote(data: dict[str, Any], scope: str, model: str, dims: int) -> _Remote:
         updated_at=max(created, v.integer(data["updated_at"], "updated_at", limits.TIME_MS)),
         content_hash="",
         model=model,
+        expires_at=None
+        if data.get("expires_at") is None
+        else v.integer(data["expires_at"], "expires_at", limits.TIME_MS),
     )
     record = replace(record, content_hash=content_hash(record.value))
     vector = None
@@ -173,6 +177,9 @@ def merge_snapshot(engine: Engine, scope: str, plaintext: IO[bytes], progress: P
 
 def _merge_one(store: Any, account: str, remote: _Remote, embedded: dict[str, np.ndarray], out: Merged) -> None:
     theirs = remote.record
+    if theirs.expires_at is not None and theirs.expires_at <= now_ms():
+        out.skipped += 1  # expired since the push: never written (as import and install do)
+        return
     mine = store.get(account, theirs.id)
     if mine is None and theirs.key is not None:
         mine = store.get_by_key(account, theirs.scope, theirs.key)
@@ -187,7 +194,12 @@ def _merge_one(store: Any, account: str, remote: _Remote, embedded: dict[str, np
         store.insert(theirs, vector, index_terms(theirs))
         out.added += 1
         return
-    same = (mine.value, mine.metadata, mine.importance) == (theirs.value, theirs.metadata, theirs.importance)
+    same = (mine.value, mine.metadata, mine.importance, mine.expires_at) == (
+        theirs.value,
+        theirs.metadata,
+        theirs.importance,
+        theirs.expires_at,
+    )
     if same or theirs.updated_at <= mine.updated_at or mine.superseded_by is not None:
         out.unchanged += 1
         return
@@ -200,6 +212,7 @@ def _merge_one(store: Any, account: str, remote: _Remote, embedded: dict[str, np
         metadata=theirs.metadata,
         importance=theirs.importance,
         updated_at=theirs.updated_at,
+        expires_at=theirs.expires_at,
         content_hash=theirs.content_hash,
         model=theirs.model if changed else mine.model,
     )
