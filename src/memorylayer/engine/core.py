@@ -33,6 +33,8 @@ from ..types import (
 )
 from . import jsonl
 from . import validation as v
+from .answer import EVIDENCE as ANSWER_EVIDENCE
+from .answer import Answer, ask_model, extractive
 from .cursor import decode_cursor, encode_cursor
 from .dedup import content_hash
 from .extraction import extract_facts
@@ -532,6 +534,32 @@ class Engine:
             hits=kept_hits,
             left_out=[h for h in ranked if h.memory.id not in kept_ids][:near_misses],
         )
+
+    def answer(
+        self,
+        scope: str,
+        question: str,
+        *,
+        max_items: int = ANSWER_EVIDENCE,
+        threshold: str | None = limits.DEFAULT_THRESHOLD,
+        offline: bool = False,
+    ) -> Answer:
+        """recall(answer): an answer to ``question`` from ``scope`` with the memories it rests on.
+
+        The evidence is what :meth:`recall` keeps for the question (up to ``max_items``). With an
+        OpenAI-compatible model configured (and ``offline`` False) the model answers from it and cites
+        memory ids; otherwise the best supported sentence is the answer. ``answer`` None: not in memory.
+
+        Raises:
+            InvalidRequest: a bad scope, question, max_items or threshold.
+            ExtractionFailed: the configured model could not be reached or answered something unusable.
+        """
+        result = self.recall(scope, question, max_items=max_items, max_tokens=limits.MAX_TOKENS.max, threshold=threshold)
+        question = question.strip()
+        model = self._shared.extractor
+        if not offline and hasattr(model, "complete_json"):
+            return ask_model(model, question, result.hits)
+        return extractive(question, result.hits)
 
     # -- bulk --------------------------------------------------------------------------------
     def export_jsonl(self, fp: IO[str], *, scope: str | None = None) -> int:
