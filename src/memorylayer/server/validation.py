@@ -553,6 +553,15 @@ RECALL = Schema(
     },
     name="Recall",
 )
+ANSWER = Schema(
+    {
+        "scope": SCOPE,
+        "question": _length(L.QUERY, kind="text"),
+        "maxItems": _integer(L.MAX_ITEMS, optional=True),
+        "threshold": Enum(L.THRESHOLDS, optional=True),
+    },
+    name="RecallAnswer",
+)
 EXTRACTION_PROMPT = Schema({"prompt": _length(L.EXTRACTION_PROMPT, trim=True)}, name="ExtractionPrompt")
 CHECKOUT = Schema({"tier": Enum(("basic", "pro"))}, name="Checkout")
 CONTAINER_CREATE = Schema(

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ...errors import InvalidRequest
+from ...engine.answer import EVIDENCE as DEFAULT_ANSWER_ITEMS
+from ...engine.answer import Answer
 from ...limits import CHARS_PER_TOKEN, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
 from ...types import NewMemory
-from .. import accounts, idempotency
+from .. import accounts, budgets, idempotency
 from .. import validation as v
 from ..auth import READ, WRITE, Caller, authenticate, require
 from ..core import UUID_RE, body, memory_json, ok, parse_iso, recall_json, route, state
@@ -201,3 +203,43 @@ def recall(
         )
     )
     return ok(request, recall_json(result))
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    evidence = [{"memory": memory_json(h.memory), "score": round(h.score, 4)} for h in answer.evidence]
+    return {
+        "answer": answer.answer,
+        "found": answer.found,
+        "citations": answer.citations,
+        "method": answer.method,
+        "evidence": evidence,
+    }
+
+
+@route(
+    router,
+    "POST",
+    "/v1/recall/answer",
+    summary="Extension: recall(answer), an answer with the memories it rests on (metered per key and month)",
+    schema=v.ANSWER,
+    errors=(*AUTH_ERRORS, 500),
+)
+def recall_answer(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.ANSWER)
+) -> JSONResponse:
+    require(caller, READ)
+    srv = state(request)
+    budgets.charge(srv, caller, "answer")
+    result = srv.engine_for(caller.account.id).answer(
+        data["scope"],
+        data["question"],
+        max_items=data.get("maxItems", DEFAULT_ANSWER_ITEMS),
+        threshold=data.get("threshold", DEFAULT_THRESHOLD),
+    )
+    return ok(request, answer_json(result))
+
+
+@route(router, "GET", "/v1/budgets", summary="Extension: this month's operation budgets of the key", errors=AUTH_ERRORS)
+def operation_budgets(request: Request, caller: Caller = Depends(authenticate)) -> JSONResponse:
+    require(caller, READ)
+    return ok(request, {"budgets": budgets.budgets(state(request), caller)})
