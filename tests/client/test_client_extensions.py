@@ -57,3 +57,22 @@ def test_add_batch_refuses_bad_items_before_sending(sdk: Make) -> None:
     assert caught.value.details[0]["code"] == "too_small" and caught.value.details[0]["origin"] == "array"
     with pytest.raises(ValueError, match="timezone-aware"):
         client.add("chat", "x", extract=False, created_at=datetime(2023, 1, 1))
+
+
+def test_answer_cites_the_memory_it_rests_on_and_counts_against_the_budget(sdk: Make) -> None:
+    client = sdk()
+    added = client.add_batch("life", ["Caroline moved to Boston in 2021.", "Melanie has two dogs."])
+    response = client.answer("life", "Where did Caroline move?", max_items=4)
+    assert isinstance(response, m.AnswerResponse) and response.found and response.method == "extractive"
+    assert response.answer == "Caroline moved to Boston in 2021."
+    assert response.citations == [added.memories[0].id] and response.evidence[0].memory.id == added.memories[0].id
+    assert client.answer("life", "What is Bob's car?").answer is None
+    budgets = client.budgets().budgets
+    assert budgets.operations["answer"].used == 2 and budgets.operations["answer"].limit == 2_000
+    assert budgets.advanced_operations.allowed is False and budgets.resets_at.day == 1
+
+
+def test_answer_refuses_a_blank_question_before_sending(sdk: Make) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        sdk().answer("life", "")
+    assert caught.value.status == 0 and caught.value.details[0]["path"] == ["question"]

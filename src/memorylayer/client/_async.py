@@ -164,6 +164,25 @@ class AsyncClient(_BaseClient):
         """A prompt-ready ``context`` for ``query``; registered defaults merge under ``defaults``."""
         return await self._send(self._recall(scope, query, threshold, max_items, max_tokens, defaults), options)
 
+    async def answer(
+        self,
+        scope: str,
+        question: str,
+        *,
+        threshold: Threshold | None = None,
+        max_items: int | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.AnswerResponse:
+        """recall(answer), an extension: an answer to ``question`` citing the memories it rests on.
+
+        Counted against the key's monthly answer budget (``BudgetExceeded`` when it is spent).
+        """
+        return await self._send(self._answer(scope, question, threshold, max_items), options)
+
+    async def budgets(self, **options: Unpack[RequestOptions]) -> m.BudgetsResponse:
+        """This month's operation budgets of the key (an extension): used and limit per operation."""
+        return await self._send(self._budgets(), options)
+
     async def get(self, scope: str, key: str, **options: Unpack[RequestOptions]) -> m.GetResponse:
         """The live memory under ``(scope, key)``; ``response.memory`` is ``None`` if there is none."""
         return await self._send(self._get(scope, key), options)

@@ -441,6 +441,20 @@ class _BaseClient:
         )
         return Call("POST", "/v1/recall", m.RecallResponse, body)
 
+    def _answer(
+        self, scope: str, question: str, threshold: str | None, max_items: int | None
+    ) -> Call[m.AnswerResponse]:
+        check(
+            text("scope", scope, L.SCOPE),
+            text("question", question, L.QUERY),
+            integer("maxItems", max_items, L.MAX_ITEMS),
+        )
+        body = _compact(scope=scope, question=question, maxItems=max_items, threshold=threshold)
+        return Call("POST", "/v1/recall/answer", m.AnswerResponse, body)
+
+    def _budgets(self) -> Call[m.BudgetsResponse]:
+        return Call("GET", "/v1/budgets", m.BudgetsResponse)
+
     def _get(self, scope: str, key: str) -> Call[m.GetResponse]:
         check(text("scope", scope, L.SCOPE), text("key", key, L.KEY))
         return Call("POST", "/v1/memories/get", m.GetResponse, {"scope": scope, "key": key})
