@@ -1,0 +1,78 @@
+"""The memory operations beyond remember and recall (docs/operations.md): each one engine or server call."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import MemoryLayerError
+from . import shapes
+from .memory import Namespace, Threshold, engine_for
+from .options import Database, Home, Json
+from .registry import Registry, registry_client
+from .render import emit_json, fail, say, table, write
+from .root import app
+
+
+@app.command()
+def answer(
+    question: Annotated[str, typer.Argument(help="The question to answer from memory.")],
+    namespace: Namespace = "default",
+    max_items: Annotated[int, typer.Option(help="Rest the answer on at most this many memories (1-50).")] = 8,
+    threshold: Annotated[Threshold, typer.Option(help="How relevant evidence must be.")] = "balanced",
+    offline: Annotated[bool, typer.Option("--offline", help="Answer extractively even with a model configured.")] = False,
+    home: Home = None,
+    database: Database = None,
+    as_json: Json = False,
+) -> None:
+    """Answer QUESTION from memory, citing the memories it rests on, or say it is not in memory.
+
+    With an OpenAI-compatible model configured (llm_base_url) the model answers from the evidence;
+    otherwise the best supported sentence is the answer.
+
+    Example: memorylayer answer "where does Caroline live?" -n friends
+    """
+    with engine_for(home, database, as_json) as engine:
+        result = engine.answer(namespace, question, max_items=max_items, threshold=threshold, offline=offline)
+    if as_json:
+        emit_json(
+            {
+                "answer": result.answer,
+                "found": result.found,
+                "citations": result.citations,
+                "method": result.method,
+                "evidence": [{**shapes.memory(h.memory), "score": round(h.score, 4)} for h in result.evidence],
+            }
+        )
+        return
+    write(result.answer if result.found else "not in memory")
+    for memory_id in result.citations:
+        say("  cites ", memory_id)
+
+
+@app.command()
+def usage(registry: Registry = None, as_json: Json = False) -> None:
+    """Show this month's operation budgets of the saved API key on its server (shared by every machine using it).
+
+    Example: memorylayer usage --registry https://memory.example.com
+    """
+    with registry_client(registry, as_json) as client:
+        try:
+            budgets: dict[str, Any] = client.budgets()
+        except MemoryLayerError as error:
+            fail(error, as_json)
+    if as_json:
+        emit_json({"budgets": budgets})
+        return
+    say("plan ", budgets["planTier"], ", ", budgets["month"], " (resets ", budgets["resetsAt"], ")")
+    rows = [
+        [name, str(b["used"]), "unlimited" if b["limit"] is None else str(b["limit"])]
+        for name, b in budgets["operations"].items()
+    ]
+    table(["operation", "used", "limit"], rows)
+    advanced = budgets["advancedOperations"]
+    say(
+        "advanced operations (", ", ".join(advanced["operations"]), "): ",
+        "included" if advanced["allowed"] else "not on this plan",
+    )
