@@ -21,7 +21,9 @@ def answer(
     namespace: Namespace = "default",
     max_items: Annotated[int, typer.Option(help="Rest the answer on at most this many memories (1-50).")] = 8,
     threshold: Annotated[Threshold, typer.Option(help="How relevant evidence must be.")] = "balanced",
-    offline: Annotated[bool, typer.Option("--offline", help="Answer extractively even with a model configured.")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Answer extractively even with a model configured.")
+    ] = False,
     home: Home = None,
     database: Database = None,
     as_json: Json = False,
@@ -46,7 +48,7 @@ def answer(
             }
         )
         return
-    write(result.answer if result.found else "not in memory")
+    write(result.answer if result.answer is not None else "not in memory")
     for memory_id in result.citations:
         say("  cites ", memory_id)
 
@@ -73,6 +75,8 @@ def usage(registry: Registry = None, as_json: Json = False) -> None:
     table(["operation", "used", "limit"], rows)
     advanced = budgets["advancedOperations"]
     say(
-        "advanced operations (", ", ".join(advanced["operations"]), "): ",
+        "advanced operations (",
+        ", ".join(advanced["operations"]),
+        "): ",
         "included" if advanced["allowed"] else "not on this plan",
     )

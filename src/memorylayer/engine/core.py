@@ -554,7 +554,8 @@ class Engine:
             InvalidRequest: a bad scope, question, max_items or threshold.
             ExtractionFailed: the configured model could not be reached or answered something unusable.
         """
-        result = self.recall(scope, question, max_items=max_items, max_tokens=limits.MAX_TOKENS.max, threshold=threshold)
+        budget = limits.MAX_TOKENS.max
+        result = self.recall(scope, question, max_items=max_items, max_tokens=budget, threshold=threshold)
         question = question.strip()
         model = self._shared.extractor
         if not offline and hasattr(model, "complete_json"):

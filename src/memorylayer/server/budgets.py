@@ -102,8 +102,6 @@ def budgets(srv: ServerState, caller: Caller) -> dict[str, Any]:
         "keyId": caller.key.id,
         "month": utc_month(now),
         "resetsAt": iso_ms(next_month_ms(now)),
-        "operations": {
-            op: {"used": used.get(op, 0), "limit": _limit(plan, op)} for op in METERED
-        },
+        "operations": {op: {"used": used.get(op, 0), "limit": _limit(plan, op)} for op in METERED},
         "advancedOperations": {"allowed": plan.advanced_operations, "operations": list(ADVANCED)},
     }

@@ -5,8 +5,8 @@ same protocol. Times are integer milliseconds UTC; secrets are only ever stored 
 
 Limits hold under concurrency in two ways, both inside one transaction with the write they guard:
 
-* a store method that checks and writes at once (``meter``, ``take_daily_call``, ``take_operation_call``, ``set_entry``'s
-  entry cap, ``mark_claimed``, ``use_code``): it must stay atomic against concurrent callers in any
+* a store method that checks and writes at once (``meter``, ``take_daily_call``, ``take_operation_call``,
+  ``set_entry``'s entry cap, ``mark_claimed``, ``use_code``): it must stay atomic against concurrent callers in any
   process (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a conditional ``UPDATE`` or a row lock);
 * a rule of :mod:`memorylayer.server.accounts` that counts and then writes: it first takes
   :meth:`AccountStore.lock` on what it counts, so two transactions never count the same state.

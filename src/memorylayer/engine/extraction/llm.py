@@ -75,11 +75,11 @@ class OpenAIExtractor:
         facts: dict[str, str | None] = {}
         for m in memories:
             # A fact is a string, or {"text": …, "slot": …} naming the slot it fills (engine/slots.py).
-            text, slot = (m, None) if isinstance(m, str) else (None, None)
+            fact, slot = (m, None) if isinstance(m, str) else (None, None)
             if isinstance(m, dict):
-                text, slot = m.get("text"), m.get("slot")
-            if isinstance(text, str) and text.strip():
-                facts.setdefault(_cap_units(text.strip()), slot if isinstance(slot, str) else None)
+                fact, slot = m.get("text"), m.get("slot")
+            if isinstance(fact, str) and fact.strip():
+                facts.setdefault(_cap_units(fact.strip()), slot if isinstance(slot, str) else None)
         return list(facts.items())
 
     def complete_json(self, system: str, user: str) -> dict[str, Any]:

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ...errors import InvalidRequest
 from ...engine.answer import EVIDENCE as DEFAULT_ANSWER_ITEMS
 from ...engine.answer import Answer
+from ...errors import InvalidRequest
 from ...limits import CHARS_PER_TOKEN, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
 from ...types import NewMemory
 from .. import accounts, budgets, idempotency
