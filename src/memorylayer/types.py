@@ -162,3 +162,12 @@ class NewMemory:
     created_at: int | None = None
     updated_at: int | None = None
     source: str = "explicit"
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """remember(chunk): the document's chunks in reading order, and how many old chunks were removed."""
+
+    document: str
+    chunks: list[MemoryRecord]
+    removed: int = 0
