@@ -73,3 +73,22 @@ def test_usage_shows_the_saved_keys_budgets_on_its_server(served: tuple[str, str
     assert budgets["operations"]["answer"] == {"used": 0, "limit": 50}
     code, out = run("usage", "--registry", url)
     assert code == 0 and "answer" in out and "not on this plan" in out
+
+
+def test_remember_document_stores_a_file_as_chunks_and_replaces_them(tmp_path: Path) -> None:
+    guide = tmp_path / "deploy.md"
+    guide.write_text("# Deploy\n\nDeploys run on merge.\n\n## Rollback\nRun deploy --previous.\n", encoding="utf-8")
+    code, out = run("remember-document", str(guide), "-n", "ops", "--json")
+    body = json.loads(out)
+    assert code == 0 and body["document"] == "deploy.md" and body["removed"] == 0
+    assert [c["key"] for c in body["chunks"]] == ["deploy.md#0", "deploy.md#1"]
+    guide.write_text("Deploys run nightly.", encoding="utf-8")
+    code, out = run("remember-document", str(guide), "-n", "ops")
+    assert code == 0 and out.strip() == "deploy.md: 1 chunks (1 old ones removed)"
+    code, out = run("recall", "when do deploys run?", "-n", "ops")
+    assert out.strip() == "deploy.md#0: Deploys run nightly."  # chunks are keyed facts in a context
+    code, out = run("remember-document", str(tmp_path / "missing.md"), "--json")
+    assert code == 7 and json.loads(out)["error"]["code"].startswith("storage")
+    (tmp_path / "blank.md").write_text("  \n", encoding="utf-8")
+    code, out = run("remember-document", str(tmp_path / "blank.md"), "--json")
+    assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request"

@@ -76,3 +76,23 @@ def test_answer_refuses_a_blank_question_before_sending(sdk: Make) -> None:
     with pytest.raises(InvalidRequest) as caught:
         sdk().answer("life", "")
     assert caught.value.status == 0 and caught.value.details[0]["path"] == ["question"]
+
+
+def test_remember_document_stores_chunks_and_neighbours_reads_around_one(sdk: Make) -> None:
+    client = sdk(plan="team")
+    text = "# Guide\n\nDeploys run on merge.\n\n## Rollback\nRun deploy --previous to roll back."
+    stored = client.remember_document("ops", "guide.md", text)
+    assert isinstance(stored, m.DocumentResponse) and [c.key for c in stored.chunks] == ["guide.md#0", "guide.md#1"]
+    around = client.neighbours(stored.chunks[1].id)
+    assert [c.key for c in around.memories] == ["guide.md#0", "guide.md#1"]
+
+
+def test_remember_document_needs_an_advanced_plan(sdk: Make) -> None:
+    from memorylayer.errors import PlanRequired
+
+    with pytest.raises(PlanRequired) as caught:
+        sdk(plan="pro").remember_document("ops", "guide.md", "Some text.")
+    assert caught.value.status == 403 and caught.value.details["operation"] == "chunk"
+    with pytest.raises(InvalidRequest) as refused:
+        sdk(plan="team").remember_document("ops", "", "Some text.")
+    assert refused.value.status == 0 and refused.value.details[0]["path"] == ["document"]

@@ -67,7 +67,7 @@ async def test_every_tool_answers_over_http(served: Any, call: Any, call_error: 
         bad = await call_error(client, "memory_list", limit=0)
         deleted = await call(client, "memory_delete", memory_id=stored["memory_id"])
         again = await call_error(client, "memory_delete", memory_id=stored["memory_id"])
-    assert len(names) == 9
+    assert len(names) == 10
     assert answered["found"] and answered["citations"] == [stored["memory_id"]]
     assert answered["answer"] == "Alice drinks soy milk"
     assert hits[0]["memory_id"] == stored["memory_id"]
@@ -171,3 +171,9 @@ async def test_memory_answer_draws_from_the_keys_monthly_budget_shared_with_rest
     assert first["answer"] == "Alice drinks oat milk" and rest.status_code == 200
     assert refused.startswith("[budget_exceeded] Monthly answer budget of this API key reached (2 / 2")
     assert "oat milk" in still["context"]
+
+
+async def test_remember_document_over_http_needs_an_advanced_plan(served: Any, call_error: Any) -> None:
+    async with connect(served.url, served.keys["alice"]) as client:
+        refused = await call_error(client, "memory_remember_document", document="d.md", text="Some text.")
+    assert refused.startswith("[plan_required] chunk is an advanced operation")

@@ -13,6 +13,7 @@ from server_support import Server, build
 from test_transport import assert_error
 
 from memorylayer.server import ServerSettings, admin
+from memorylayer.server.auth import sha256
 from memorylayer.server.core import parse_iso
 from standins.openai_chat import ChatCompletionsStandIn
 
@@ -164,3 +165,66 @@ def test_an_unusable_model_answer_is_extraction_failed(llm_srv: Server, llm: Cha
     _remember(llm_srv, key)
     llm.reply_content("this is not json")
     assert_error(_answer(llm_srv, key, "Where did Caroline move?"), 500, "extraction_failed")
+
+
+GUIDE = """# Deploy guide
+
+Deploys run on merge to main. The pipeline builds the image first.
+
+## Rollback
+To roll back, run `deploy --previous`. It restores the last green release within two minutes.
+
+## Secrets
+Secrets live in the vault under ops/prod. Rotate them every ninety days.
+"""
+
+
+def test_a_document_is_stored_as_chunks_that_recall_finds_with_their_neighbours(srv: Server) -> None:
+    key = srv.account("docs@example.com", plan="team")[1]
+    r = srv.call("POST", "/v1/documents", key, {"scope": "ops", "document": "deploy.md", "text": GUIDE})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    chunks = out["chunks"]
+    assert [c["key"] for c in chunks] == ["deploy.md#0", "deploy.md#1", "deploy.md#2"] and out["removed"] == 0
+    assert chunks[1]["value"].startswith("Deploy guide > Rollback\nTo roll back")
+    recalled = srv.call("POST", "/v1/recall", key, {"scope": "ops", "query": "how do I roll back a deploy?"}).json()
+    assert recalled["memories"][0]["key"] == "deploy.md#1"
+    around = srv.call("POST", "/v1/documents/neighbours", key, {"memoryId": chunks[1]["id"]}).json()
+    assert [m["key"] for m in around["memories"]] == ["deploy.md#0", "deploy.md#1", "deploy.md#2"]
+    alone = srv.call("POST", "/v1/documents/neighbours", key, {"memoryId": chunks[0]["id"], "radius": 0}).json()
+    assert [m["key"] for m in alone["memories"]] == ["deploy.md#0"]
+
+
+def test_re_remembering_a_document_replaces_its_chunks_and_keeps_history(srv: Server) -> None:
+    key = srv.account("redo@example.com", plan="team")[1]
+    srv.call("POST", "/v1/documents", key, {"scope": "ops", "document": "deploy.md", "text": GUIDE})
+    shorter = "# Deploy guide\n\nDeploys run nightly now."
+    out = srv.call("POST", "/v1/documents", key, {"scope": "ops", "document": "deploy.md", "text": shorter}).json()
+    assert [c["value"] for c in out["chunks"]] == ["Deploy guide\nDeploys run nightly now."] and out["removed"] == 2
+    listed = srv.call("POST", "/v1/memories/list", key, {"scope": "ops", "includeTotal": True}).json()
+    assert listed["total"] == 1
+    engine = srv.state.engine_for(srv.state.store.key_by_hash(sha256(key)).account_id)  # type: ignore[union-attr]
+    assert [h.value for h in engine.history(scope="ops", key="deploy.md#0")][0].startswith("Deploy guide\nDeploys")
+
+
+def test_documents_need_an_advanced_plan_and_valid_input_and_write_nothing_otherwise(srv: Server, user: str) -> None:
+    body = {"scope": "ops", "document": "deploy.md", "text": GUIDE}
+    error = assert_error(srv.call("POST", "/v1/documents", user, body), 403, "plan_required")
+    assert error["details"]["operation"] == "chunk" and error["details"]["required_tiers"] == ["team", "enterprise"]
+    team = srv.account("bad-docs@example.com", plan="team")[1]
+    for bad, path in (
+        ({**body, "text": "   "}, None),
+        ({**body, "document": ""}, ["document"]),
+        ({**body, "importance": 2}, ["importance"]),
+        ({"scope": "ops", "text": GUIDE}, ["document"]),
+    ):
+        refused = assert_error(srv.call("POST", "/v1/documents", team, bad), 400, "invalid_request")
+        if path is not None:
+            assert refused["details"][0]["path"] == path
+    too_many = {**body, "text": "\n\n".join(f"Paragraph {i}. " + "word " * 190 for i in range(10_001))}
+    assert srv.call("POST", "/v1/documents", team, too_many).status_code == 413
+    for who in (user, team):
+        assert srv.call("POST", "/v1/memories/list", who, {"scope": "ops"}).json()["memories"] == []
+    missing = srv.call("POST", "/v1/documents/neighbours", team, {"memoryId": "6f1c1c1e-1111-4111-8111-111111111111"})
+    assert_error(missing, 404, "not_found")
+    assert_error(srv.call("POST", "/v1/documents/neighbours", team, {"memoryId": "nope"}), 400, "invalid_request")

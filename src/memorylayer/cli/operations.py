@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -51,6 +52,40 @@ def answer(
     write(result.answer if result.answer is not None else "not in memory")
     for memory_id in result.citations:
         say("  cites ", memory_id)
+
+
+@app.command("remember-document")
+def remember_document(
+    path: Annotated[Path, typer.Argument(help="A Markdown or plain-text file (UTF-8, up to 4 MiB).")],
+    namespace: Namespace = "default",
+    document: Annotated[
+        str | None, typer.Option(help="The document's name (its chunks' keys). Default: the file name.")
+    ] = None,
+    importance: Annotated[float | None, typer.Option(help="0-1, given to every chunk.")] = None,
+    home: Home = None,
+    database: Database = None,
+    as_json: Json = False,
+) -> None:
+    """Store a long document as chunks split on its headings, paragraphs and sentences (remember(chunk)).
+
+    Remembering the same document name again replaces its chunks.
+
+    Example: memorylayer remember-document docs/deploy.md -n ops
+    """
+    name = document if document is not None else path.name
+    with engine_for(home, database, as_json) as engine:
+        text = path.read_text(encoding="utf-8")
+        result = engine.remember_document(namespace, name, text, importance=importance)
+    if as_json:
+        emit_json(
+            {
+                "document": result.document,
+                "chunks": [shapes.memory(m) for m in result.chunks],
+                "removed": result.removed,
+            }
+        )
+        return
+    say(result.document, ": ", str(len(result.chunks)), " chunks (", str(result.removed), " old ones removed)")
 
 
 @app.command()

@@ -179,6 +179,25 @@ class AsyncClient(_BaseClient):
         """
         return await self._send(self._answer(scope, question, threshold, max_items), options)
 
+    async def remember_document(
+        self,
+        scope: str,
+        document: str,
+        text: str,
+        *,
+        importance: float | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.DocumentResponse:
+        """remember(chunk), an extension: store a long document as chunks keyed ``<document>#<i>``;
+        remembering it again replaces its chunks. Needs a plan with the advanced operations."""
+        return await self._send(self._remember_document(scope, document, text, importance), options)
+
+    async def neighbours(
+        self, memory_id: str, *, radius: int | None = None, **options: Unpack[RequestOptions]
+    ) -> m.NeighboursResponse:
+        """A document chunk with ``radius`` (default 1) chunks each side, in reading order."""
+        return await self._send(self._neighbours(memory_id, radius), options)
+
     async def budgets(self, **options: Unpack[RequestOptions]) -> m.BudgetsResponse:
         """This month's operation budgets of the key (an extension): used and limit per operation."""
         return await self._send(self._budgets(), options)

@@ -100,6 +100,21 @@ class RecallResponse(Envelope):
     ranking: Ranking
 
 
+class DocumentResponse(Envelope):
+    """``remember_document`` (an extension, remember(chunk)): the chunks in reading order (keys
+    ``<document>#<i>``) and how many chunks of an earlier version were removed."""
+
+    document: str
+    chunks: list[Memory]
+    removed: int = 0
+
+
+class NeighboursResponse(Envelope):
+    """``neighbours``: a document chunk with the chunks around it, in reading order."""
+
+    memories: list[Memory]
+
+
 class Evidence(WireModel):
     """A memory an answer rests on, with its recall score in [0, 1]."""
 

@@ -75,6 +75,12 @@ class RecallOut(BaseModel):
     ranking: RankingOut
 
 
+class DocumentOut(BaseModel):
+    document: str
+    chunks: list[MemoryOut]
+    removed: int
+
+
 class EvidenceOut(MemoryOut):
     score: float
 

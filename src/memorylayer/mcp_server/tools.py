@@ -21,6 +21,7 @@ from .access import READ_SCOPE, WRITE_SCOPE, ToolContext, engine_for
 from .results import (
     AnswerOut,
     DeleteOut,
+    DocumentOut,
     ListOut,
     MemoryOut,
     NamespacesOut,
@@ -258,6 +259,25 @@ def memory_answer(
     )
 
 
+DocumentName = Annotated[str, _text(L.DOCUMENT_NAME, "The document's name; its chunks are keyed '<name>#<i>'")]
+DocumentText = Annotated[str, Field(min_length=1, description="The document, Markdown or plain text")]
+
+
+def memory_remember_document(
+    ctx: ToolContext,
+    document: DocumentName,
+    text: DocumentText,
+    namespace: Namespace = DEFAULT_NAMESPACE,
+    importance: Importance = None,
+) -> Annotated[CallToolResult, DocumentOut]:
+    """remember(chunk): store a long document as chunks split on its headings, paragraphs and
+    sentences, with overlap; remembering the same document again replaces its chunks. Over HTTP it
+    needs a plan with the advanced operations."""
+    engine = engine_for(ctx, "memory_remember_document", WRITE_SCOPE, operation="chunk")
+    res = engine.remember_document(namespace, document, text, importance=importance)
+    return obj({"document": res.document, "chunks": [memory_out(m) for m in res.chunks], "removed": res.removed})
+
+
 # ---- registration --------------------------------------------------------------------------------
 
 
@@ -290,6 +310,7 @@ TOOLS = (
     Tool(memory_list, "List memories", _READ),
     Tool(memory_recall, "Recall context", _READ),
     Tool(memory_answer, "Answer from memory", _READ),
+    Tool(memory_remember_document, "Remember a document", _CHANGE),
 )
 TOOL_NAMES = tuple(tool.fn.__name__ for tool in TOOLS)
 

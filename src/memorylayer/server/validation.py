@@ -553,6 +553,19 @@ RECALL = Schema(
     },
     name="Recall",
 )
+DOCUMENT = Schema(
+    {
+        "scope": SCOPE,
+        "document": _length(L.DOCUMENT_NAME, kind="name"),
+        "text": Str(description="The document (Markdown or plain text); within the request body limit."),
+        "importance": Num(L.IMPORTANCE_MIN, L.IMPORTANCE_MAX, optional=True),
+    },
+    name="RememberDocument",
+)
+NEIGHBOURS = Schema(
+    {"memoryId": Str(), "radius": _integer(L.Bounds(0, 10), optional=True)},
+    name="ChunkNeighbours",
+)
 ANSWER = Schema(
     {
         "scope": SCOPE,

@@ -205,6 +205,52 @@ def recall(
     return ok(request, recall_json(result))
 
 
+@route(
+    router,
+    "POST",
+    "/v1/documents",
+    summary="Extension: remember(chunk), a long document stored as linked chunks (Pro+ and up)",
+    schema=v.DOCUMENT,
+    errors=(*AUTH_ERRORS, 413, 500),
+)
+def remember_document(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.DOCUMENT)
+) -> JSONResponse:
+    require(caller, WRITE)
+    srv = state(request)
+    budgets.charge(srv, caller, "chunk")
+    result = srv.engine_for(caller.account.id).remember_document(
+        data["scope"],
+        data["document"],
+        data["text"],
+        importance=data.get("importance"),
+        admit=accounts.quota_guard(srv, caller),
+    )
+    return ok(
+        request,
+        {"document": result.document, "chunks": [memory_json(m) for m in result.chunks], "removed": result.removed},
+    )
+
+
+@route(
+    router,
+    "POST",
+    "/v1/documents/neighbours",
+    summary="Extension: a document chunk with the chunks around it, in reading order",
+    schema=v.NEIGHBOURS,
+    errors=(*AUTH_ERRORS, 404),
+)
+def chunk_neighbours(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.NEIGHBOURS)
+) -> JSONResponse:
+    require(caller, READ)
+    if not UUID_RE.fullmatch(data["memoryId"]):
+        raise InvalidRequest("Invalid memory ID format")
+    engine = state(request).engine_for(caller.account.id)
+    around = engine.neighbours(data["memoryId"].lower(), radius=data.get("radius", 1))
+    return ok(request, {"memories": [memory_json(m) for m in around]})
+
+
 def answer_json(answer: Answer) -> dict[str, Any]:
     evidence = [{"memory": memory_json(h.memory), "score": round(h.score, 4)} for h in answer.evidence]
     return {
