@@ -44,6 +44,8 @@ BATCH_ITEMS = Bounds(1, 1_000)
 DOCUMENT_NAME = Bounds(1, 100)
 DOCUMENT_MAX_BYTES = 4_194_304
 DOCUMENT_CHUNKS = Bounds(1, 10_000)
+#: Chunks each side of a hit that ``neighbours`` reads.
+NEIGHBOUR_RADIUS = Bounds(0, 10)
 #: Milliseconds since the epoch accepted for times (JavaScript's safe integer range).
 TIME_MS = Bounds(0, 2**53 - 1)
 

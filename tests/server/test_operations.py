@@ -227,4 +227,5 @@ def test_documents_need_an_advanced_plan_and_valid_input_and_write_nothing_other
         assert srv.call("POST", "/v1/memories/list", who, {"scope": "ops"}).json()["memories"] == []
     missing = srv.call("POST", "/v1/documents/neighbours", team, {"memoryId": "6f1c1c1e-1111-4111-8111-111111111111"})
     assert_error(missing, 404, "not_found")
-    assert_error(srv.call("POST", "/v1/documents/neighbours", team, {"memoryId": "nope"}), 400, "invalid_request")
+    assert_error(srv.call("POST", "/v1/documents/neighbours", team, {"memoryId": "nope"}), 404, "not_found")
+    assert_error(srv.call("POST", "/v1/documents/neighbours", team, {"memoryId": 7}), 400, "invalid_request")

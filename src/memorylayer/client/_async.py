@@ -11,6 +11,7 @@ import anyio
 import httpx
 
 from ..errors import MemoryLayerError
+from . import _operations as ops
 from . import models as m
 from ._base import (
     DEFAULT_MAX_RETRIES,
@@ -177,7 +178,7 @@ class AsyncClient(_BaseClient):
 
         Counted against the key's monthly answer budget (``BudgetExceeded`` when it is spent).
         """
-        return await self._send(self._answer(scope, question, threshold, max_items), options)
+        return await self._send(ops.answer(scope, question, threshold, max_items), options)
 
     async def remember_document(
         self,
@@ -190,17 +191,17 @@ class AsyncClient(_BaseClient):
     ) -> m.DocumentResponse:
         """remember(chunk), an extension: store a long document as chunks keyed ``<document>#<i>``;
         remembering it again replaces its chunks. Needs a plan with the advanced operations."""
-        return await self._send(self._remember_document(scope, document, text, importance), options)
+        return await self._send(ops.remember_document(scope, document, text, importance), options)
 
     async def neighbours(
         self, memory_id: str, *, radius: int | None = None, **options: Unpack[RequestOptions]
     ) -> m.NeighboursResponse:
         """A document chunk with ``radius`` (default 1) chunks each side, in reading order."""
-        return await self._send(self._neighbours(memory_id, radius), options)
+        return await self._send(ops.neighbours(memory_id, radius), options)
 
     async def budgets(self, **options: Unpack[RequestOptions]) -> m.BudgetsResponse:
         """This month's operation budgets of the key (an extension): used and limit per operation."""
-        return await self._send(self._budgets(), options)
+        return await self._send(ops.budgets(), options)
 
     async def get(self, scope: str, key: str, **options: Unpack[RequestOptions]) -> m.GetResponse:
         """The live memory under ``(scope, key)``; ``response.memory`` is ``None`` if there is none."""

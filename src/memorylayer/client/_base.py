@@ -441,33 +441,6 @@ class _BaseClient:
         )
         return Call("POST", "/v1/recall", m.RecallResponse, body)
 
-    def _answer(
-        self, scope: str, question: str, threshold: str | None, max_items: int | None
-    ) -> Call[m.AnswerResponse]:
-        check(
-            text("scope", scope, L.SCOPE),
-            text("question", question, L.QUERY),
-            integer("maxItems", max_items, L.MAX_ITEMS),
-        )
-        body = _compact(scope=scope, question=question, maxItems=max_items, threshold=threshold)
-        return Call("POST", "/v1/recall/answer", m.AnswerResponse, body)
-
-    def _remember_document(
-        self, scope: str, document: str, text_: str, importance: float | None
-    ) -> Call[m.DocumentResponse]:
-        check(text("scope", scope, L.SCOPE), text("document", document, L.DOCUMENT_NAME))
-        body = _compact(scope=scope, document=document, text=text_, importance=importance)
-        # Chunks are keyed by position, so a retried call rewrites the same chunks.
-        return Call("POST", "/v1/documents", m.DocumentResponse, body)
-
-    def _neighbours(self, memory_id: str, radius: int | None) -> Call[m.NeighboursResponse]:
-        check(integer("radius", radius, L.Bounds(0, 10)))
-        body = _compact(memoryId=memory_id, radius=radius)
-        return Call("POST", "/v1/documents/neighbours", m.NeighboursResponse, body)
-
-    def _budgets(self) -> Call[m.BudgetsResponse]:
-        return Call("GET", "/v1/budgets", m.BudgetsResponse)
-
     def _get(self, scope: str, key: str) -> Call[m.GetResponse]:
         check(text("scope", scope, L.SCOPE), text("key", key, L.KEY))
         return Call("POST", "/v1/memories/get", m.GetResponse, {"scope": scope, "key": key})

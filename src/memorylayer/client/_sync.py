@@ -12,6 +12,7 @@ from typing import Any, Self, Unpack
 import httpx
 
 from ..errors import MemoryLayerError
+from . import _operations as ops
 from . import models as m
 from ._base import (
     DEFAULT_MAX_RETRIES,
@@ -183,7 +184,7 @@ class Client(_BaseClient):
 
         Counted against the key's monthly answer budget (``BudgetExceeded`` when it is spent).
         """
-        return self._send(self._answer(scope, question, threshold, max_items), options)
+        return self._send(ops.answer(scope, question, threshold, max_items), options)
 
     def remember_document(
         self,
@@ -196,17 +197,17 @@ class Client(_BaseClient):
     ) -> m.DocumentResponse:
         """remember(chunk), an extension: store a long document as chunks keyed ``<document>#<i>``;
         remembering it again replaces its chunks. Needs a plan with the advanced operations."""
-        return self._send(self._remember_document(scope, document, text, importance), options)
+        return self._send(ops.remember_document(scope, document, text, importance), options)
 
     def neighbours(
         self, memory_id: str, *, radius: int | None = None, **options: Unpack[RequestOptions]
     ) -> m.NeighboursResponse:
         """A document chunk with ``radius`` (default 1) chunks each side, in reading order."""
-        return self._send(self._neighbours(memory_id, radius), options)
+        return self._send(ops.neighbours(memory_id, radius), options)
 
     def budgets(self, **options: Unpack[RequestOptions]) -> m.BudgetsResponse:
         """This month's operation budgets of the key (an extension): used and limit per operation."""
-        return self._send(self._budgets(), options)
+        return self._send(ops.budgets(), options)
 
     def get(self, scope: str, key: str, **options: Unpack[RequestOptions]) -> m.GetResponse:
         """The live memory under ``(scope, key)``; ``response.memory`` is ``None`` if there is none."""

@@ -21,7 +21,6 @@ from ..store.base import Backend, ListQuery, Store, VectorIndex
 from ..types import (
     LOCAL_ACCOUNT,
     AddResult,
-    DocumentResult,
     HistoryEntry,
     MemoryRecord,
     Namespace,
@@ -34,12 +33,10 @@ from ..types import (
 )
 from . import jsonl
 from . import validation as v
-from .answer import EVIDENCE as ANSWER_EVIDENCE
-from .answer import Answer, ask_model, extractive
-from .chunking import chunk_key, split_document
 from .cursor import decode_cursor, encode_cursor
 from .dedup import content_hash
 from .extraction import extract_facts
+from .operations import Operations
 from .ranking import DEFAULT_RANKING, RankingConfig, build_context
 from .recall import budget as recall_budget
 from .recall import ordered
@@ -94,7 +91,7 @@ class _Shared:
         return Retriever(self.backend.memories, self.index, self.embedder, self.ranking, self.reranker)
 
 
-class Engine:
+class Engine(Operations):
     """Memories of one account (``"local"`` for local use) in one database.
 
     All methods are synchronous and thread-safe; each write is one transaction.
@@ -273,74 +270,6 @@ class Engine:
         """
         scope, items = v.scope(scope), v.new_memories(items)
         return self.commit(self.prepare(scope, items, dedup="similar" if dedup else "none"), admit)
-
-    def remember_document(
-        self,
-        scope: str,
-        document: str,
-        text: str,
-        *,
-        importance: float | None = None,
-        admit: Admit | None = None,
-    ) -> DocumentResult:
-        """remember(chunk): store ``text`` as chunks split on its structure, linked to ``document``.
-
-        Chunk ``i`` is the keyed memory ``<document>#<i>`` with metadata ``document``, ``chunk``,
-        ``chunks`` and ``heading``. Re-remembering a document replaces its chunks in one transaction:
-        changed ones upsert (the old text stays in history), surplus old ones are deleted.
-
-        Raises:
-            InvalidRequest: a bad scope, document name or importance; blank text, text over
-                DOCUMENT_MAX_BYTES, or more than DOCUMENT_CHUNKS chunks. Nothing is written.
-        """
-        scope = v.scope(scope)
-        document = v.text(document, "document", limits.DOCUMENT_NAME, name=True)
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidRequest("text: expected a non-blank document")
-        size = len(text.encode("utf-8", errors="surrogatepass"))
-        if size > limits.DOCUMENT_MAX_BYTES:
-            raise InvalidRequest(f"text: {size:,} bytes is over the document limit of {limits.DOCUMENT_MAX_BYTES:,}")
-        if "\x00" in text:
-            raise InvalidRequest("text: must not contain NUL characters")
-        weight = None if importance is None else v.unit_interval(importance, "importance")
-        chunks = split_document(text)
-        if len(chunks) > limits.DOCUMENT_CHUNKS.max:
-            raise InvalidRequest(f"text: {len(chunks):,} chunks is over the limit of {limits.DOCUMENT_CHUNKS.max:,}")
-        items = [
-            NewMemory(
-                c.value,
-                key=chunk_key(document, c.position),
-                metadata={"document": document, "chunk": c.position, "chunks": len(chunks), "heading": c.heading},
-                importance=weight,
-            )
-            for c in chunks
-        ]
-        prepared = self.prepare(scope, items, dedup="none")
-        with self.backend.transaction():
-            first = self.get_key(scope, chunk_key(document, 0))
-            before = int(first.metadata.get("chunks", 0)) if first is not None else 0
-            removed = sum(self.remove(scope, chunk_key(document, i)) for i in range(len(chunks), before))
-            result = self.commit(prepared, admit)
-        by_key = {m.key: m for m in result.memories}
-        stored = [by_key.get(item.key) or self.get_key(scope, item.key or "") for item in items]
-        return DocumentResult(document, [m for m in stored if m is not None], removed)
-
-    def neighbours(self, memory_id: str, *, radius: int = 1) -> builtins.list[MemoryRecord]:
-        """The chunks around a document chunk, ``radius`` each side, in reading order (itself included).
-
-        A memory that is not a chunk is its own only neighbour.
-
-        Raises:
-            NotFound: no live memory has that id. InvalidRequest: a radius outside 0-10.
-        """
-        radius = v.integer(radius, "radius", limits.Bounds(0, 10))
-        memory = self.get(memory_id)
-        document, position = memory.metadata.get("document"), memory.metadata.get("chunk")
-        if not isinstance(document, str) or not isinstance(position, int):
-            return [memory]
-        around = range(max(0, position - radius), position + radius + 1)
-        found = [self.get_key(memory.scope, chunk_key(document, i)) for i in around]
-        return [m for m in found if m is not None]
 
     def prepare(
         self,
@@ -604,33 +533,6 @@ class Engine:
             hits=kept_hits,
             left_out=[h for h in ranked if h.memory.id not in kept_ids][:near_misses],
         )
-
-    def answer(
-        self,
-        scope: str,
-        question: str,
-        *,
-        max_items: int = ANSWER_EVIDENCE,
-        threshold: str | None = limits.DEFAULT_THRESHOLD,
-        offline: bool = False,
-    ) -> Answer:
-        """recall(answer): an answer to ``question`` from ``scope`` with the memories it rests on.
-
-        The evidence is what :meth:`recall` keeps for the question (up to ``max_items``). With an
-        OpenAI-compatible model configured (and ``offline`` False) the model answers from it and cites
-        memory ids; otherwise the best supported sentence is the answer. ``answer`` None: not in memory.
-
-        Raises:
-            InvalidRequest: a bad scope, question, max_items or threshold.
-            ExtractionFailed: the configured model could not be reached or answered something unusable.
-        """
-        budget = limits.MAX_TOKENS.max
-        result = self.recall(scope, question, max_items=max_items, max_tokens=budget, threshold=threshold)
-        question = question.strip()
-        model = self._shared.extractor
-        if not offline and hasattr(model, "complete_json"):
-            return ask_model(model, question, result.hits)
-        return extractive(question, result.hits)
 
     # -- bulk --------------------------------------------------------------------------------
     def export_jsonl(self, fp: IO[str], *, scope: str | None = None) -> int:

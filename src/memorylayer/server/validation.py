@@ -553,28 +553,6 @@ RECALL = Schema(
     },
     name="Recall",
 )
-DOCUMENT = Schema(
-    {
-        "scope": SCOPE,
-        "document": _length(L.DOCUMENT_NAME, kind="name"),
-        "text": Str(description="The document (Markdown or plain text); within the request body limit."),
-        "importance": Num(L.IMPORTANCE_MIN, L.IMPORTANCE_MAX, optional=True),
-    },
-    name="RememberDocument",
-)
-NEIGHBOURS = Schema(
-    {"memoryId": Str(), "radius": _integer(L.Bounds(0, 10), optional=True)},
-    name="ChunkNeighbours",
-)
-ANSWER = Schema(
-    {
-        "scope": SCOPE,
-        "question": _length(L.QUERY, kind="text"),
-        "maxItems": _integer(L.MAX_ITEMS, optional=True),
-        "threshold": Enum(L.THRESHOLDS, optional=True),
-    },
-    name="RecallAnswer",
-)
 EXTRACTION_PROMPT = Schema({"prompt": _length(L.EXTRACTION_PROMPT, trim=True)}, name="ExtractionPrompt")
 CHECKOUT = Schema({"tier": Enum(("basic", "pro"))}, name="Checkout")
 CONTAINER_CREATE = Schema(

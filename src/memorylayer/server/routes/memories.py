@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 
 from ...engine.answer import EVIDENCE as DEFAULT_ANSWER_ITEMS
 from ...engine.answer import Answer
-from ...errors import InvalidRequest
+from ...errors import InvalidRequest, NotFound
 from ...limits import CHARS_PER_TOKEN, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
 from ...types import NewMemory
 from .. import accounts, budgets, idempotency
+from .. import operation_schemas as ops
 from .. import validation as v
 from ..auth import READ, WRITE, Caller, authenticate, require
 from ..core import UUID_RE, body, memory_json, ok, parse_iso, recall_json, route, state
@@ -210,11 +211,11 @@ def recall(
     "POST",
     "/v1/documents",
     summary="Extension: remember(chunk), a long document stored as linked chunks (Pro+ and up)",
-    schema=v.DOCUMENT,
+    schema=ops.DOCUMENT,
     errors=(*AUTH_ERRORS, 413, 500),
 )
 def remember_document(
-    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.DOCUMENT)
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(ops.DOCUMENT)
 ) -> JSONResponse:
     require(caller, WRITE)
     srv = state(request)
@@ -237,15 +238,15 @@ def remember_document(
     "POST",
     "/v1/documents/neighbours",
     summary="Extension: a document chunk with the chunks around it, in reading order",
-    schema=v.NEIGHBOURS,
+    schema=ops.NEIGHBOURS,
     errors=(*AUTH_ERRORS, 404),
 )
 def chunk_neighbours(
-    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.NEIGHBOURS)
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(ops.NEIGHBOURS)
 ) -> JSONResponse:
     require(caller, READ)
     if not UUID_RE.fullmatch(data["memoryId"]):
-        raise InvalidRequest("Invalid memory ID format")
+        raise NotFound(f"memory {data['memoryId']} does not exist")  # malformed ids are 404 (DESIGN.md)
     engine = state(request).engine_for(caller.account.id)
     around = engine.neighbours(data["memoryId"].lower(), radius=data.get("radius", 1))
     return ok(request, {"memories": [memory_json(m) for m in around]})
@@ -267,11 +268,11 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     "POST",
     "/v1/recall/answer",
     summary="Extension: recall(answer), an answer with the memories it rests on (metered per key and month)",
-    schema=v.ANSWER,
+    schema=ops.ANSWER,
     errors=(*AUTH_ERRORS, 500),
 )
 def recall_answer(
-    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.ANSWER)
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(ops.ANSWER)
 ) -> JSONResponse:
     require(caller, READ)
     srv = state(request)
