@@ -48,6 +48,8 @@ DOCUMENT_CHUNKS = Bounds(1, 10_000)
 NEIGHBOUR_RADIUS = Bounds(0, 10)
 #: Milliseconds since the epoch accepted for times (JavaScript's safe integer range).
 TIME_MS = Bounds(0, 2**53 - 1)
+#: A memory's time to live, in seconds (up to about 100 years); ``expiresAt`` is the other way to say it.
+TTL_SECONDS = Bounds(1, 100 * 366 * 86_400)
 
 # -- reads --------------------------------------------------------------------------------------------
 #: Page size of the engine's ``list`` (CLI, MCP); the wire caps it lower.

@@ -102,10 +102,11 @@ TABLES: list[tuple[str, str, str]] = [
 ]
 _MEMORY_COLUMNS = (
     "rowid, id, account, scope, key, value, metadata, importance, source, status, created_at, updated_at,"
-    " last_recalled_at, recall_count, content_hash, superseded_by"
+    " last_recalled_at, recall_count, content_hash, superseded_by, expires_at, valid_from, valid_to"
 )
 _HISTORY_COLUMNS = (
-    "account, memory_id, scope, key, value, metadata, importance, source, event, replaced_at, replaced_by"
+    "account, memory_id, scope, key, value, metadata, importance, source, event, replaced_at, replaced_by,"
+    " valid_from, valid_to"
 )
 
 
@@ -174,7 +175,7 @@ def _array(vector: Any) -> np.ndarray:
 
 def _record(row: tuple[Any, ...], model: str | None) -> MemoryRecord:
     (_, memory_id, account, scope, key, value, metadata, importance, source, status, created, updated, recalled,
-     recalls, content_hash, superseded_by) = row  # fmt: skip
+     recalls, content_hash, superseded_by, expires_at, valid_from, valid_to) = row  # fmt: skip
     return MemoryRecord(
         id=memory_id,
         scope=scope,
@@ -192,6 +193,9 @@ def _record(row: tuple[Any, ...], model: str | None) -> MemoryRecord:
         model=model,
         superseded_by=superseded_by,
         account=account,
+        expires_at=None if expires_at is None else int(expires_at),
+        valid_from=None if valid_from is None else int(valid_from),
+        valid_to=None if valid_to is None else int(valid_to),
     )
 
 

@@ -120,6 +120,19 @@ MIGRATIONS = [
         """,
     ),
     Migration(
+        "m005_expiry_and_validity",
+        """
+        -- As SQLite's m009: expires_at (gone from every read at that instant, purged by a sweep),
+        -- valid_from / valid_to (the interval a value holds; NULL valid_from reads as created_at).
+        ALTER TABLE memories ADD COLUMN expires_at bigint;
+        ALTER TABLE memories ADD COLUMN valid_from bigint;
+        ALTER TABLE memories ADD COLUMN valid_to bigint;
+        CREATE INDEX memories_expiry ON memories (expires_at) WHERE expires_at IS NOT NULL;
+        ALTER TABLE memory_history ADD COLUMN valid_from bigint;
+        ALTER TABLE memory_history ADD COLUMN valid_to bigint;
+        """,
+    ),
+    Migration(
         "a001_accounts",
         """
         CREATE TABLE wm_accounts (
