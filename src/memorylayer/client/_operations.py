@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from .. import limits as L
 from . import models as m
-from ._base import Call, _compact
+from ._base import Call
 from ._checks import check, integer, text
+from ._checks import compact as _compact
 
 
 def answer(scope: str, question: str, threshold: str | None, max_items: int | None) -> Call[m.AnswerResponse]:

@@ -16,14 +16,14 @@ from .chunking import chunk_key, split_document
 if TYPE_CHECKING:
     from ..store.base import Backend
     from ..types import AddResult, RecallResult
-    from .core import _Shared
+    from .shared import Shared
     from .writes import Admit, Dedup, Prepared
 
 
 class _Engine(Protocol):
     """What the operations use of Engine (mypy checks Engine provides it)."""
 
-    _shared: _Shared
+    _shared: Shared
 
     @property
     def backend(self) -> Backend: ...
