@@ -35,6 +35,7 @@ from . import validation as v
 from .asof import list_as_of, ordered_as_of, rank_as_of
 from .cursor import decode_cursor, encode_cursor
 from .extraction import extract_facts
+from .operations import Operations
 from .ranking import DEFAULT_RANKING, RankingConfig, build_context
 from .recall import budget as recall_budget
 from .recall import ordered
@@ -50,7 +51,7 @@ EMBED_BATCH = 256
 SWEEP_SECONDS = 60
 
 
-class Engine:
+class Engine(Operations):
     """Memories of one account (``"local"`` for local use) in one database.
 
     All methods are synchronous and thread-safe; each write is one transaction.

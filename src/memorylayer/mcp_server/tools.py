@@ -19,7 +19,9 @@ from ..errors import InvalidRequest, NotFound
 from ..types import iso_ms
 from .access import READ_SCOPE, WRITE_SCOPE, ToolContext, engine_for
 from .results import (
+    AnswerOut,
     DeleteOut,
+    DocumentOut,
     ListOut,
     MemoryOut,
     NamespacesOut,
@@ -268,6 +270,53 @@ def memory_recall(
     )
 
 
+AnswerQuestion = Annotated[str, _text(L.QUERY, "The question to answer from memory")]
+Evidence = Annotated[int, _int(L.MAX_ITEMS, "Most memories the answer may rest on. Default: 8")]
+
+
+def memory_answer(
+    ctx: ToolContext,
+    question: AnswerQuestion,
+    namespace: Namespace = DEFAULT_NAMESPACE,
+    max_items: Evidence = 8,
+    threshold: Threshold = "balanced",
+) -> Annotated[CallToolResult, AnswerOut]:
+    """recall(answer): answer a question from a namespace's memories, citing the memory ids it rests
+    on; `found` is false (answer null) when memory does not hold the answer. Over HTTP each call
+    counts against the API key's monthly answer budget."""
+    engine = engine_for(ctx, "memory_answer", READ_SCOPE, operation="answer")
+    res = engine.answer(namespace, question, max_items=max_items, threshold=threshold)
+    evidence = [{**memory_out(h.memory), "score": round(h.score, 4)} for h in res.evidence]
+    return obj(
+        {
+            "answer": res.answer,
+            "found": res.found,
+            "citations": res.citations,
+            "method": res.method,
+            "evidence": evidence,
+        }
+    )
+
+
+DocumentName = Annotated[str, _text(L.DOCUMENT_NAME, "The document's name; its chunks are keyed '<name>#<i>'")]
+DocumentText = Annotated[str, Field(min_length=1, description="The document, Markdown or plain text")]
+
+
+def memory_remember_document(
+    ctx: ToolContext,
+    document: DocumentName,
+    text: DocumentText,
+    namespace: Namespace = DEFAULT_NAMESPACE,
+    importance: Importance = None,
+) -> Annotated[CallToolResult, DocumentOut]:
+    """remember(chunk): store a long document as chunks split on its headings, paragraphs and
+    sentences, with overlap; remembering the same document again replaces its chunks. Over HTTP it
+    needs a plan with the advanced operations."""
+    engine = engine_for(ctx, "memory_remember_document", WRITE_SCOPE, operation="chunk")
+    res = engine.remember_document(namespace, document, text, importance=importance)
+    return obj({"document": res.document, "chunks": [memory_out(m) for m in res.chunks], "removed": res.removed})
+
+
 # ---- registration --------------------------------------------------------------------------------
 
 
@@ -289,7 +338,7 @@ def _hints(*, read_only: bool, destructive: bool, idempotent: bool) -> ToolAnnot
 _READ = _hints(read_only=True, destructive=False, idempotent=True)
 _CHANGE = _hints(read_only=False, destructive=True, idempotent=True)
 
-#: The seed's seven tools (seed 001), then ``memory_recall``.
+#: The seed's seven tools (seed 001), then ``memory_recall`` and the operations (docs/operations.md).
 TOOLS = (
     Tool(memory_store, "Store a memory", _hints(read_only=False, destructive=False, idempotent=False)),
     Tool(memory_search, "Search memories", _READ),
@@ -299,6 +348,8 @@ TOOLS = (
     Tool(memory_list_namespaces, "List namespaces", _READ),
     Tool(memory_list, "List memories", _READ),
     Tool(memory_recall, "Recall context", _READ),
+    Tool(memory_answer, "Answer from memory", _READ),
+    Tool(memory_remember_document, "Remember a document", _CHANGE),
 )
 TOOL_NAMES = tuple(tool.fn.__name__ for tool in TOOLS)
 
