@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,15 +180,15 @@ def test_a_search_inside_a_rolled_back_transaction_leaves_no_trace(
     assert index.search(ACCOUNT, SCOPE, unit("later"), 1)[0][1] == pytest.approx(1.0, abs=2e-3)
 
 
-def test_postgres_searches_with_the_ef_search_the_url_asks_for(tmp_path: Path) -> None:
+def test_postgres_searches_with_the_ef_search_the_url_asks_for() -> None:
     """An operator trades speed for recall on large scopes with ``-c hnsw.ef_search=N`` (docs/deploy.md)."""
     from urllib.parse import quote
 
-    from conftest import FACTORIES
     from memorylayer.store import open_backend
     from memorylayer.store.postgres.vectors import EF_SEARCH
+    from postgres_server import shared
 
-    url = FACTORIES["postgres"](tmp_path).url
+    url = shared().new_database()
     default = open_backend(url)
     raised = open_backend(url + quote(" -c hnsw.ef_search=700", safe=""))
     try:
