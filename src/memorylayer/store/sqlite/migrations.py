@@ -351,4 +351,12 @@ MIGRATIONS = [
         );
         """,
     ),
+    Migration(
+        "m009_database_instance",
+        """
+        -- A random number naming this database file, so a vector index file written beside it is never
+        -- trusted for another database (a restored backup, a fresh file at the same path).
+        INSERT INTO counters (name, value) VALUES ('instance', abs(random()));
+        """,
+    ),
 ]
