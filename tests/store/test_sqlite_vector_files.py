@@ -216,3 +216,31 @@ def test_searches_of_one_scope_run_in_parallel_with_writes_and_stay_correct(back
             thread.join()
     assert errors == []
     assert index.size(ACCOUNT, SCOPE) == 80
+
+
+def test_an_index_far_behind_the_store_is_reloaded_in_bulk_not_replayed_row_by_row(
+    backend: SqliteBackend, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vector_module, "RELOAD_MIN_CHANGES", 4)
+    query, _ = _fill(backend, 4)
+    index = _index(backend)
+    index.search(ACCOUNT, SCOPE, query, 3)
+    for n in range(10):
+        put(backend.memories, f"later {n}", vector=toward(query, 200 + n, 0.95 + n / 1000))
+    replayed: list[int] = []
+    real = backend.memories.vector_changes
+
+    def counting(*args: object) -> tuple[list[object], int]:
+        changes, high = real(*args)  # type: ignore[arg-type]
+        replayed.append(len(changes))
+        return changes, high  # type: ignore[return-value]
+
+    monkeypatch.setattr(backend.memories, "vector_changes", counting)
+    found = index.search(ACCOUNT, SCOPE, query, 3)
+    assert index.size(ACCOUNT, SCOPE) == 14 and len(found) == 3
+    assert max(replayed) == 0  # the 10 changes came in bulk, not as a replay
+    second = SqliteBackend(path)
+    try:  # the file was rewritten by the reload, so a new process does not replay either
+        assert _header(_files(second)[0])["rows"] == 14
+    finally:
+        second.close()

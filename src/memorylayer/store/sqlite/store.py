@@ -517,6 +517,13 @@ class SqliteStore:
         ).fetchone()
         return int(row[0])
 
+    def changed_since(self, account: str, scope: str, since: int) -> int:
+        """How many of ``scope``'s memories changed after sequence ``since`` (read from the scope/seq index)."""
+        row = self._conn.execute(
+            "SELECT count(*) FROM memories WHERE account = ? AND scope = ? AND seq > ?", (account, scope, since)
+        ).fetchone()
+        return int(row[0])
+
     def live_vector_chunks(
         self, account: str, scope: str, model: str, dimensions: int, chunk: int = 8192
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -47,6 +47,9 @@ PERSIST_MIN_ROWS = 4096
 #: The file is rewritten once this share of its rows (and at least REWRITE_MIN_CHANGES) changed.
 REWRITE_SHARE = 0.05
 REWRITE_MIN_CHANGES = 1024
+#: A cached scope this far behind (and behind by more than its own size) is reloaded in bulk
+#: instead of replaying the changes one Python object per row.
+RELOAD_MIN_CHANGES = 50_000
 #: Index file layout version; any other value is rebuilt.
 FILE_FORMAT = 1
 _HEADER_BYTES = 4096
@@ -318,6 +321,10 @@ class SqliteVectorIndex:
 
     # -- loading -----------------------------------------------------------------------------------
 
+    def _far_behind(self, account: str, scope: str, seq: int, size: int) -> bool:
+        """Whether replaying the changes since ``seq`` would cost more than reading the scope in bulk."""
+        return self._store.changed_since(account, scope, seq) >= max(RELOAD_MIN_CHANGES, size)
+
     def _load(self, account: str, scope: str) -> _ScopeVectors:
         """A scope's vectors from its index file when one can be trusted, else rebuilt from the store."""
         dims = self._dimensions
@@ -325,7 +332,7 @@ class SqliteVectorIndex:
         if self._files is not None:
             path = self._files.path(account, scope, self.model_id)
             opened = self._files.open(path, self.model_id, dims, high)
-            if opened is not None:
+            if opened is not None and not self._far_behind(account, scope, opened[1], opened[0].size):
                 base, seq = opened
                 return _ScopeVectors(dims, seq, base, _empty(dims), 0, seq)
         # Rebuild: ``high`` is read before the rows, so a write landing in between is re-applied
@@ -363,6 +370,11 @@ class SqliteVectorIndex:
         """The scope's vectors as of now; call under ``_sync_lock``."""
         key = (account, scope)
         entry = self._scopes.get(key)
+        if entry is not None and not self._store.database.has_pending_writes():
+            if self._far_behind(account, scope, entry.seq, entry.size):
+                with self._rw.write():
+                    del self._scopes[key]
+                entry = None
         if entry is None:
             entry = self._load(account, scope)
             if self._store.database.has_pending_writes():
