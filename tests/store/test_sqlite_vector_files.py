@@ -244,3 +244,28 @@ def test_an_index_far_behind_the_store_is_reloaded_in_bulk_not_replayed_row_by_r
         assert _header(_files(second)[0])["rows"] == 14
     finally:
         second.close()
+
+
+def test_a_backup_restored_over_the_database_does_not_trust_the_index_file_of_the_history_it_replaced(
+    backend: SqliteBackend, path: Path, tmp_path: Path
+) -> None:
+    query, _ = _fill(backend, 5)
+    backup = tmp_path / "backup.db"
+    with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(backup)) as target:
+        source.backup(target)
+    for n in range(5):
+        put(backend.memories, f"lost {n}", vector=toward(query, 300 + n, 0.99))
+    _index(backend).search(ACCOUNT, SCOPE, query, 3)  # the file now holds the "lost" memories
+    backend.close()
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    backup.rename(path)
+    restored = SqliteBackend(path)  # same instance number, and it will reach the same sequence numbers
+    try:
+        kept = {put(restored.memories, f"new {n}", vector=toward(query, 400 + n, 0.2))[0] for n in range(5)}
+        found = {r for r, _ in _index(restored).search(ACCOUNT, SCOPE, query, 20)}
+        assert kept <= found and len(found) == 10
+        lost_scores = [s for _, s in _index(restored).search(ACCOUNT, SCOPE, query, 1)]
+        assert lost_scores[0] < 0.95  # none of the replaced history's near-duplicates came back
+    finally:
+        restored.close()

@@ -40,9 +40,7 @@ class SqliteBackend:
         return self.database.transaction()
 
     def vector_index(self, model_id: str, dimensions: int, *, threads: int = 2) -> SqliteVectorIndex:
-        return SqliteVectorIndex(
-            self.memories, model_id, dimensions, threads=threads, folder=self.vector_folder
-        )
+        return SqliteVectorIndex(self.memories, model_id, dimensions, threads=threads, folder=self.vector_folder)
 
     @property
     def vector_folder(self) -> Path:

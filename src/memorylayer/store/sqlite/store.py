@@ -524,6 +524,23 @@ class SqliteStore:
         ).fetchone()
         return int(row[0])
 
+    def vector_anchors(self, account: str, scope: str, seq: int, limit: int = 16) -> builtins.list[tuple[str, int]]:
+        """(id, seq) of ``scope``'s memories last written at or before ``seq``, latest first, and how many
+        of its deletes happened by then (as ("", count), last).
+
+        An index file records them with its sequence number: in the same history they only ever lose
+        members, while a backup restored over the database whose history then went another way reaches
+        the same sequence numbers with other memories and other deletes.
+        """
+        rows = self._conn.execute(
+            "SELECT id, seq FROM memories WHERE account = ? AND scope = ? AND seq <= ? ORDER BY seq DESC LIMIT ?",
+            (account, scope, seq, limit),
+        ).fetchall()
+        deletes = self._conn.execute(
+            "SELECT count(*) FROM memory_tombstones WHERE account = ? AND scope = ? AND seq <= ?", (account, scope, seq)
+        ).fetchone()[0]
+        return [(str(r[0]), int(r[1])) for r in rows] + [("", int(deletes))]
+
     def live_vector_chunks(
         self, account: str, scope: str, model: str, dimensions: int, chunk: int = 8192
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:

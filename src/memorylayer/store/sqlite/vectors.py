@@ -13,7 +13,7 @@ A scope of at least :data:`PERSIST_MIN_ROWS` vectors is also written to an index
 server start, a server restart) memory-maps it instead of reading every vector out of SQLite: its
 first query reads the rows changed since the file's sequence number and pages the matrix in as the
 scan touches it. The file is derived and never trusted blindly: its database instance, model id,
-dimensions and sequence number are checked against the database, and a missing, damaged or stale
+dimensions, sequence number and the scope's latest memories and deletes as of that number are checked against the database, and a missing, damaged or stale
 file is rebuilt from the store. The mapping is copy-on-write: rows changed since the file was
 written live in private pages, and the file is rewritten (atomically, by rename) once enough rows
 have changed, so the process holds the file's pages plus the changes, with no per-row Python objects.
@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,11 +210,41 @@ class _ReadWriteLock:
                 self._cond.notify_all()
 
 
+#: (memory id, seq) of the scope's latest memories at a sequence number, then ("", deletes by then).
+Anchors = list[tuple[str, int]]
+
+
+def _same_history(recorded: object, now: Anchors) -> bool:
+    """Whether the database still tells the history an index file was written from.
+
+    In that history the memories last written by the file's sequence number can only leave that set
+    (updated or deleted later), and the count of deletes by then never changes. So: the deletes
+    match, one recorded memory is still where it was, and every memory the database now has between
+    the oldest recorded one and the file's number is a recorded one.
+    """
+    if not isinstance(recorded, list) or not recorded:
+        return False
+    try:
+        pairs = [(str(item[0]), int(item[1])) for item in recorded]
+    except (TypeError, ValueError, IndexError):
+        return False
+    *memories, deletes = pairs
+    *current, current_deletes = now
+    if deletes != current_deletes:
+        return False
+    if not memories:
+        return not current
+    known = set(memories)
+    oldest = min(seq for _, seq in memories)
+    return any(pair in known for pair in current) and all(pair in known for pair in current if pair[1] >= oldest)
+
+
 class IndexFiles:
     """The ``<database>.vectors/`` folder: one file per (account, scope, model), written by rename.
 
     Layout: a 4 KiB header (magic, then JSON: format, database instance, model, dimensions, seq,
-    rows), the float16 matrix from byte 4096, then the int64 rowids.
+    anchors (the scope's latest memories and deletes as of seq, :func:`_same_history`), rows), the
+    float16 matrix from byte 4096, then the int64 rowids.
     """
 
     def __init__(self, folder: Path, instance: int) -> None:
@@ -225,8 +255,9 @@ class IndexFiles:
         digest = hashlib.sha256("\0".join((account, scope, model_id)).encode()).hexdigest()[:32]
         return self.folder / f"{digest}.mlvx"
 
-    def _header(self, model_id: str, dimensions: int, seq: int, rows: int) -> bytes:
+    def _header(self, model_id: str, dimensions: int, seq: int, rows: int, anchors: Anchors) -> bytes:
         meta = {
+            "anchors": anchors,
             "format": FILE_FORMAT,
             "instance": self.instance,
             "model": model_id,
@@ -237,7 +268,13 @@ class IndexFiles:
         return (_MAGIC + json.dumps(meta).encode()).ljust(_HEADER_BYTES, b"\0")
 
     def write(
-        self, path: Path, model_id: str, dimensions: int, seq: int, chunks: Iterator[tuple[np.ndarray, np.ndarray]]
+        self,
+        path: Path,
+        model_id: str,
+        dimensions: int,
+        seq: int,
+        anchors: Anchors,
+        chunks: Iterator[tuple[np.ndarray, np.ndarray]],
     ) -> None:
         """Stream (rowids, rows) chunks into ``path`` through a temporary file and a rename."""
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -246,7 +283,7 @@ class IndexFiles:
         rows = 0
         try:
             with open(temporary, "wb") as out:
-                out.write(self._header(model_id, dimensions, seq, 0))
+                out.write(self._header(model_id, dimensions, seq, 0, anchors))
                 for rowids, matrix in chunks:
                     out.write(np.ascontiguousarray(matrix, dtype=DTYPE).tobytes())
                     rowid_parts.append(np.asarray(rowids, dtype=np.int64))
@@ -254,15 +291,21 @@ class IndexFiles:
                 for part in rowid_parts:
                     out.write(part.tobytes())
                 out.seek(0)
-                out.write(self._header(model_id, dimensions, seq, rows))
+                out.write(self._header(model_id, dimensions, seq, rows, anchors))
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
 
-    def open(self, path: Path, model_id: str, dimensions: int, high_seq: int) -> tuple[_Segment, int] | None:
-        """The file's rows (a copy-on-write mapping) and sequence number, or None when it cannot be trusted."""
+    def open(
+        self, path: Path, model_id: str, dimensions: int, high_seq: int, anchors_at: Callable[[int], Anchors]
+    ) -> tuple[_Segment, int] | None:
+        """The file's rows (a copy-on-write mapping) and sequence number, or None when it cannot be trusted.
+
+        ``anchors_at(seq)`` is what the store says of the scope's history up to ``seq`` (see
+        :func:`_same_history`).
+        """
         try:
             with open(path, "rb") as src:
                 header = src.read(_HEADER_BYTES)
@@ -286,6 +329,7 @@ class IndexFiles:
             or not isinstance(seq, int)
             or seq > high_seq  # written from a later state than this database has: not this history
             or size_on_disk != _HEADER_BYTES + rows * (2 * dimensions + 8)
+            or not _same_history(meta.get("anchors"), anchors_at(seq))
         ):
             return None
         if rows == 0:
@@ -321,6 +365,9 @@ class SqliteVectorIndex:
 
     # -- loading -----------------------------------------------------------------------------------
 
+    def _anchor(self, account: str, scope: str) -> Callable[[int], Anchors]:
+        return lambda seq: self._store.vector_anchors(account, scope, seq)
+
     def _far_behind(self, account: str, scope: str, seq: int, size: int) -> bool:
         """Whether replaying the changes since ``seq`` would cost more than reading the scope in bulk."""
         return self._store.changed_since(account, scope, seq) >= max(RELOAD_MIN_CHANGES, size)
@@ -331,7 +378,7 @@ class SqliteVectorIndex:
         high = self._store.vector_high_seq(account, scope)
         if self._files is not None:
             path = self._files.path(account, scope, self.model_id)
-            opened = self._files.open(path, self.model_id, dims, high)
+            opened = self._files.open(path, self.model_id, dims, high, self._anchor(account, scope))
             if opened is not None and not self._far_behind(account, scope, opened[1], opened[0].size):
                 base, seq = opened
                 return _ScopeVectors(dims, seq, base, _empty(dims), 0, seq)
@@ -342,9 +389,11 @@ class SqliteVectorIndex:
         rows = sum(len(r) for r, _ in parts)
         if self._files is not None and rows >= self._persist_min_rows and not self._store.database.has_pending_writes():
             path = self._files.path(account, scope, self.model_id)
-            self._files.write(path, self.model_id, dims, high, iter(parts))
+            self._files.write(
+                path, self.model_id, dims, high, self._store.vector_anchors(account, scope, high), iter(parts)
+            )
             del parts
-            opened = self._files.open(path, self.model_id, dims, high)
+            opened = self._files.open(path, self.model_id, dims, high, self._anchor(account, scope))
             if opened is not None:
                 return _ScopeVectors(dims, high, opened[0], _empty(dims), 0, high)
         rowids = np.concatenate([r for r, _ in parts]) if parts else np.zeros(0, dtype=np.int64)
@@ -360,8 +409,9 @@ class SqliteVectorIndex:
             return entry
         path = self._files.path(account, scope, self.model_id)
         rowids, matrix = entry.flat()
-        self._files.write(path, self.model_id, self._dimensions, entry.seq, iter([(rowids, matrix)]))
-        opened = self._files.open(path, self.model_id, self._dimensions, entry.seq)
+        anchors = self._store.vector_anchors(account, scope, entry.seq)
+        self._files.write(path, self.model_id, self._dimensions, entry.seq, anchors, iter([(rowids, matrix)]))
+        opened = self._files.open(path, self.model_id, self._dimensions, entry.seq, self._anchor(account, scope))
         if opened is None:
             return entry
         return _ScopeVectors(self._dimensions, entry.seq, opened[0], _empty(self._dimensions), 0, entry.seq)
@@ -420,8 +470,9 @@ class SqliteVectorIndex:
             for start in range(0, len(queries), QUERY_BATCH):
                 chunk = queries[start : start + QUERY_BATCH].astype(DTYPE)
                 tables = [
-                    np.asarray(simsimd.cdist(chunk, matrix, metric="dot", threads=self._threads), dtype=np.float32)
-                    .reshape(len(chunk), len(ids))
+                    np.asarray(
+                        simsimd.cdist(chunk, matrix, metric="dot", threads=self._threads), dtype=np.float32
+                    ).reshape(len(chunk), len(ids))
                     for matrix, ids in parts
                 ]
                 table = np.concatenate(tables, axis=1) if len(tables) > 1 else tables[0]
