@@ -20,8 +20,8 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -96,7 +96,8 @@ engine.search(sys.argv[2], scope="main", top_k=5)
 first = time.perf_counter()
 engine.search(sys.argv[2] + " again", scope="main", top_k=5)
 second = time.perf_counter()
-rss = [int(l.split()[1]) / 1024 for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS:")][0]
+status = Path("/proc/self/status").read_text().splitlines()
+rss = [int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:")][0]
 print(json.dumps({"open_s": opened - start, "first_search_s": first - opened,
                   "second_search_ms": (second - first) * 1000, "rss_after_mb": rss}))
 """

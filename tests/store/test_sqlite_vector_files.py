@@ -154,7 +154,7 @@ def test_a_damaged_or_foreign_index_file_is_never_trusted_but_rebuilt(
         second.close()
 
 
-def test_a_deleted_index_folder_is_rebuilt_and_a_fresh_database_at_the_same_path_ignores_old_files(
+def test_a_fresh_database_at_the_same_path_ignores_the_old_databases_index_file(
     backend: SqliteBackend, path: Path, tmp_path: Path
 ) -> None:
     query, _ = _fill(backend, 8)

@@ -13,10 +13,11 @@ A scope of at least :data:`PERSIST_MIN_ROWS` vectors is also written to an index
 server start, a server restart) memory-maps it instead of reading every vector out of SQLite: its
 first query reads the rows changed since the file's sequence number and pages the matrix in as the
 scan touches it. The file is derived and never trusted blindly: its database instance, model id,
-dimensions, sequence number and the scope's latest memories and deletes as of that number are checked against the database, and a missing, damaged or stale
-file is rebuilt from the store. The mapping is copy-on-write: rows changed since the file was
-written live in private pages, and the file is rewritten (atomically, by rename) once enough rows
-have changed, so the process holds the file's pages plus the changes, with no per-row Python objects.
+dimensions, sequence number and the scope's latest memories and deletes as of that number are
+checked against the database, and a missing, damaged or stale file is rebuilt from the store. The
+mapping is copy-on-write: rows changed since the file was written live in private pages, and the
+file is rewritten (atomically, by rename) once enough rows have changed, so the process holds the
+file's pages plus the changes, with no per-row Python objects.
 
 Searches of one scope run in parallel (a readers-writer lock): a writer's changes are applied
 under the exclusive side, which readers wait for only as long as that update takes.
