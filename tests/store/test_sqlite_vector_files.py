@@ -7,7 +7,9 @@ Real SQLite files in a temporary folder; every index is opened as a new process 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -269,3 +271,24 @@ def test_a_backup_restored_over_the_database_does_not_trust_the_index_file_of_th
         assert lost_scores[0] < 0.95  # none of the replaced history's near-duplicates came back
     finally:
         restored.close()
+
+
+def test_index_files_are_as_private_as_the_database_whatever_the_umask(backend: SqliteBackend) -> None:
+    previous = os.umask(0o022)
+    try:
+        query, _ = _fill(backend, 3)
+        _index(backend).search(ACCOUNT, SCOPE, query, 3)
+    finally:
+        os.umask(previous)
+    [file] = _files(backend)
+    assert stat.S_IMODE(backend.vector_folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+
+
+def test_a_folder_that_cannot_be_written_leaves_searches_working_from_memory(backend: SqliteBackend) -> None:
+    backend.vector_folder.write_text("a file where the folder should be")  # mkdir fails, as on a read-only disk
+    query, rowids = _fill(backend, 6)
+    index = _index(backend)
+    assert len(index.search(ACCOUNT, SCOPE, query, 10)) == 6
+    put(backend.memories, "one more", vector=toward(query, 77, 0.999))
+    assert index.search(ACCOUNT, SCOPE, query, 1)[0][1] == pytest.approx(0.999, abs=2e-3)

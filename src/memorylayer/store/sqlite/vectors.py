@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 import simsimd
 
+from ...errors import StorageError
+from ...files import PRIVATE_FILE, private_dir
 from ..base import StoredVector
 from .store import SqliteStore
 
@@ -278,12 +280,14 @@ class IndexFiles:
         chunks: Iterator[tuple[np.ndarray, np.ndarray]],
     ) -> None:
         """Stream (rowids, rows) chunks into ``path`` through a temporary file and a rename."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)  # the vectors say what the memories say: as private as the database
         temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         rowid_parts: list[np.ndarray] = []
         rows = 0
         try:
-            with open(temporary, "wb") as out:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+            os.fchmod(descriptor, PRIVATE_FILE)
+            with os.fdopen(descriptor, "wb") as out:
                 out.write(self._header(model_id, dimensions, seq, 0, anchors))
                 for rowids, matrix in chunks:
                     out.write(np.ascontiguousarray(matrix, dtype=DTYPE).tobytes())
@@ -366,6 +370,15 @@ class SqliteVectorIndex:
 
     # -- loading -----------------------------------------------------------------------------------
 
+    def _write(self, path: Path, seq: int, anchors: Anchors, chunks: Iterator[tuple[np.ndarray, np.ndarray]]) -> bool:
+        """Write an index file; False when the disk refuses (full, read-only): the file is only a cache."""
+        assert self._files is not None
+        try:
+            self._files.write(path, self.model_id, self._dimensions, seq, anchors, chunks)
+        except (OSError, StorageError):
+            return False
+        return True
+
     def _anchor(self, account: str, scope: str) -> Callable[[int], Anchors]:
         return lambda seq: self._store.vector_anchors(account, scope, seq)
 
@@ -390,12 +403,12 @@ class SqliteVectorIndex:
         rows = sum(len(r) for r, _ in parts)
         if self._files is not None and rows >= self._persist_min_rows and not self._store.database.has_pending_writes():
             path = self._files.path(account, scope, self.model_id)
-            self._files.write(
-                path, self.model_id, dims, high, self._store.vector_anchors(account, scope, high), iter(parts)
+            written = self._write(path, high, self._store.vector_anchors(account, scope, high), iter(parts))
+            opened = (
+                self._files.open(path, self.model_id, dims, high, self._anchor(account, scope)) if written else None
             )
-            del parts
-            opened = self._files.open(path, self.model_id, dims, high, self._anchor(account, scope))
             if opened is not None:
+                del parts
                 return _ScopeVectors(dims, high, opened[0], _empty(dims), 0, high)
         rowids = np.concatenate([r for r, _ in parts]) if parts else np.zeros(0, dtype=np.int64)
         matrix = np.concatenate([m for _, m in parts]) if parts else np.zeros((0, dims), dtype=DTYPE)
@@ -411,7 +424,10 @@ class SqliteVectorIndex:
         path = self._files.path(account, scope, self.model_id)
         rowids, matrix = entry.flat()
         anchors = self._store.vector_anchors(account, scope, entry.seq)
-        self._files.write(path, self.model_id, self._dimensions, entry.seq, anchors, iter([(rowids, matrix)]))
+        if not self._write(path, entry.seq, anchors, iter([(rowids, matrix)])):
+            entry.file_seq = entry.seq  # try again after as many changes, not on every sync
+            entry.changed_since_file = 0
+            return entry
         opened = self._files.open(path, self.model_id, self._dimensions, entry.seq, self._anchor(account, scope))
         if opened is None:
             return entry
