@@ -39,8 +39,17 @@ IMPORTANCE_MIN, IMPORTANCE_MAX = 0, 1
 DEFAULT_IMPORTANCE = 0.5
 #: Memories in one batch add (``POST /v1/memories/batch``, ``Engine.add_batch``): one transaction.
 BATCH_ITEMS = Bounds(1, 1_000)
+#: remember(chunk): a document's name (its chunks' keys are ``<name>#<position>``), its size in UTF-8
+#: bytes (over REST also within REQUEST_BODY_MAX_BYTES), and the chunks one document may make.
+DOCUMENT_NAME = Bounds(1, 100)
+DOCUMENT_MAX_BYTES = 4_194_304
+DOCUMENT_CHUNKS = Bounds(1, 10_000)
+#: Chunks each side of a hit that ``neighbours`` reads.
+NEIGHBOUR_RADIUS = Bounds(0, 10)
 #: Milliseconds since the epoch accepted for times (JavaScript's safe integer range).
 TIME_MS = Bounds(0, 2**53 - 1)
+#: A memory's time to live, in seconds (up to about 100 years); ``expiresAt`` is the other way to say it.
+TTL_SECONDS = Bounds(1, 100 * 366 * 86_400)
 
 # -- reads --------------------------------------------------------------------------------------------
 #: Page size of the engine's ``list`` (CLI, MCP); the wire caps it lower.
@@ -155,6 +164,10 @@ def utf16_len(text: str) -> int:
     """Length as JavaScript counts it: UTF-16 code units (an emoji counts 2; a lone surrogate 1)."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
+
+# -- sync -----------------------------------------------------------------------------------------
+#: The largest encrypted namespace any plan may store; each plan's ``sync_bytes`` is its own, lower cap.
+SYNC_BLOB_MAX_BYTES = 8 * 1024 * 1024 * 1024
 
 # -- registry packages ------------------------------------------------------------------------
 #: A package tarball as uploaded and downloaded (gzip-compressed).

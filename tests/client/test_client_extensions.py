@@ -57,3 +57,65 @@ def test_add_batch_refuses_bad_items_before_sending(sdk: Make) -> None:
     assert caught.value.details[0]["code"] == "too_small" and caught.value.details[0]["origin"] == "array"
     with pytest.raises(ValueError, match="timezone-aware"):
         client.add("chat", "x", extract=False, created_at=datetime(2023, 1, 1))
+
+
+def test_answer_cites_the_memory_it_rests_on_and_counts_against_the_budget(sdk: Make) -> None:
+    client = sdk()
+    added = client.add_batch("life", ["Caroline moved to Boston in 2021.", "Melanie has two dogs."])
+    response = client.answer("life", "Where did Caroline move?", max_items=4)
+    assert isinstance(response, m.AnswerResponse) and response.found and response.method == "extractive"
+    assert response.answer == "Caroline moved to Boston in 2021."
+    assert response.citations == [added.memories[0].id] and response.evidence[0].memory.id == added.memories[0].id
+    assert client.answer("life", "What is Bob's car?").answer is None
+    budgets = client.budgets().budgets
+    assert budgets.operations["answer"].used == 2 and budgets.operations["answer"].limit == 2_000
+    assert budgets.advanced_operations.allowed is False and budgets.resets_at.day == 1
+
+
+def test_answer_refuses_a_blank_question_before_sending(sdk: Make) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        sdk().answer("life", "")
+    assert caught.value.status == 0 and caught.value.details[0]["path"] == ["question"]
+
+
+def test_remember_document_stores_chunks_and_neighbours_reads_around_one(sdk: Make) -> None:
+    client = sdk(plan="team")
+    text = "# Guide\n\nDeploys run on merge.\n\n## Rollback\nRun deploy --previous to roll back."
+    stored = client.remember_document("ops", "guide.md", text)
+    assert isinstance(stored, m.DocumentResponse) and [c.key for c in stored.chunks] == ["guide.md#0", "guide.md#1"]
+    around = client.neighbours(stored.chunks[1].id)
+    assert [c.key for c in around.memories] == ["guide.md#0", "guide.md#1"]
+
+
+def test_remember_document_needs_an_advanced_plan(sdk: Make) -> None:
+    from memorylayer.errors import PlanRequired
+
+    with pytest.raises(PlanRequired) as caught:
+        sdk(plan="pro").remember_document("ops", "guide.md", "Some text.")
+    assert caught.value.status == 403 and caught.value.details["operation"] == "chunk"
+    with pytest.raises(InvalidRequest) as refused:
+        sdk(plan="team").remember_document("ops", "", "Some text.")
+    assert refused.value.status == 0 and refused.value.details[0]["path"] == ["document"]
+
+
+def test_expiry_and_as_of_through_the_sdk(sdk: Make) -> None:
+    client = sdk()
+    later = datetime(2099, 1, 1, tzinfo=UTC)
+    note = client.add("t", "A note for this week", extract=False, expires_at=later).memories[0]
+    assert note.expires_at == later and note.valid_from is None
+    session = client.add("t", "draft", key="session", ttl_seconds=3600).memories[0]
+    assert session.expires_at is not None and session.expires_at > datetime.now(UTC)
+    client.add_batch("t", [{"value": "batch note", "ttl_seconds": 60}, {"value": "kept"}])
+    expiring = client.list(scope="t", expiring=True, order_by="expires_at", order_dir="asc")
+    assert [mem.value for mem in expiring.memories] == ["batch note", "draft", "A note for this week"]
+    for when, plan in (("2024-03-01T00:00:00Z", "free"), ("2024-08-15T00:00:00Z", "pro")):
+        client.add("t", plan, key="plan", created_at=when)
+    then = client.get("t", "plan", as_of="2024-05-01T00:00:00Z").memory
+    assert then is not None and then.value == "free"
+    assert (then.valid_from, then.valid_to) == (datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 8, 15, tzinfo=UTC))
+    assert client.get("t", "plan").memory.value == "pro"
+    assert client.recall("t", "which plan?", as_of=datetime(2024, 5, 1, tzinfo=UTC)).context == "plan: free"
+    listed = client.list(scope="t", as_of="2024-05-01T00:00:00Z")
+    assert [mem.value for mem in listed.memories] == ["free"]
+    with pytest.raises(InvalidRequest, match="ttlSeconds"):
+        client.add("t", "x", key="k", ttl_seconds=0)

@@ -42,6 +42,11 @@ class Memory(WireModel):
     status_error: str | None = None
     created_at: datetime
     updated_at: datetime
+    #: Extensions: when it disappears on its own (if it does), and, in as-of answers, the interval
+    #: its value held (``valid_to`` None: it still holds).
+    expires_at: datetime | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
 
 class AddResponse(Envelope):
@@ -98,6 +103,64 @@ class RecallResponse(Envelope):
     context: str
     memories: list[Memory]
     ranking: Ranking
+
+
+class DocumentResponse(Envelope):
+    """``remember_document`` (an extension, remember(chunk)): the chunks in reading order (keys
+    ``<document>#<i>``) and how many chunks of an earlier version were removed."""
+
+    document: str
+    chunks: list[Memory]
+    removed: int = 0
+
+
+class NeighboursResponse(Envelope):
+    """``neighbours``: a document chunk with the chunks around it, in reading order."""
+
+    memories: list[Memory]
+
+
+class Evidence(WireModel):
+    """A memory an answer rests on, with its recall score in [0, 1]."""
+
+    memory: Memory
+    score: float
+
+
+class AnswerResponse(Envelope):
+    """``answer`` (an extension, recall(answer)): ``answer`` None means not in memory; ``citations`` are
+    memory ids; ``method`` is ``llm`` or ``extractive``."""
+
+    answer: str | None
+    found: bool
+    citations: list[str]
+    method: str
+    evidence: list[Evidence]
+
+
+class OperationBudget(WireModel):
+    used: int
+    limit: int | None
+
+
+class AdvancedOperations(WireModel):
+    allowed: bool
+    operations: list[str]
+
+
+class Budgets(WireModel):
+    """This month's operation budgets of the calling API key (limit None: unlimited)."""
+
+    plan_tier: str
+    key_id: str
+    month: str
+    resets_at: datetime
+    operations: dict[str, OperationBudget]
+    advanced_operations: AdvancedOperations
+
+
+class BudgetsResponse(Envelope):
+    budgets: Budgets
 
 
 # --- account ----------------------------------------------------------------------------------------

@@ -7,10 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ...errors import InvalidRequest
+from ...engine.answer import EVIDENCE as DEFAULT_ANSWER_ITEMS
+from ...engine.answer import Answer
+from ...engine.validation import expiry
+from ...errors import InvalidRequest, NotFound
 from ...limits import CHARS_PER_TOKEN, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
-from ...types import NewMemory
-from .. import accounts, idempotency
+from ...types import NewMemory, now_ms
+from .. import accounts, budgets, idempotency
+from .. import operation_schemas as ops
 from .. import validation as v
 from ..auth import READ, WRITE, Caller, authenticate, require
 from ..core import UUID_RE, body, memory_json, ok, parse_iso, recall_json, route, state
@@ -22,6 +26,7 @@ ORDER_BY = {
     "createdAt": "created_at",
     "importance": "importance",
     "lastRecalledAt": "last_recalled_at",
+    "expiresAt": "expires_at",
 }
 
 
@@ -51,6 +56,8 @@ def add_memory(
             importance=data.get("importance"),
             extract=False,
             created_at=created_at,
+            expires_at=_time(data, "expiresAt"),
+            ttl=data.get("ttlSeconds"),
             admit=admit,
         )
         return ok(request, {"memories": [memory_json(m) for m in result.memories]})
@@ -64,7 +71,15 @@ def add_memory(
     def extract() -> tuple[int, dict[str, Any]]:
         accounts.check_room(srv, caller)
         prompt = caller.account.extraction_prompt or caller.root.extraction_prompt
-        result = engine.add(scope, value, prompt=prompt, created_at=created_at, admit=admit)
+        result = engine.add(
+            scope,
+            value,
+            prompt=prompt,
+            created_at=created_at,
+            expires_at=_time(data, "expiresAt"),
+            ttl=data.get("ttlSeconds"),
+            admit=admit,
+        )
         return 200, {"memories": [memory_json(m) for m in result.memories]}
 
     key = request.headers.get("idempotency-key")
@@ -93,11 +108,16 @@ def add_batch(
 ) -> JSONResponse:
     require(caller, WRITE)
     srv = state(request)
+    now = now_ms()
     items = [
         NewMemory(
-            item["value"], key=item.get("key"), importance=item.get("importance"), created_at=_time(item, "createdAt")
+            item["value"],
+            key=item.get("key"),
+            importance=item.get("importance"),
+            created_at=_time(item, "createdAt"),
+            expires_at=expiry(_time(item, "expiresAt"), item.get("ttlSeconds"), now, f"items[{i}].expiresAt"),
         )
-        for item in data["items"]
+        for i, item in enumerate(data["items"])
     ]
     engine = srv.engine_for(caller.account.id)
     result = engine.add_batch(
@@ -118,8 +138,9 @@ def get_memory(
     request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.GET)
 ) -> JSONResponse:
     require(caller, READ)
-    record = state(request).engine_for(caller.account.id).get_key(data["scope"], data["key"])
-    return ok(request, {"memory": memory_json(record) if record else None})
+    as_of = _time(data, "asOf")
+    record = state(request).engine_for(caller.account.id).get_key(data["scope"], data["key"], as_of=as_of)
+    return ok(request, {"memory": memory_json(record, validity=as_of is not None) if record else None})
 
 
 @route(
@@ -166,8 +187,12 @@ def list_memories(
         limit=data.get("limit", 50),
         cursor=data.get("cursor") or None,
         include_total=include_total,
+        expiring=bool(data.get("expiring", False)),
+        as_of=_time(data, "asOf"),
     )
-    payload: dict[str, Any] = {"memories": [memory_json(m) for m in page.memories], "nextCursor": page.next_cursor}
+    validity = "asOf" in data
+    memories = [memory_json(m, validity=validity) for m in page.memories]
+    payload: dict[str, Any] = {"memories": memories, "nextCursor": page.next_cursor}
     if include_total:
         payload["total"] = page.total if page.total is not None else 0
     return ok(request, payload)
@@ -198,6 +223,93 @@ def recall(
             threshold=data.get("threshold", DEFAULT_THRESHOLD),
             defaults=data.get("defaults") or None,
             chars_per_token=CHARS_PER_TOKEN,  # the wire's budget: maxTokens × 4 JavaScript characters
+            as_of=_time(data, "asOf"),
         )
     )
-    return ok(request, recall_json(result))
+    return ok(request, recall_json(result, validity="asOf" in data))
+
+
+@route(
+    router,
+    "POST",
+    "/v1/documents",
+    summary="Extension: remember(chunk), a long document stored as linked chunks (Pro+ and up)",
+    schema=ops.DOCUMENT,
+    errors=(*AUTH_ERRORS, 413, 500),
+)
+def remember_document(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(ops.DOCUMENT)
+) -> JSONResponse:
+    require(caller, WRITE)
+    srv = state(request)
+    budgets.charge(srv, caller, "chunk")
+    result = srv.engine_for(caller.account.id).remember_document(
+        data["scope"],
+        data["document"],
+        data["text"],
+        importance=data.get("importance"),
+        admit=accounts.quota_guard(srv, caller),
+    )
+    return ok(
+        request,
+        {"document": result.document, "chunks": [memory_json(m) for m in result.chunks], "removed": result.removed},
+    )
+
+
+@route(
+    router,
+    "POST",
+    "/v1/documents/neighbours",
+    summary="Extension: a document chunk with the chunks around it, in reading order",
+    schema=ops.NEIGHBOURS,
+    errors=(*AUTH_ERRORS, 404),
+)
+def chunk_neighbours(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(ops.NEIGHBOURS)
+) -> JSONResponse:
+    require(caller, READ)
+    if not UUID_RE.fullmatch(data["memoryId"]):
+        raise NotFound(f"memory {data['memoryId']} does not exist")  # malformed ids are 404 (DESIGN.md)
+    engine = state(request).engine_for(caller.account.id)
+    around = engine.neighbours(data["memoryId"].lower(), radius=data.get("radius", 1))
+    return ok(request, {"memories": [memory_json(m) for m in around]})
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    evidence = [{"memory": memory_json(h.memory), "score": round(h.score, 4)} for h in answer.evidence]
+    return {
+        "answer": answer.answer,
+        "found": answer.found,
+        "citations": answer.citations,
+        "method": answer.method,
+        "evidence": evidence,
+    }
+
+
+@route(
+    router,
+    "POST",
+    "/v1/recall/answer",
+    summary="Extension: recall(answer), an answer with the memories it rests on (metered per key and month)",
+    schema=ops.ANSWER,
+    errors=(*AUTH_ERRORS, 500),
+)
+def recall_answer(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(ops.ANSWER)
+) -> JSONResponse:
+    require(caller, READ)
+    srv = state(request)
+    budgets.charge(srv, caller, "answer")
+    result = srv.engine_for(caller.account.id).answer(
+        data["scope"],
+        data["question"],
+        max_items=data.get("maxItems", DEFAULT_ANSWER_ITEMS),
+        threshold=data.get("threshold", DEFAULT_THRESHOLD),
+    )
+    return ok(request, answer_json(result))
+
+
+@route(router, "GET", "/v1/budgets", summary="Extension: this month's operation budgets of the key", errors=AUTH_ERRORS)
+def operation_budgets(request: Request, caller: Caller = Depends(authenticate)) -> JSONResponse:
+    require(caller, READ)
+    return ok(request, {"budgets": budgets.budgets(state(request), caller)})
