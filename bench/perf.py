@@ -1,6 +1,7 @@
-"""Engine speed and memory: add throughput, search/recall latency at 1k/10k/100k memories, resident memory.
+"""Engine speed and memory: add throughput, search/recall latency at 1k/10k/100k/1M memories, resident memory,
+the first search of a new process (cold start), and searches from 1, 2 and 4 concurrent clients.
 
-    .venv/bin/python bench/perf.py [--sizes 1000,10000,100000] [--queries 60] [--out bench/results/perf.json]
+    .venv/bin/python bench/perf.py [--sizes 1000,10000,100000,1000000] [--queries 60] [--out bench/results/perf.json]
 
 Every figure comes from one run, next to the raw embedder's own figures measured in the same run,
 so ratios are meaningful on a noisy 2-core machine. Memories beyond the first ``--real`` ones are
@@ -15,9 +16,12 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -78,6 +82,53 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+COLD_START = """
+import json, sys, time
+from pathlib import Path
+from memorylayer.engine import Engine
+start = time.perf_counter()
+engine = Engine.open(Path(sys.argv[1]))
+engine.embedder.embed(["warm up"])
+opened = time.perf_counter()
+engine.search(sys.argv[2], scope="main", top_k=5)
+first = time.perf_counter()
+engine.search(sys.argv[2] + " again", scope="main", top_k=5)
+second = time.perf_counter()
+status = Path("/proc/self/status").read_text().splitlines()
+rss = [int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:")][0]
+print(json.dumps({"open_s": opened - start, "first_search_s": first - opened,
+                  "second_search_ms": (second - first) * 1000, "rss_after_mb": rss}))
+"""
+
+
+def cold_start(home: Path, query: str) -> dict[str, float]:
+    """Open the home in a new process and time its first search (what every CLI call and restart pays)."""
+    done = subprocess.run([sys.executable, "-c", COLD_START, str(home), query], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def concurrent_searches(engine: Engine, queries: list[str], clients: int, seconds: float = 3.0) -> float:
+    """Searches per second of one scope from ``clients`` threads sharing one engine (as a server's workers do)."""
+    counts = [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def client(n: int) -> None:
+        i = n
+        while time.perf_counter() < stop:
+            engine.search(queries[i % len(queries)], scope="main", top_k=5)
+            counts[n] += 1
+            i += clients
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / seconds
 
 
 def main() -> None:
@@ -157,9 +208,14 @@ def main() -> None:
             "search_vs_embed": statistics.median(search) / statistics.median(embed_q),
             "rss_mb": rss_mb(),
         }
+        throughput = {n: concurrent_searches(engine, queries, n) for n in (1, 2, 4)}
+        scale[str(size)]["searches_per_s"] = {str(n): rate for n, rate in throughput.items()}
+        scale[str(size)]["two_clients_vs_one"] = throughput[2] / throughput[1]
+        scale[str(size)]["cold_start"] = cold_start(home, queries[1])
         print(size, json.dumps(scale[str(size)]), file=sys.stderr)
     results["scale"] = scale
     engine.close()
+    shutil.rmtree(home, ignore_errors=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))

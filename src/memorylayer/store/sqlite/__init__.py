@@ -40,7 +40,12 @@ class SqliteBackend:
         return self.database.transaction()
 
     def vector_index(self, model_id: str, dimensions: int, *, threads: int = 2) -> SqliteVectorIndex:
-        return SqliteVectorIndex(self.memories, model_id, dimensions, threads=threads)
+        return SqliteVectorIndex(self.memories, model_id, dimensions, threads=threads, folder=self.vector_folder)
+
+    @property
+    def vector_folder(self) -> Path:
+        """Where derived vector index files live: ``<database>.vectors/`` beside the file."""
+        return self.path.with_name(self.path.name + ".vectors")
 
     def check(self) -> None:
         try:

@@ -1,8 +1,8 @@
 """The one list of named, append-only migrations of a MemoryLayer SQLite file. Never edit a released one.
 
 Memory tables first (``m…``), then the server's accounts (``a…``), the MCP daily call counts
-(``mcp…``), the dashboard's sessions (``d…``), the daily usage counts (``u…``) and the package registry
-(``g…``). Names are what
+(``mcp…``), the dashboard's sessions (``d…``), the daily usage counts (``u…``), the package registry
+(``g…``) and what the derived vector index files check (``v…``). Names are what
 ``schema_migrations`` records, so files made before the lists were merged carry on where they were.
 """
 
@@ -393,6 +393,14 @@ MIGRATIONS = [
             calls INTEGER NOT NULL,
             PRIMARY KEY (key_id, month, operation)
         );
+        """,
+    ),
+    Migration(
+        "v001_database_instance",
+        """
+        -- A random number naming this database file, so a vector index file written beside it is never
+        -- trusted for another database (a restored backup, a fresh file at the same path).
+        INSERT INTO counters (name, value) VALUES ('instance', abs(random()));
         """,
     ),
 ]

@@ -444,6 +444,63 @@ class SqliteStore(SqliteTimeline):
         high = max([since, *(seq for seq, _ in changes)])
         return [change for _, change in changes], high
 
+    def database_instance(self) -> int:
+        """The random number naming this database file (a derived index file records it)."""
+        row = self._conn.execute("SELECT value FROM counters WHERE name = 'instance'").fetchone()
+        return int(row[0]) if row else 0
+
+    def vector_high_seq(self, account: str, scope: str) -> int:
+        """The highest change sequence number ``scope`` has seen (memories and tombstones)."""
+        row = self._conn.execute(
+            "SELECT max(coalesce((SELECT max(seq) FROM memories WHERE account = ? AND scope = ?), 0),"
+            " coalesce((SELECT max(seq) FROM memory_tombstones WHERE account = ? AND scope = ?), 0))",
+            (account, scope, account, scope),
+        ).fetchone()
+        return int(row[0])
+
+    def changed_since(self, account: str, scope: str, since: int) -> int:
+        """How many of ``scope``'s memories changed after sequence ``since`` (read from the scope/seq index)."""
+        row = self._conn.execute(
+            "SELECT count(*) FROM memories WHERE account = ? AND scope = ? AND seq > ?", (account, scope, since)
+        ).fetchone()
+        return int(row[0])
+
+    def vector_anchors(self, account: str, scope: str, seq: int, limit: int = 16) -> builtins.list[tuple[str, int]]:
+        """(id, seq) of ``scope``'s memories last written at or before ``seq``, latest first, and how many
+        of its deletes happened by then (as ("", count), last).
+
+        An index file records them with its sequence number: in the same history they only ever lose
+        members, while a backup restored over the database whose history then went another way reaches
+        the same sequence numbers with other memories and other deletes.
+        """
+        rows = self._conn.execute(
+            "SELECT id, seq FROM memories WHERE account = ? AND scope = ? AND seq <= ? ORDER BY seq DESC LIMIT ?",
+            (account, scope, seq, limit),
+        ).fetchall()
+        deletes = self._conn.execute(
+            "SELECT count(*) FROM memory_tombstones WHERE account = ? AND scope = ? AND seq <= ?", (account, scope, seq)
+        ).fetchone()[0]
+        return [(str(r[0]), int(r[1])) for r in rows] + [("", int(deletes))]
+
+    def live_vector_chunks(
+        self, account: str, scope: str, model: str, dimensions: int, chunk: int = 8192
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(rowids, float32 matrix) chunks of every live ``model`` vector of ``scope``, in rowid order.
+
+        The bulk path of an index rebuild: one bytes join and one ``frombuffer`` per chunk instead of
+        a Python object per row, so a million rows load in bounded memory.
+        """
+        cursor = self._conn.execute(
+            "SELECT m.rowid, v.vector FROM memories m JOIN memory_vectors v ON v.memory_rowid = m.rowid AND v.model = ?"
+            " WHERE m.account = ? AND m.scope = ? AND m.superseded_by IS NULL AND length(v.vector) = ?"
+            " ORDER BY m.rowid",
+            (model, account, scope, dimensions * 4),
+        )
+        while rows := cursor.fetchmany(chunk):
+            rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dimensions)
+            yield rowids, matrix
+
     def iter_records(self, account: str, scope: str | None = None) -> Iterator[MemoryRecord]:
         sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND {_LIVE}"
         params: list[Any] = [account, now_ms()]

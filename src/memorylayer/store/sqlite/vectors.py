@@ -1,4 +1,4 @@
-"""Exact in-memory vector search per scope, derived from the store and kept in step with it.
+"""Exact vector search per scope, derived from the store, kept in step with it and kept on disk.
 
 Vectors are held as float16 and scored with SimSIMD's mixed-precision dot product: half the
 memory and about half the time of a float32 NumPy scan at 100k vectors (the scan is memory-bound),
@@ -7,22 +7,56 @@ with scores within 1e-4 of float32.
 SQLite stays the source of truth. Each scope's matrix follows the store's change sequence, so
 writes from other processes (two editors' MCP servers plus the CLI) show up on the next query
 without a rebuild: only rows changed since the last sync are read.
+
+A scope of at least :data:`PERSIST_MIN_ROWS` vectors is also written to an index file in a
+``<database>.vectors/`` folder beside the database, so a new process (every CLI call, an MCP
+server start, a server restart) memory-maps it instead of reading every vector out of SQLite: its
+first query reads the rows changed since the file's sequence number and pages the matrix in as the
+scan touches it. The file is derived and never trusted blindly: its database instance, model id,
+dimensions, sequence number and the scope's latest memories and deletes as of that number are
+checked against the database, and a missing, damaged or stale file is rebuilt from the store. The
+mapping is copy-on-write: rows changed since the file was written live in private pages, and the
+file is rewritten (atomically, by rename) once enough rows have changed, so the process holds the
+file's pages plus the changes, with no per-row Python objects.
+
+Searches of one scope run in parallel (a readers-writer lock): a writer's changes are applied
+under the exclusive side, which readers wait for only as long as that update takes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import simsimd
 
+from ...errors import StorageError
+from ...files import PRIVATE_FILE, private_dir
 from ..base import StoredVector
 from .store import SqliteStore
 
 DTYPE = np.float16
 #: Queries scored per scan in search_many (bounds the score table to 64 x scope size floats).
 QUERY_BATCH = 64
+#: Scopes smaller than this load from SQLite in well under 100 ms and get no index file.
+PERSIST_MIN_ROWS = 4096
+#: The file is rewritten once this share of its rows (and at least REWRITE_MIN_CHANGES) changed.
+REWRITE_SHARE = 0.05
+REWRITE_MIN_CHANGES = 1024
+#: A cached scope this far behind (and behind by more than its own size) is reloaded in bulk
+#: instead of replaying the changes one Python object per row.
+RELOAD_MIN_CHANGES = 50_000
+#: Index file layout version; any other value is rebuilt.
+FILE_FORMAT = 1
+_HEADER_BYTES = 4096
+_MAGIC = b"MLVX"
 
 
 def _top(scores: np.ndarray, rowids: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -32,71 +66,391 @@ def _top(scores: np.ndarray, rowids: np.ndarray, k: int) -> list[tuple[int, floa
 
 
 @dataclass
+class _Segment:
+    """Rows ``[0, size)`` of a matrix and their rowids; the base segment may be a file mapping."""
+
+    rowids: np.ndarray
+    matrix: np.ndarray
+    size: int
+
+    def grow(self, dimensions: int) -> None:
+        capacity = max(64, 2 * self.size)
+        matrix = np.zeros((capacity, dimensions), dtype=DTYPE)
+        rowids = np.zeros(capacity, dtype=np.int64)
+        matrix[: self.size] = self.matrix[: self.size]
+        rowids[: self.size] = self.rowids[: self.size]
+        self.matrix, self.rowids = matrix, rowids
+
+
+def _empty(dimensions: int) -> _Segment:
+    return _Segment(np.zeros(0, dtype=np.int64), np.zeros((0, dimensions), dtype=DTYPE), 0)
+
+
+@dataclass
 class _ScopeVectors:
+    """One scope's live vectors: a base segment (mapped from the index file, or built in memory) plus
+    a tail of rows added since; removals move the segment's last row into the hole."""
+
     dimensions: int
     seq: int = 0
-    rowids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=DTYPE))
-    size: int = 0
-    position: dict[int, int] = field(default_factory=dict)
+    base: _Segment = field(default_factory=lambda: _empty(0))
+    tail: _Segment = field(default_factory=lambda: _empty(0))
+    #: Rows changed since the base was written to (or read from) the index file.
+    changed_since_file: int = 0
+    file_seq: int = -1
 
-    def upsert(self, rowid: int, vector: np.ndarray) -> None:
-        at = self.position.get(rowid)
-        if at is None:
-            if self.size == len(self.rowids):
-                capacity = max(64, 2 * self.size)
-                matrix = np.zeros((capacity, self.dimensions), dtype=DTYPE)
-                if self.size:
-                    matrix[: self.size] = self.matrix[: self.size]
-                rowids = np.zeros(capacity, dtype=np.int64)
-                rowids[: self.size] = self.rowids[: self.size]
-                self.matrix, self.rowids = matrix, rowids
-            at = self.size
-            self.size += 1
-            self.position[rowid] = at
-            self.rowids[at] = rowid
-        self.matrix[at] = vector
+    @property
+    def size(self) -> int:
+        return self.base.size + self.tail.size
+
+    def segments(self) -> tuple[_Segment, _Segment]:
+        return self.base, self.tail
+
+    def _positions(self, rowids: np.ndarray) -> dict[int, tuple[int, int]]:
+        """(segment, index) of each of ``rowids`` present; one vectorised pass per segment."""
+        found: dict[int, tuple[int, int]] = {}
+        for which, segment in enumerate(self.segments()):
+            live = segment.rowids[: segment.size]
+            hits = np.flatnonzero(np.isin(live, rowids))
+            found.update((int(live[i]), (which, int(i))) for i in hits)
+        return found
 
     def apply(self, changes: list[StoredVector], seq: int) -> None:
-        for change in changes:
-            if change.vector is None or change.vector.shape[0] != self.dimensions:
-                self.remove(change.rowid)
-            else:
-                self.upsert(change.rowid, change.vector)
+        if changes:
+            positions = self._positions(np.fromiter((c.rowid for c in changes), dtype=np.int64, count=len(changes)))
+            for change in changes:
+                if change.vector is None or change.vector.shape[0] != self.dimensions:
+                    self._remove(change.rowid, positions)
+                else:
+                    self._upsert(change.rowid, change.vector, positions)
+            self.changed_since_file += len(changes)
         self.seq = seq
 
-    def copy(self) -> _ScopeVectors:
-        size = self.size
-        return _ScopeVectors(
-            self.dimensions, self.seq, self.rowids[:size].copy(), self.matrix[:size].copy(), size, dict(self.position)
-        )
+    def _upsert(self, rowid: int, vector: np.ndarray, positions: dict[int, tuple[int, int]]) -> None:
+        at = positions.get(rowid)
+        if at is not None:
+            self.segments()[at[0]].matrix[at[1]] = vector
+            return
+        tail = self.tail
+        if tail.size == len(tail.rowids):
+            tail.grow(self.dimensions)
+        tail.rowids[tail.size] = rowid
+        tail.matrix[tail.size] = vector
+        positions[rowid] = (1, tail.size)
+        tail.size += 1
 
-    def remove(self, rowid: int) -> None:
-        at = self.position.pop(rowid, None)
+    def _remove(self, rowid: int, positions: dict[int, tuple[int, int]]) -> None:
+        at = positions.pop(rowid, None)
         if at is None:
             return
-        last = self.size - 1
-        if at != last:  # move the last row into the hole
-            moved = int(self.rowids[last])
-            self.rowids[at] = moved
-            self.matrix[at] = self.matrix[last]
-            self.position[moved] = at
-        self.size = last
+        segment = self.segments()[at[0]]
+        last = segment.size - 1
+        if at[1] != last:  # move the last row into the hole
+            moved = int(segment.rowids[last])
+            segment.rowids[at[1]] = moved
+            segment.matrix[at[1]] = segment.matrix[last]
+            positions[moved] = (at[0], at[1])
+        segment.size = last
+
+    def copy(self) -> _ScopeVectors:
+        rowids, matrix = self.flat()
+        return _ScopeVectors(
+            self.dimensions, self.seq, _Segment(rowids.copy(), matrix.copy(), len(rowids)), _empty(self.dimensions)
+        )
+
+    def flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """All rowids and rows (a copy only when the tail holds rows)."""
+        base, tail = self.base, self.tail
+        if tail.size == 0:
+            return base.rowids[: base.size], base.matrix[: base.size]
+        return (
+            np.concatenate([base.rowids[: base.size], tail.rowids[: tail.size]]),
+            np.concatenate([base.matrix[: base.size], tail.matrix[: tail.size]]),
+        )
+
+    def lookup(self, rowids: list[int]) -> dict[int, np.ndarray]:
+        positions = self._positions(np.asarray(rowids, dtype=np.int64))
+        segments = self.segments()
+        return {r: segments[w].matrix[i].astype(np.float32) for r, (w, i) in positions.items()}
+
+
+class _ReadWriteLock:
+    """Many readers or one writer; a waiting writer holds back new readers so it is not starved."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writing or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+#: (memory id, seq) of the scope's latest memories at a sequence number, then ("", deletes by then).
+Anchors = list[tuple[str, int]]
+
+
+def _same_history(recorded: object, now: Anchors) -> bool:
+    """Whether the database still tells the history an index file was written from.
+
+    In that history the memories last written by the file's sequence number can only leave that set
+    (updated or deleted later), and the count of deletes by then never changes. So: the deletes
+    match, one recorded memory is still where it was, and every memory the database now has between
+    the oldest recorded one and the file's number is a recorded one.
+    """
+    if not isinstance(recorded, list) or not recorded:
+        return False
+    try:
+        pairs = [(str(item[0]), int(item[1])) for item in recorded]
+    except (TypeError, ValueError, IndexError):
+        return False
+    *memories, deletes = pairs
+    *current, current_deletes = now
+    if deletes != current_deletes:
+        return False
+    if not memories:
+        return not current
+    known = set(memories)
+    oldest = min(seq for _, seq in memories)
+    return any(pair in known for pair in current) and all(pair in known for pair in current if pair[1] >= oldest)
+
+
+class IndexFiles:
+    """The ``<database>.vectors/`` folder: one file per (account, scope, model), written by rename.
+
+    Layout: a 4 KiB header (magic, then JSON: format, database instance, model, dimensions, seq,
+    anchors (the scope's latest memories and deletes as of seq, :func:`_same_history`), rows), the
+    float16 matrix from byte 4096, then the int64 rowids.
+    """
+
+    def __init__(self, folder: Path, instance: int) -> None:
+        self.folder = folder
+        self.instance = instance
+
+    def path(self, account: str, scope: str, model_id: str) -> Path:
+        digest = hashlib.sha256("\0".join((account, scope, model_id)).encode()).hexdigest()[:32]
+        return self.folder / f"{digest}.mlvx"
+
+    def _header(self, model_id: str, dimensions: int, seq: int, rows: int, anchors: Anchors) -> bytes:
+        meta = {
+            "anchors": anchors,
+            "format": FILE_FORMAT,
+            "instance": self.instance,
+            "model": model_id,
+            "dimensions": dimensions,
+            "seq": seq,
+            "rows": rows,
+        }
+        return (_MAGIC + json.dumps(meta).encode()).ljust(_HEADER_BYTES, b"\0")
+
+    def write(
+        self,
+        path: Path,
+        model_id: str,
+        dimensions: int,
+        seq: int,
+        anchors: Anchors,
+        chunks: Iterator[tuple[np.ndarray, np.ndarray]],
+    ) -> None:
+        """Stream (rowids, rows) chunks into ``path`` through a temporary file and a rename."""
+        private_dir(self.folder)  # the vectors say what the memories say: as private as the database
+        temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        rowid_parts: list[np.ndarray] = []
+        rows = 0
+        try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+            os.fchmod(descriptor, PRIVATE_FILE)
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(self._header(model_id, dimensions, seq, 0, anchors))
+                for rowids, matrix in chunks:
+                    out.write(np.ascontiguousarray(matrix, dtype=DTYPE).tobytes())
+                    rowid_parts.append(np.asarray(rowids, dtype=np.int64))
+                    rows += len(rowids)
+                for part in rowid_parts:
+                    out.write(part.tobytes())
+                out.seek(0)
+                out.write(self._header(model_id, dimensions, seq, rows, anchors))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def open(
+        self, path: Path, model_id: str, dimensions: int, high_seq: int, anchors_at: Callable[[int], Anchors]
+    ) -> tuple[_Segment, int] | None:
+        """The file's rows (a copy-on-write mapping) and sequence number, or None when it cannot be trusted.
+
+        ``anchors_at(seq)`` is what the store says of the scope's history up to ``seq`` (see
+        :func:`_same_history`).
+        """
+        try:
+            with open(path, "rb") as src:
+                header = src.read(_HEADER_BYTES)
+            size_on_disk = path.stat().st_size
+        except OSError:
+            return None
+        if len(header) != _HEADER_BYTES or not header.startswith(_MAGIC):
+            return None
+        try:
+            meta = json.loads(header[len(_MAGIC) :].rstrip(b"\0"))
+        except ValueError:
+            return None
+        rows = meta.get("rows")
+        seq = meta.get("seq")
+        if (
+            meta.get("format") != FILE_FORMAT
+            or meta.get("instance") != self.instance
+            or meta.get("model") != model_id
+            or meta.get("dimensions") != dimensions
+            or not isinstance(rows, int)
+            or not isinstance(seq, int)
+            or seq > high_seq  # written from a later state than this database has: not this history
+            or size_on_disk != _HEADER_BYTES + rows * (2 * dimensions + 8)
+            or not _same_history(meta.get("anchors"), anchors_at(seq))
+        ):
+            return None
+        if rows == 0:
+            return _empty(dimensions), seq
+        matrix = np.memmap(path, dtype=DTYPE, mode="c", offset=_HEADER_BYTES, shape=(rows, dimensions))
+        rowids = np.memmap(path, dtype=np.int64, mode="c", offset=_HEADER_BYTES + rows * 2 * dimensions, shape=(rows,))
+        return _Segment(rowids, matrix, rows), seq
 
 
 class SqliteVectorIndex:
     """Cosine top-k over one scope's live vectors of one model (vectors are unit length)."""
 
-    def __init__(self, store: SqliteStore, model_id: str, dimensions: int, threads: int = 2) -> None:
+    def __init__(
+        self,
+        store: SqliteStore,
+        model_id: str,
+        dimensions: int,
+        threads: int = 2,
+        *,
+        folder: Path | None = None,
+        persist_min_rows: int = PERSIST_MIN_ROWS,
+    ) -> None:
         self._store = store
         self._threads = max(1, threads)
         self.model_id = model_id
         self._dimensions = dimensions
         self._scopes: dict[tuple[str, str], _ScopeVectors] = {}
-        self._lock = threading.Lock()
+        self._files = IndexFiles(folder, store.database_instance()) if folder is not None else None
+        self._persist_min_rows = persist_min_rows
+        #: Serialises syncs (reading changes, applying them, writing files); searches do not take it.
+        self._sync_lock = threading.Lock()
+        self._rw = _ReadWriteLock()
+
+    # -- loading -----------------------------------------------------------------------------------
+
+    def _write(self, path: Path, seq: int, anchors: Anchors, chunks: Iterator[tuple[np.ndarray, np.ndarray]]) -> bool:
+        """Write an index file; False when the disk refuses (full, read-only): the file is only a cache."""
+        assert self._files is not None
+        try:
+            self._files.write(path, self.model_id, self._dimensions, seq, anchors, chunks)
+        except (OSError, StorageError):
+            return False
+        return True
+
+    def _anchor(self, account: str, scope: str) -> Callable[[int], Anchors]:
+        return lambda seq: self._store.vector_anchors(account, scope, seq)
+
+    def _far_behind(self, account: str, scope: str, seq: int, size: int) -> bool:
+        """Whether replaying the changes since ``seq`` would cost more than reading the scope in bulk."""
+        return self._store.changed_since(account, scope, seq) >= max(RELOAD_MIN_CHANGES, size)
+
+    def _load(self, account: str, scope: str) -> _ScopeVectors:
+        """A scope's vectors from its index file when one can be trusted, else rebuilt from the store."""
+        dims = self._dimensions
+        high = self._store.vector_high_seq(account, scope)
+        if self._files is not None:
+            path = self._files.path(account, scope, self.model_id)
+            opened = self._files.open(path, self.model_id, dims, high, self._anchor(account, scope))
+            if opened is not None and not self._far_behind(account, scope, opened[1], opened[0].size):
+                base, seq = opened
+                return _ScopeVectors(dims, seq, base, _empty(dims), 0, seq)
+        # Rebuild: ``high`` is read before the rows, so a write landing in between is re-applied
+        # by the next sync (upserts and removals are idempotent) rather than missed.
+        chunks = self._store.live_vector_chunks(account, scope, self.model_id, dims)
+        parts = [(rowids, matrix.astype(DTYPE)) for rowids, matrix in chunks]
+        rows = sum(len(r) for r, _ in parts)
+        if self._files is not None and rows >= self._persist_min_rows and not self._store.database.has_pending_writes():
+            path = self._files.path(account, scope, self.model_id)
+            written = self._write(path, high, self._store.vector_anchors(account, scope, high), iter(parts))
+            opened = (
+                self._files.open(path, self.model_id, dims, high, self._anchor(account, scope)) if written else None
+            )
+            if opened is not None:
+                del parts
+                return _ScopeVectors(dims, high, opened[0], _empty(dims), 0, high)
+        rowids = np.concatenate([r for r, _ in parts]) if parts else np.zeros(0, dtype=np.int64)
+        matrix = np.concatenate([m for _, m in parts]) if parts else np.zeros((0, dims), dtype=DTYPE)
+        return _ScopeVectors(dims, high, _Segment(rowids, matrix, rows), _empty(dims))
+
+    def _rewrite_if_due(self, account: str, scope: str, entry: _ScopeVectors) -> _ScopeVectors:
+        """Write the scope's rows to its index file once enough changed since the last one."""
+        if self._files is None or entry.size < self._persist_min_rows:
+            return entry
+        due = entry.file_seq < 0 or entry.changed_since_file >= max(REWRITE_MIN_CHANGES, REWRITE_SHARE * entry.size)
+        if not due:
+            return entry
+        path = self._files.path(account, scope, self.model_id)
+        rowids, matrix = entry.flat()
+        anchors = self._store.vector_anchors(account, scope, entry.seq)
+        if not self._write(path, entry.seq, anchors, iter([(rowids, matrix)])):
+            entry.file_seq = entry.seq  # try again after as many changes, not on every sync
+            entry.changed_since_file = 0
+            return entry
+        opened = self._files.open(path, self.model_id, self._dimensions, entry.seq, self._anchor(account, scope))
+        if opened is None:
+            return entry
+        return _ScopeVectors(self._dimensions, entry.seq, opened[0], _empty(self._dimensions), 0, entry.seq)
 
     def _sync(self, account: str, scope: str) -> _ScopeVectors:
-        entry = self._scopes.get((account, scope)) or _ScopeVectors(self._dimensions)
+        """The scope's vectors as of now; call under ``_sync_lock``."""
+        key = (account, scope)
+        entry = self._scopes.get(key)
+        if entry is not None and not self._store.database.has_pending_writes():
+            if self._far_behind(account, scope, entry.seq, entry.size):
+                with self._rw.write():
+                    del self._scopes[key]
+                entry = None
+        if entry is None:
+            entry = self._load(account, scope)
+            if self._store.database.has_pending_writes():
+                # A rebuild inside a transaction that wrote may show rows a rollback would undo.
+                changes, high = self._store.vector_changes(account, scope, entry.seq, self.model_id)
+                entry.apply(changes, high)
+                return entry
+            with self._rw.write():
+                self._scopes[key] = entry
         changes, high = self._store.vector_changes(account, scope, entry.seq, self.model_id)
         if self._store.database.has_pending_writes():
             # This thread's transaction shows its own writes, which a rollback could undo: they go
@@ -106,9 +460,15 @@ class SqliteVectorIndex:
                 entry = entry.copy()
                 entry.apply(changes, high)
             return entry
-        self._scopes[(account, scope)] = entry
-        entry.apply(changes, high)
+        if changes or high != entry.seq:
+            with self._rw.write():
+                entry.apply(changes, high)
+                fresh = self._rewrite_if_due(account, scope, entry)
+                self._scopes[key] = fresh
+                entry = fresh
         return entry
+
+    # -- queries -----------------------------------------------------------------------------------
 
     def search(self, account: str, scope: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(rowid, cosine) of the ``k`` nearest live memories, nearest first."""
@@ -116,31 +476,39 @@ class SqliteVectorIndex:
 
     def search_many(self, account: str, scope: str, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """:meth:`search` for each row of ``queries``, scanning the scope's matrix once per 64 queries."""
-        results: list[list[tuple[int, float]]] = []
-        with self._lock:
+        with self._sync_lock:
             entry = self._sync(account, scope)
-            if entry.size == 0 or k <= 0:
-                return [[] for _ in range(len(queries))]
-            matrix, rowids = entry.matrix[: entry.size], entry.rowids[: entry.size].copy()
+        if entry.size == 0 or k <= 0:
+            return [[] for _ in range(len(queries))]
+        results: list[list[tuple[int, float]]] = []
+        with self._rw.read():
+            parts = [(s.matrix[: s.size], s.rowids[: s.size].copy()) for s in entry.segments() if s.size]
+            rowids = np.concatenate([r for _, r in parts]) if len(parts) > 1 else parts[0][1]
             for start in range(0, len(queries), QUERY_BATCH):
                 chunk = queries[start : start + QUERY_BATCH].astype(DTYPE)
-                distances = simsimd.cdist(chunk, matrix, metric="dot", threads=self._threads)
-                table = np.asarray(distances, dtype=np.float32).reshape(len(chunk), entry.size)
+                tables = [
+                    np.asarray(
+                        simsimd.cdist(chunk, matrix, metric="dot", threads=self._threads), dtype=np.float32
+                    ).reshape(len(chunk), len(ids))
+                    for matrix, ids in parts
+                ]
+                table = np.concatenate(tables, axis=1) if len(tables) > 1 else tables[0]
                 results.extend(_top(scores, rowids, k) for scores in table)
         return results
 
     def vectors(self, account: str, scope: str, rowids: list[int]) -> dict[int, np.ndarray]:
         """The cached vectors of ``rowids`` (those the scope holds)."""
-        with self._lock:
+        with self._sync_lock:
             entry = self._sync(account, scope)
-            return {r: entry.matrix[entry.position[r]].astype(np.float32) for r in rowids if r in entry.position}
+        with self._rw.read():
+            return entry.lookup(rowids)
 
     def size(self, account: str, scope: str) -> int:
-        with self._lock:
+        with self._sync_lock:
             return self._sync(account, scope).size
 
     def forget(self, account: str | None = None) -> None:
-        """Drop cached matrices (all, or one account's); they rebuild from the store on demand."""
-        with self._lock:
+        """Drop cached matrices (all, or one account's); they reload from their files or the store on demand."""
+        with self._sync_lock, self._rw.write():
             for key in [k for k in self._scopes if account is None or k[0] == account]:
                 del self._scopes[key]

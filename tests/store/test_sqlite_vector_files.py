@@ -1,0 +1,294 @@
+"""The SQLite backend's persistent vector index files: derived, memory-mapped, checked, rebuilt.
+
+Real SQLite files in a temporary folder; every index is opened as a new process would open it
+(a fresh backend on the same path), so what is tested is what a CLI call or a restarted server sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import threading
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+import pytest
+from store_support import ACCOUNT, DIMENSIONS, MODEL, SCOPE, put, toward, unit
+
+from memorylayer.store.sqlite import SqliteBackend, SqliteVectorIndex
+from memorylayer.store.sqlite import vectors as vector_module
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "memories.db"
+
+
+@pytest.fixture
+def backend(path: Path) -> Iterator[SqliteBackend]:
+    opened = SqliteBackend(path)
+    yield opened
+    opened.close()
+
+
+def _index(backend: SqliteBackend, model: str = MODEL, dimensions: int = DIMENSIONS) -> SqliteVectorIndex:
+    """An index that writes a file for any non-empty scope (the default waits for 4,096 rows)."""
+    return SqliteVectorIndex(backend.memories, model, dimensions, folder=backend.vector_folder, persist_min_rows=1)
+
+
+def _files(backend: SqliteBackend) -> list[Path]:
+    return sorted(backend.vector_folder.glob("*.mlvx"))
+
+
+def _header(file: Path) -> dict[str, object]:
+    raw = file.read_bytes()[4:4096].rstrip(b"\0")
+    return json.loads(raw)
+
+
+def _fill(backend: SqliteBackend, count: int) -> tuple[np.ndarray, dict[int, str]]:
+    query = unit("query")
+    rowids: dict[int, str] = {}
+    for n in range(count):
+        rowid, record = put(backend.memories, f"memory {n}", vector=toward(query, n, 0.1 + 0.8 * n / count))
+        rowids[rowid] = record.id
+    return query, rowids
+
+
+def test_a_first_search_writes_an_index_file_that_a_new_process_maps_instead_of_reading_sqlite(
+    backend: SqliteBackend, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query, rowids = _fill(backend, 20)
+    expected = _index(backend).search(ACCOUNT, SCOPE, query, 5)
+    [file] = _files(backend)
+    header = _header(file)
+    assert header["model"] == MODEL and header["dimensions"] == DIMENSIONS and header["rows"] == 20
+
+    second = SqliteBackend(path)
+    try:
+        # A new process must not read the vectors out of SQLite when the file is current.
+        def no_bulk_read(*args: object, **kwargs: object) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            raise AssertionError("rebuilt from SQLite although the index file was current")
+
+        monkeypatch.setattr(second.memories, "live_vector_chunks", no_bulk_read)
+        fresh = _index(second)
+        found = fresh.search(ACCOUNT, SCOPE, query, 5)
+        assert [r for r, _ in found] == [r for r, _ in expected]
+        assert [s for _, s in found] == pytest.approx([s for _, s in expected], abs=1e-6)
+        assert isinstance(fresh._scopes[(ACCOUNT, SCOPE)].base.matrix, np.memmap)
+    finally:
+        second.close()
+
+
+def test_changes_made_after_the_file_was_written_are_applied_on_top_of_it(backend: SqliteBackend, path: Path) -> None:
+    query, rowids = _fill(backend, 10)
+    _index(backend).search(ACCOUNT, SCOPE, query, 3)
+    [file] = _files(backend)
+    before = file.read_bytes()
+    nearest = max(rowids)
+    backend.memories.delete(ACCOUNT, [rowids[nearest]])
+    newest, _ = put(backend.memories, "newest", vector=toward(query, 99, 0.99))
+
+    second = SqliteBackend(path)
+    try:
+        found = [r for r, _ in _index(second).search(ACCOUNT, SCOPE, query, 3)]
+        assert found[0] == newest and nearest not in found
+        assert file.read_bytes() == before  # two changes are not worth rewriting the file
+        second.memories.delete(ACCOUNT, [second.memories.get_many_by_rowid(ACCOUNT, [newest])[newest].id])
+        assert newest not in [r for r, _ in _index(second).search(ACCOUNT, SCOPE, query, 3)]
+    finally:
+        second.close()
+
+
+def test_the_file_is_rewritten_once_enough_rows_changed(
+    backend: SqliteBackend, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vector_module, "REWRITE_MIN_CHANGES", 5)
+    query, _ = _fill(backend, 10)
+    index = _index(backend)
+    index.search(ACCOUNT, SCOPE, query, 3)
+    [file] = _files(backend)
+    first_seq = _header(file)["seq"]
+    for n in range(6):
+        put(backend.memories, f"later {n}", vector=toward(query, 100 + n, 0.5))
+    index.search(ACCOUNT, SCOPE, query, 3)
+    header = _header(file)
+    assert header["rows"] == 16 and header["seq"] > first_seq  # type: ignore[operator]
+    assert index.size(ACCOUNT, SCOPE) == 16
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncated", "other model in header", "other database", "from the future", "garbage"],
+)
+def test_a_damaged_or_foreign_index_file_is_never_trusted_but_rebuilt(
+    backend: SqliteBackend, path: Path, damage: str
+) -> None:
+    query, rowids = _fill(backend, 12)
+    expected = [r for r, _ in _index(backend).search(ACCOUNT, SCOPE, query, 12)]
+    [file] = _files(backend)
+    raw = bytearray(file.read_bytes())
+    header = _header(file)
+    if damage == "truncated":
+        raw = raw[: len(raw) - 100]
+    elif damage == "garbage":
+        raw[:4096] = b"\x00" * 4096
+    else:
+        if damage == "other model in header":
+            header["model"] = "another-model"
+        elif damage == "other database":
+            header["instance"] = int(header["instance"]) + 1  # type: ignore[call-overload]
+        else:
+            header["seq"] = int(header["seq"]) + 1000  # type: ignore[call-overload]
+        # Keep the rows but scramble them, so trusting this file would give wrong answers.
+        raw[4096 : 4096 + 12 * DIMENSIONS * 2] = np.zeros(12 * DIMENSIONS, dtype=np.float16).tobytes()
+        raw[:4096] = (b"MLVX" + json.dumps(header).encode()).ljust(4096, b"\0")
+    file.write_bytes(bytes(raw))
+
+    second = SqliteBackend(path)
+    try:
+        assert [r for r, _ in _index(second).search(ACCOUNT, SCOPE, query, 12)] == expected
+        assert _header(file)["rows"] == 12  # rebuilt and rewritten
+    finally:
+        second.close()
+
+
+def test_a_fresh_database_at_the_same_path_ignores_the_old_databases_index_file(
+    backend: SqliteBackend, path: Path, tmp_path: Path
+) -> None:
+    query, _ = _fill(backend, 8)
+    _index(backend).search(ACCOUNT, SCOPE, query, 3)
+    [file] = _files(backend)
+    saved = file.read_bytes()
+    backend.close()
+    for leftover in path.parent.glob(path.name + "*"):
+        if leftover.is_file():
+            leftover.unlink()
+    fresh = SqliteBackend(path)  # a new, empty database where the old one was
+    try:
+        fresh.vector_folder.mkdir(exist_ok=True)
+        file.write_bytes(saved)  # the old database's file is still there
+        only, _ = put(fresh.memories, "only", vector=toward(query, 1, 0.3))
+        assert [r for r, _ in _index(fresh).search(ACCOUNT, SCOPE, query, 5)] == [only]
+    finally:
+        fresh.close()
+
+
+def test_a_scope_below_the_threshold_gets_no_file(backend: SqliteBackend) -> None:
+    query, _ = _fill(backend, 5)
+    index = SqliteVectorIndex(backend.memories, MODEL, DIMENSIONS, folder=backend.vector_folder, persist_min_rows=6)
+    assert len(index.search(ACCOUNT, SCOPE, query, 10)) == 5
+    assert _files(backend) == []
+
+
+def test_the_backend_keeps_its_index_files_beside_the_database(backend: SqliteBackend, path: Path) -> None:
+    assert backend.vector_folder == path.with_name("memories.db.vectors")
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT value FROM counters WHERE name = 'instance'").fetchone()[0] > 0
+
+
+def test_searches_of_one_scope_run_in_parallel_with_writes_and_stay_correct(backend: SqliteBackend) -> None:
+    query, rowids = _fill(backend, 50)
+    index = _index(backend)
+    best = index.search(ACCOUNT, SCOPE, query, 1)[0][0]
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                found = index.search(ACCOUNT, SCOPE, query, 5)
+                assert found[0][0] == best and len(found) == 5
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    readers = [threading.Thread(target=reader) for _ in range(3)]
+    for thread in readers:
+        thread.start()
+    try:
+        for n in range(30):  # writes from another connection, far from the query
+            put(backend.memories, f"far {n}", vector=toward(query, 500 + n, 0.01))
+            index.search(ACCOUNT, SCOPE, query, 1)
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join()
+    assert errors == []
+    assert index.size(ACCOUNT, SCOPE) == 80
+
+
+def test_an_index_far_behind_the_store_is_reloaded_in_bulk_not_replayed_row_by_row(
+    backend: SqliteBackend, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vector_module, "RELOAD_MIN_CHANGES", 4)
+    query, _ = _fill(backend, 4)
+    index = _index(backend)
+    index.search(ACCOUNT, SCOPE, query, 3)
+    for n in range(10):
+        put(backend.memories, f"later {n}", vector=toward(query, 200 + n, 0.95 + n / 1000))
+    replayed: list[int] = []
+    real = backend.memories.vector_changes
+
+    def counting(*args: object) -> tuple[list[object], int]:
+        changes, high = real(*args)  # type: ignore[arg-type]
+        replayed.append(len(changes))
+        return changes, high  # type: ignore[return-value]
+
+    monkeypatch.setattr(backend.memories, "vector_changes", counting)
+    found = index.search(ACCOUNT, SCOPE, query, 3)
+    assert index.size(ACCOUNT, SCOPE) == 14 and len(found) == 3
+    assert max(replayed) == 0  # the 10 changes came in bulk, not as a replay
+    second = SqliteBackend(path)
+    try:  # the file was rewritten by the reload, so a new process does not replay either
+        assert _header(_files(second)[0])["rows"] == 14
+    finally:
+        second.close()
+
+
+def test_a_backup_restored_over_the_database_does_not_trust_the_index_file_of_the_history_it_replaced(
+    backend: SqliteBackend, path: Path, tmp_path: Path
+) -> None:
+    query, _ = _fill(backend, 5)
+    backup = tmp_path / "backup.db"
+    with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(backup)) as target:
+        source.backup(target)
+    for n in range(5):
+        put(backend.memories, f"lost {n}", vector=toward(query, 300 + n, 0.99))
+    _index(backend).search(ACCOUNT, SCOPE, query, 3)  # the file now holds the "lost" memories
+    backend.close()
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    backup.rename(path)
+    restored = SqliteBackend(path)  # same instance number, and it will reach the same sequence numbers
+    try:
+        kept = {put(restored.memories, f"new {n}", vector=toward(query, 400 + n, 0.2))[0] for n in range(5)}
+        found = {r for r, _ in _index(restored).search(ACCOUNT, SCOPE, query, 20)}
+        assert kept <= found and len(found) == 10
+        lost_scores = [s for _, s in _index(restored).search(ACCOUNT, SCOPE, query, 1)]
+        assert lost_scores[0] < 0.95  # none of the replaced history's near-duplicates came back
+    finally:
+        restored.close()
+
+
+def test_index_files_are_as_private_as_the_database_whatever_the_umask(backend: SqliteBackend) -> None:
+    previous = os.umask(0o022)
+    try:
+        query, _ = _fill(backend, 3)
+        _index(backend).search(ACCOUNT, SCOPE, query, 3)
+    finally:
+        os.umask(previous)
+    [file] = _files(backend)
+    assert stat.S_IMODE(backend.vector_folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+
+
+def test_a_folder_that_cannot_be_written_leaves_searches_working_from_memory(backend: SqliteBackend) -> None:
+    backend.vector_folder.write_text("a file where the folder should be")  # mkdir fails, as on a read-only disk
+    query, rowids = _fill(backend, 6)
+    index = _index(backend)
+    assert len(index.search(ACCOUNT, SCOPE, query, 10)) == 6
+    put(backend.memories, "one more", vector=toward(query, 77, 0.999))
+    assert index.search(ACCOUNT, SCOPE, query, 1)[0][1] == pytest.approx(0.999, abs=2e-3)
