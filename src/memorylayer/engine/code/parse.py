@@ -46,6 +46,7 @@ DEFINITIONS: dict[str, str] = {
     "impl_item": "impl",
     "mod_item": "module",
 }
+WRAPPERS = {"decorated_definition", "export_statement", "type_declaration"}
 CONTAINERS = {"class", "impl", "trait", "interface", "struct", "module"}
 #: Lines of a symbol kept as its snippet.
 SNIPPET_LINES = 12
@@ -109,7 +110,9 @@ def _visit(node: Any, source: bytes, lines: list[str], outer: list[str], found: 
                 kind = "method"
             qualified = ".".join([*outer, name])
             start, end = child.start_point[0], child.end_point[0]
-            anchor = child.parent if child.parent is not None and child.parent.type == "decorated_definition" else child
+            # Decorators, `export` and Go's `type (...)` wrap the definition: its docs sit above the wrapper.
+            wrapped = child.parent is not None and child.parent.type in WRAPPERS
+            anchor = child.parent if wrapped else child
             found.append(
                 Symbol(
                     name=qualified,
@@ -157,4 +160,4 @@ def _doc(node: Any, anchor: Any, source: bytes) -> str:
     while previous is not None and previous.type in ("comment", "line_comment", "block_comment"):
         comments.insert(0, source[previous.start_byte : previous.end_byte].decode("utf-8", errors="replace"))
         previous = previous.prev_named_sibling
-    return "\n".join(c.strip().lstrip("/#*").strip() for c in comments)
+    return "\n".join(c.strip().lstrip("/#*").removesuffix("*/").strip() for c in comments)
