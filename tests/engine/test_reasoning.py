@@ -51,14 +51,11 @@ def test_deploy_policy_proves_from_facts_and_refutes_with_a_counterexample(engin
     proved = engine.prove("ops", {"entity": "service", "instance": "web", "assert": "replicas > 1 and approved"})
     assert proved.status == "proved"
     used = {f.memory_id for f in proved.facts}
-    # Two minimal proofs exist: the approved fact itself, or prod + the approval rule.
-    assert used in (
-        {ids["service.web.replicas"], ids["service.web.approved"]},
-        {ids["service.web.replicas"], ids["service.web.env"]},
-    )
-    assert (used == {ids["service.web.replicas"], ids["service.web.approved"]}) != (
-        "prod-needs-approval@web" in proved.rules
-    )
+    assert used and used < set(ids.values())  # several minimal proofs exist; each needs two of the three facts
+    for unused in set(ids.values()) - used:
+        engine.delete(unused)
+    again = engine.prove("ops", {"entity": "service", "instance": "web", "assert": "replicas > 1 and approved"})
+    assert again.status == "proved"  # what the proof named is enough on its own
     # From the rules alone, for any service: prod implies at least two replicas.
     general = engine.prove("ops", {"entity": "service", "assert": "implies(env == 'prod', replicas > 1)"})
     assert (general.status, general.rules) == ("proved", ["prod-needs-two-replicas@*"])
