@@ -60,14 +60,26 @@ def tree(tmp_path: Path) -> Path:
 
 def test_split_identifiers_breaks_camel_case_snake_case_and_paths() -> None:
     assert split_identifiers("parseHTTPHeader_v2") == ["parse", "http", "header", "v2"]
-    assert split_identifiers("src/memory_layer/InvoiceBuilder.py") == ["src", "memory", "layer", "invoice", "builder", "py"]
+    assert split_identifiers("src/memory_layer/InvoiceBuilder.py") == [
+        "src",
+        "memory",
+        "layer",
+        "invoice",
+        "builder",
+        "py",
+    ]
 
 
 def test_ingest_indexes_symbols_of_each_language_and_respects_gitignore_and_vendored_folders(
     engine: Engine, tree: Path
 ) -> None:
     summary = engine.code_ingest("shop", root=tree)
-    assert (summary.files, summary.added, summary.unchanged, summary.removed) == (4, 4, 0, 0)  # 3 code files and the README
+    assert (summary.files, summary.added, summary.unchanged, summary.removed) == (
+        4,
+        4,
+        0,
+        0,
+    )  # 3 code files and the README
     assert summary.languages == {"go": 1, "python": 1, "text": 1, "typescript": 1}
     assert summary.skipped.ignored == 2  # secret/ and debug.log
     assert summary.skipped.other_type == 2  # logo.png, .gitignore

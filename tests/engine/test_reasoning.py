@@ -12,9 +12,7 @@ from memorylayer.types import NewMemory
 
 DEPLOY: dict[str, Any] = {
     "entities": {
-        "service": {
-            "attributes": {"env": {"enum": ["prod", "staging"]}, "replicas": "int", "approved": "bool"}
-        }
+        "service": {"attributes": {"env": {"enum": ["prod", "staging"]}, "replicas": "int", "approved": "bool"}}
     },
     "rules": [
         {"id": "prod-needs-two-replicas", "entity": "service", "assert": "implies(env == 'prod', replicas >= 2)"},
@@ -138,14 +136,25 @@ def test_prove_refuses_premises_that_already_contradict(engine: Engine) -> None:
     [
         ({"entities": {}}, "entities"),
         ({"entities": {"t": {"attributes": {"x": "float"}}}}, "entities.t.attributes.x"),
-        ({"entities": {"t": {"attributes": {"x": "int"}}}, "rules": [{"id": "r", "entity": "t", "assert": "y > 1"}]},
-         "rules[0].assert"),
-        ({"entities": {"t": {"attributes": {"x": "int"}}}, "rules": [{"id": "r", "entity": "t",
-          "assert": "__import__('os')"}]}, "rules[0].assert"),
-        ({"entities": {"t": {"attributes": {"x": "int"}}}, "rules": [{"id": "r", "entity": "u", "assert": "x > 1"}]},
-         "rules[0].entity"),
-        ({"entities": {"t": {"attributes": {"x": "int"}}}, "rules": [{"id": "r", "entity": "t", "assert": "x >"}]},
-         "rules[0].assert"),
+        (
+            {"entities": {"t": {"attributes": {"x": "int"}}}, "rules": [{"id": "r", "entity": "t", "assert": "y > 1"}]},
+            "rules[0].assert",
+        ),
+        (
+            {
+                "entities": {"t": {"attributes": {"x": "int"}}},
+                "rules": [{"id": "r", "entity": "t", "assert": "__import__('os')"}],
+            },
+            "rules[0].assert",
+        ),
+        (
+            {"entities": {"t": {"attributes": {"x": "int"}}}, "rules": [{"id": "r", "entity": "u", "assert": "x > 1"}]},
+            "rules[0].entity",
+        ),
+        (
+            {"entities": {"t": {"attributes": {"x": "int"}}}, "rules": [{"id": "r", "entity": "t", "assert": "x >"}]},
+            "rules[0].assert",
+        ),
     ],
 )
 def test_a_malformed_domain_is_refused_naming_the_field(engine: Engine, domain: dict[str, Any], field: str) -> None:

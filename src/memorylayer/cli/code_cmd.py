@@ -1,4 +1,4 @@
-"""``memorylayer code ingest|locate`` and ``memorylayer domain set|show``, ``prove``, ``audit``: one engine call each."""
+"""``memorylayer code ingest|locate``, ``domain set|show``, ``prove`` and ``audit``: one engine call each."""
 
 from __future__ import annotations
 
@@ -76,7 +76,9 @@ def code_locate(
     if as_json:
         emit_json({"locations": [loc.to_dict() for loc in found]})
         return
-    rows = [[f"{loc.score:.3f}", f"{loc.path}:{loc.start_line}-{loc.end_line}", loc.symbol or "", loc.kind] for loc in found]
+    rows = [
+        [f"{loc.score:.3f}", f"{loc.path}:{loc.start_line}-{loc.end_line}", loc.symbol or "", loc.kind] for loc in found
+    ]
     table(["score", "location", "symbol", "kind"], rows, right=["score"])
 
 

@@ -38,8 +38,8 @@ from .code import IngestSummary, Location
 from .cursor import decode_cursor, encode_cursor
 from .dedup import content_hash
 from .extraction import extract_facts
-from .reasoning import AuditResult, Domain, ProofResult
 from .ranking import DEFAULT_RANKING, RankingConfig, build_context
+from .reasoning import AuditResult, Domain, ProofResult
 from .recall import budget as recall_budget
 from .recall import ordered
 from .retrieval import Retriever
@@ -602,11 +602,13 @@ class Engine:
         root: str | Path | None = None,
         files: builtins.list[SourceFile] | None = None,
         prune: bool = True,
+        present: builtins.list[str] | None = None,
         progress: Progress | None = None,
     ) -> IngestSummary:
         """Index a source folder (``root``, read here) or ``files`` (sent by a client) into ``scope``.
 
-        Incremental by content hash; with ``prune`` files of the scope no longer present are forgotten.
+        Incremental by content hash; with ``prune`` files of the scope no longer present are forgotten
+        (``present``: more paths that count as present, for a tree sent in parts).
 
         Raises:
             InvalidRequest: neither or both of ``root`` and ``files``, a bad scope, path or file.
@@ -616,7 +618,9 @@ class Engine:
             raise InvalidRequest("code ingest needs a folder (root) or a list of files, not both")
         skipped = Skipped()
         sources = walk(root, skipped) if root is not None else v.source_files(files)
-        return code.ingest(self, scope, sources, prune=prune, skipped=skipped, progress=progress)
+        if present is not None and not (isinstance(present, builtins.list) and all(type(p) is str for p in present)):
+            raise InvalidRequest("present: expected a list of paths")
+        return code.ingest(self, scope, sources, prune=prune, present=present, skipped=skipped, progress=progress)
 
     def code_locate(self, scope: str, query: str, *, top_k: int = limits.DEFAULT_TOP_K) -> builtins.list[Location]:
         """Where ``query`` is answered in the code of ``scope``: ``path:lines``, symbol, snippet; best first.

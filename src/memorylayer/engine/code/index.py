@@ -213,10 +213,14 @@ def ingest(
     files: Iterable[SourceFile],
     *,
     prune: bool = True,
+    present: Iterable[str] | None = None,
     skipped: Skipped | None = None,
     progress: Progress | None = None,
 ) -> IngestSummary:
     """Index ``files`` into ``scope``; with ``prune``, files of the scope not among them are forgotten.
+
+    ``present`` widens what counts as still there (a client sending a large tree in parts names every
+    path of the tree with its last part, so files sent earlier are kept).
 
     Each changed file is one transaction (its old rows out, its new rows in), so an interrupted ingest
     leaves every file either as it was or as it is now, and the next run finishes the job.
@@ -255,7 +259,7 @@ def ingest(
         if progress is not None:
             progress(done, len(sources))
     if prune:
-        for path in sorted(set(indexed) - seen):
+        for path in sorted(set(indexed) - seen - set(present or ())):
             engine.store.delete(engine.account, indexed[path][1])
             summary.removed += 1
     summary.seconds = time.perf_counter() - started

@@ -121,10 +121,14 @@ def _visit(node: Any, source: bytes, lines: list[str], outer: list[str], found: 
                     end_line=end + 1,
                     signature=_signature(lines, start),
                     doc=_doc(child, anchor, source)[:DOC_CHARS],
-                    snippet="\n".join(lines[anchor.start_point[0] : min(end + 1, anchor.start_point[0] + SNIPPET_LINES)]),
+                    snippet="\n".join(
+                        lines[anchor.start_point[0] : min(end + 1, anchor.start_point[0] + SNIPPET_LINES)]
+                    ),
                 )
             )
-            _visit(child, source, lines, [*outer, name] if kind in CONTAINERS | {"method", "function"} else outer, found)
+            _visit(
+                child, source, lines, [*outer, name] if kind in CONTAINERS | {"method", "function"} else outer, found
+            )
         else:
             _visit(child, source, lines, outer, found)
 

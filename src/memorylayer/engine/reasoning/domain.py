@@ -82,7 +82,7 @@ def _name(value: Any, where: str) -> str:
 def _attribute(name: str, spec: Any, where: str) -> Attribute:
     if isinstance(spec, str):
         if spec not in TYPES:
-            raise bad(where, f"unknown type {spec!r}: expected one of {', '.join(TYPES)} or {{\"enum\": [...]}}")
+            raise bad(where, f'unknown type {spec!r}: expected one of {", ".join(TYPES)} or {{"enum": [...]}}')
         return Attribute(name, spec)
     if isinstance(spec, dict) and set(spec) == {"enum"}:
         members = spec["enum"]
@@ -104,12 +104,19 @@ def parse_expression(text: Any, where: str, attributes: dict[str, Attribute]) ->
         raise bad(where, f"not an expression: {exc.msg} at column {exc.offset}") from None
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and id(node) not in called and node.id not in attributes and node.id not in ("true", "false"):
+        if (
+            isinstance(node, ast.Name)
+            and id(node) not in called
+            and node.id not in attributes
+            and node.id not in ("true", "false")
+        ):
             raise bad(where, f"unknown attribute {node.id!r}; known: {', '.join(sorted(attributes))}")
         if isinstance(node, ast.Call):
             fn = node.func.id if isinstance(node.func, ast.Name) else None
             if fn not in FUNCTIONS or node.keywords or len(node.args) != FUNCTIONS[fn]:
-                raise bad(where, f"unknown call; the functions are {', '.join(f'{f}/{n}' for f, n in FUNCTIONS.items())}")
+                raise bad(
+                    where, f"unknown call; the functions are {', '.join(f'{f}/{n}' for f, n in FUNCTIONS.items())}"
+                )
         allowed = (
             ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd, ast.BinOp, ast.Add, ast.Sub,
             ast.Mult, ast.Div, ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Name,
@@ -141,7 +148,10 @@ def parse_domain(data: Any) -> Domain:
         where = f"entities.{entity}"
         _name(entity, where)
         attrs = spec.get("attributes") if isinstance(spec, dict) else None
-        if not isinstance(attrs, dict) or not limits.DOMAIN_ATTRIBUTES.min <= len(attrs) <= limits.DOMAIN_ATTRIBUTES.max:
+        if (
+            not isinstance(attrs, dict)
+            or not limits.DOMAIN_ATTRIBUTES.min <= len(attrs) <= limits.DOMAIN_ATTRIBUTES.max
+        ):
             raise bad(where + ".attributes", f"expected an object of 1-{limits.DOMAIN_ATTRIBUTES.max} attributes")
         entities[entity] = {
             _name(a, f"{where}.attributes.{a}"): _attribute(a, t, f"{where}.attributes.{a}") for a, t in attrs.items()
@@ -182,6 +192,8 @@ def parse_domain(data: Any) -> Domain:
         if not isinstance(source, str) or not source:
             raise bad(where, "key and slot are non-empty strings")
         bindings.append(
-            Binding(entity, _name(item.get("instance"), where + ".instance"), attribute, item.get("key"), item.get("slot"))
+            Binding(
+                entity, _name(item.get("instance"), where + ".instance"), attribute, item.get("key"), item.get("slot")
+            )
         )
     return Domain(entities, rules, bindings, data)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ...errors import InvalidRequest, NotConfigured, NotFound, Unsatisfiable
+from ...errors import NotConfigured, NotFound, Unsatisfiable
 from ...types import MemoryRecord
 from .domain import Attribute, Domain, bad, parse_domain, parse_expression
 
@@ -346,7 +346,9 @@ class _Model:
         # A quoted member compares with an enum attribute: env == 'prod'.
         for a, b in ((left, right), (right, left)):
             if isinstance(b, ast.Constant) and isinstance(b.value, str):
-                if not (isinstance(a, ast.Name) and self.domain.entities[entity].get(a.id, Attribute("", "")).type == "enum"):
+                if not (
+                    isinstance(a, ast.Name) and self.domain.entities[entity].get(a.id, Attribute("", "")).type == "enum"
+                ):
                     raise bad("expression", f"the string {b.value!r} must be compared with an enum attribute")
                 _, members = self.enum(entity, a.id)
                 if b.value not in members:
