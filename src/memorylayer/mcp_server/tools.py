@@ -19,10 +19,15 @@ from ..errors import InvalidRequest, NotFound
 from ..types import iso_ms
 from .access import READ_SCOPE, WRITE_SCOPE, ToolContext, engine_for
 from .results import (
+    AuditOut,
     DeleteOut,
+    DomainOut,
+    IngestOut,
     ListOut,
+    LocateOut,
     MemoryOut,
     NamespacesOut,
+    ProofOut,
     RecallOut,
     SearchOut,
     StoreOut,
@@ -229,6 +234,66 @@ def memory_recall(
     )
 
 
+# ---- code memory and formal reasoning (docs/code-and-proofs.md) -----------------------------------
+SourceFiles = Annotated[
+    list[dict[str, str]],
+    Field(
+        min_length=L.CODE_FILES.min,
+        max_length=L.CODE_FILES.max,
+        description='Files to index: [{"path": "src/app.py", "text": "..."}], paths relative to the repository root',
+    ),
+]
+TimeoutMs = Annotated[int, _int(L.PROOF_MS, "Solver time limit in milliseconds")]
+
+
+def code_ingest(
+    ctx: ToolContext, files: SourceFiles, namespace: Namespace = "code", prune: bool = False
+) -> Annotated[CallToolResult, IngestOut]:
+    """Index source files into a namespace: each file and its functions, classes and methods.
+    Unchanged files (same content hash) cost nothing; with prune, files not sent are forgotten."""
+    engine = engine_for(ctx, "code_ingest", WRITE_SCOPE)
+    return obj(engine.code_ingest(namespace, files=files, prune=prune).to_dict())  # type: ignore[arg-type]
+
+
+def code_locate(
+    ctx: ToolContext,
+    query: Annotated[str, _text(L.QUERY, 'A question such as "where are refunds handled?"')],
+    namespace: Namespace = "code",
+    top_k: TopK = L.DEFAULT_TOP_K,
+) -> Annotated[CallToolResult, LocateOut]:
+    """Where something lives in an ingested codebase: path:line-range, the symbol and a snippet, best first."""
+    engine = engine_for(ctx, "code_locate", READ_SCOPE)
+    return array("locations", [loc.to_dict() for loc in engine.code_locate(namespace, query, top_k=top_k)])
+
+
+def domain_set(
+    ctx: ToolContext,
+    domain: Annotated[dict[str, Any], Field(description="Entities with typed attributes, rules and bindings")],
+    namespace: Namespace = DEFAULT_NAMESPACE,
+) -> Annotated[CallToolResult, DomainOut]:
+    """Declare a namespace's typed vocabulary and rules (entities, attributes, constraints) for prove and audit."""
+    return obj({"domain": engine_for(ctx, "domain_set", WRITE_SCOPE).set_domain(namespace, domain).to_dict()})
+
+
+def prove(
+    ctx: ToolContext,
+    statement: Annotated[dict[str, Any], Field(description='{"entity", "instance"?, "assert": "replicas >= 2"}')],
+    namespace: Namespace = DEFAULT_NAMESPACE,
+    timeout_ms: TimeoutMs = L.DEFAULT_PROOF_MS,
+) -> Annotated[CallToolResult, ProofOut]:
+    """Check a statement against the rules and stored facts with Z3: proved (with the facts and rules used),
+    refuted (with a counterexample) or unknown within the time limit."""
+    engine = engine_for(ctx, "prove", READ_SCOPE)
+    return obj(engine.prove(namespace, statement, timeout_ms=timeout_ms).to_dict())
+
+
+def audit(
+    ctx: ToolContext, namespace: Namespace = DEFAULT_NAMESPACE, timeout_ms: TimeoutMs = L.DEFAULT_PROOF_MS
+) -> Annotated[CallToolResult, AuditOut]:
+    """Find stored facts and rules that cannot all hold: each conflict names its memories and rules."""
+    return obj(engine_for(ctx, "audit", READ_SCOPE).audit(namespace, timeout_ms=timeout_ms).to_dict())
+
+
 # ---- registration --------------------------------------------------------------------------------
 
 
@@ -250,7 +315,7 @@ def _hints(*, read_only: bool, destructive: bool, idempotent: bool) -> ToolAnnot
 _READ = _hints(read_only=True, destructive=False, idempotent=True)
 _CHANGE = _hints(read_only=False, destructive=True, idempotent=True)
 
-#: The seed's seven tools (seed 001), then ``memory_recall``.
+#: The seed's seven tools (seed 001), then ``memory_recall``, then code memory and formal reasoning.
 TOOLS = (
     Tool(memory_store, "Store a memory", _hints(read_only=False, destructive=False, idempotent=False)),
     Tool(memory_search, "Search memories", _READ),
@@ -260,6 +325,11 @@ TOOLS = (
     Tool(memory_list_namespaces, "List namespaces", _READ),
     Tool(memory_list, "List memories", _READ),
     Tool(memory_recall, "Recall context", _READ),
+    Tool(code_ingest, "Index source files", _hints(read_only=False, destructive=True, idempotent=True)),
+    Tool(code_locate, "Locate code", _READ),
+    Tool(domain_set, "Declare a domain", _CHANGE),
+    Tool(prove, "Prove a statement", _READ),
+    Tool(audit, "Audit facts and rules", _READ),
 )
 TOOL_NAMES = tuple(tool.fn.__name__ for tool in TOOLS)
 
