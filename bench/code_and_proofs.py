@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from memorylayer.engine import Engine
+from memorylayer.engine.code import Location
 from memorylayer.types import NewMemory
 
 #: (question, file relative to the package root, symbol: the qualified name or its last part).
@@ -70,9 +71,9 @@ QUESTIONS = [
 ]
 
 
-def _hit(location: object, path: str, symbol: str) -> bool:
-    name = getattr(location, "symbol", None) or ""
-    return getattr(location, "path") == path and (name == symbol or name.endswith("." + symbol))
+def _hit(location: Location, path: str, symbol: str) -> bool:
+    name = location.symbol or ""
+    return location.path == path and (name == symbol or name.endswith("." + symbol))
 
 
 def main() -> None:

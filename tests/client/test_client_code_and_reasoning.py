@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from memorylayer.client import _base
+from memorylayer.client import _code
 from memorylayer.errors import NotFound, Unsatisfiable
 
 Make = Callable[..., Any]
@@ -29,7 +29,7 @@ def test_code_ingest_reads_the_folder_here_and_locate_finds_the_symbol(sdk: Make
 def test_a_tree_larger_than_one_request_is_sent_in_parts_and_pruned_once(
     sdk: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_base, "INGEST_PART_BYTES", 200)  # three files, three requests
+    monkeypatch.setattr(_code, "INGEST_PART_BYTES", 200)  # three files, three requests
     client = sdk()
     for name in ("a", "b", "c"):
         (tmp_path / f"{name}.py").write_text(f"def {name}():\n    return '{name * 60}'\n", encoding="utf-8")

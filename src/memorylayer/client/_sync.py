@@ -30,14 +30,13 @@ from ._base import (
     _BaseCache,
     _BaseClient,
     error_from_response,
-    ingest_parts,
-    merge_summaries,
     transport_error,
 )
 from ._checks import BatchItem
+from ._code import CodeCalls, ingest_parts, merge_summaries
 
 
-class Client(_BaseClient):
+class Client(_BaseClient, CodeCalls):
     """A blocking client for a MemoryLayer (or WithMemory-compatible) server.
 
     ``api_key`` and ``base_url`` default to ``MEMORYLAYER_API_KEY`` / ``MEMORYLAYER_BASE_URL`` (then

@@ -322,29 +322,6 @@ class AnyObject:
         return {"type": "object"}
 
 
-@dataclass(frozen=True)
-class StrList:
-    """An array of at most ``max`` strings, each checked by ``item``."""
-
-    item: Str
-    max: int
-    optional: bool = False
-    description: str = ""
-
-    def check(self, value: Any, path: Path, issues: list[Issue]) -> Any:
-        if not isinstance(value, list):
-            issues.append(_type_issue("array", value, path))
-            return value
-        if len(value) > self.max:
-            message = f"at most {self.max} items"
-            issues.append({"code": "too_big", "maximum": self.max, "path": path, "message": message})
-            return value
-        return [self.item.check(element, [*path, i], issues) for i, element in enumerate(value)]
-
-    def json_schema(self) -> dict[str, Any]:
-        return {"type": "array", "items": self.item.json_schema(), "maxItems": self.max}
-
-
 def _holds_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -410,7 +387,7 @@ class Items:
         return {"type": "array", "items": self.item.json_schema(), "minItems": self.min, "maxItems": self.max}
 
 
-FieldSpec = Str | Num | Bool | Enum | StrRecord | AnyObject | Matching | Items | StrList
+FieldSpec = Str | Num | Bool | Enum | StrRecord | AnyObject | Matching | Items
 
 
 @dataclass(frozen=True)

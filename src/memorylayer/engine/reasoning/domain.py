@@ -140,22 +140,7 @@ def parse_domain(data: Any) -> Domain:
     unknown = set(data) - {"entities", "rules", "bindings", "description"}
     if unknown:
         raise bad("domain", f"unknown fields: {', '.join(sorted(unknown))}")
-    raw_entities = data.get("entities")
-    if not isinstance(raw_entities, dict) or not raw_entities:
-        raise bad("entities", "expected an object naming at least one entity")
-    entities: dict[str, dict[str, Attribute]] = {}
-    for entity, spec in raw_entities.items():
-        where = f"entities.{entity}"
-        _name(entity, where)
-        attrs = spec.get("attributes") if isinstance(spec, dict) else None
-        if (
-            not isinstance(attrs, dict)
-            or not limits.DOMAIN_ATTRIBUTES.min <= len(attrs) <= limits.DOMAIN_ATTRIBUTES.max
-        ):
-            raise bad(where + ".attributes", f"expected an object of 1-{limits.DOMAIN_ATTRIBUTES.max} attributes")
-        entities[entity] = {
-            _name(a, f"{where}.attributes.{a}"): _attribute(a, t, f"{where}.attributes.{a}") for a, t in attrs.items()
-        }
+    entities = _entities(data.get("entities"))
     raw_rules = data.get("rules", [])
     if not isinstance(raw_rules, list) or len(raw_rules) > limits.DOMAIN_RULES.max:
         raise bad("rules", f"expected a list of at most {limits.DOMAIN_RULES.max} rules")
@@ -173,7 +158,30 @@ def parse_domain(data: Any) -> Domain:
         text = rule.get("assert")
         tree = parse_expression(text, where + ".assert", entities[entity])
         rules.append(Rule(rule_id, entity, str(text), tree, str(rule.get("description", ""))))
-    raw_bindings = data.get("bindings", [])
+    bindings = _bindings(data.get("bindings", []), entities)
+    return Domain(entities, rules, bindings, data)
+
+
+def _entities(raw_entities: Any) -> dict[str, dict[str, Attribute]]:
+    if not isinstance(raw_entities, dict) or not raw_entities:
+        raise bad("entities", "expected an object naming at least one entity")
+    entities: dict[str, dict[str, Attribute]] = {}
+    for entity, spec in raw_entities.items():
+        where = f"entities.{entity}"
+        _name(entity, where)
+        attrs = spec.get("attributes") if isinstance(spec, dict) else None
+        if (
+            not isinstance(attrs, dict)
+            or not limits.DOMAIN_ATTRIBUTES.min <= len(attrs) <= limits.DOMAIN_ATTRIBUTES.max
+        ):
+            raise bad(where + ".attributes", f"expected an object of 1-{limits.DOMAIN_ATTRIBUTES.max} attributes")
+        entities[entity] = {
+            _name(a, f"{where}.attributes.{a}"): _attribute(a, t, f"{where}.attributes.{a}") for a, t in attrs.items()
+        }
+    return entities
+
+
+def _bindings(raw_bindings: Any, entities: dict[str, dict[str, Attribute]]) -> list[Binding]:
     if not isinstance(raw_bindings, list):
         raise bad("bindings", "expected a list")
     bindings: list[Binding] = []
@@ -196,4 +204,4 @@ def parse_domain(data: Any) -> Domain:
                 entity, _name(item.get("instance"), where + ".instance"), attribute, item.get("key"), item.get("slot")
             )
         )
-    return Domain(entities, rules, bindings, data)
+    return bindings

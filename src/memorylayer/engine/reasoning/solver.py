@@ -291,8 +291,11 @@ class _Model:
                 self.solver.pop()
 
     def translate(self, node: ast.expr, entity: str, instance: str) -> Any:
-        z3 = self.z3
-        t = lambda n: self.translate(n, entity, instance)  # noqa: E731
+        z3: Any = self.z3
+
+        def t(child: ast.expr) -> Any:
+            return self.translate(child, entity, instance)
+
         if isinstance(node, ast.Name):
             if node.id in ("true", "false"):
                 return z3.BoolVal(node.id == "true", self.ctx)

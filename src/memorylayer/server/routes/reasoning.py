@@ -8,7 +8,8 @@ monthly metering attaches (``_metered`` below is that one place).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -21,6 +22,31 @@ from ..auth import READ, WRITE, Caller, authenticate, require
 from ..core import body, ok, route, state
 
 router = APIRouter(tags=["code and reasoning"])
+
+
+@dataclass(frozen=True)
+class StrList:
+    """An array of at most ``max`` strings, each checked by ``item``."""
+
+    item: v.Str
+    max: int
+    optional: bool = False
+    description: str = ""
+
+    def check(self, value: Any, path: v.Path, issues: list[v.Issue]) -> Any:
+        if not isinstance(value, list):
+            issues.append(v._type_issue("array", value, path))
+            return value
+        if len(value) > self.max:
+            message = f"at most {self.max} items"
+            issues.append({"code": "too_big", "maximum": self.max, "path": path, "message": message})
+            return value
+        return [self.item.check(element, [*path, i], issues) for i, element in enumerate(value)]
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": self.item.json_schema(), "maxItems": self.max}
+
+
 AUTH_ERRORS = (400, 401, 403, 429)
 #: Values whose keys are the user's own names (attributes, a domain document), never re-cased.
 _VERBATIM = {"counterexample", "domain", "skipped", "languages"}
@@ -32,8 +58,9 @@ INGEST = v.Schema(
         "scope": v.SCOPE,
         "files": v.Items(FILE, L.CODE_FILES.min, L.CODE_FILES.max),
         "prune": v.Bool(optional=True, description="Forget files of the scope that are not sent (default true)."),
-        "present": v.StrList(
-            PATH, 200_000, optional=True, description="More paths that count as present when pruning."
+        # Not a FieldSpec of validation.py's union, but the same check / json_schema interface.
+        "present": cast(
+            v.FieldSpec, StrList(PATH, 200_000, optional=True, description="More paths present when pruning.")
         ),
     },
     name="CodeIngest",
