@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -178,3 +179,25 @@ def test_a_search_inside_a_rolled_back_transaction_leaves_no_trace(
     later, _ = put(store, "later")
     assert {r for r, _ in index.search(ACCOUNT, SCOPE, unit("later"), 5)} == {kept, later}
     assert index.search(ACCOUNT, SCOPE, unit("later"), 1)[0][1] == pytest.approx(1.0, abs=2e-3)
+
+
+def test_postgres_searches_with_the_ef_search_the_url_asks_for(tmp_path: Path) -> None:
+    """An operator trades speed for recall on large scopes with ``-c hnsw.ef_search=N`` (docs/deploy.md)."""
+    from urllib.parse import quote
+
+    from conftest import FACTORIES
+    from memorylayer.store import open_backend
+    from memorylayer.store.postgres.vectors import EF_SEARCH
+
+    url = FACTORIES["postgres"](tmp_path).url
+    default = open_backend(url)
+    raised = open_backend(url + quote(" -c hnsw.ef_search=700", safe=""))
+    try:
+        assert default.vector_index(MODEL, DIMENSIONS).ef_search == EF_SEARCH  # type: ignore[attr-defined]
+        index = raised.vector_index(MODEL, DIMENSIONS)
+        assert index.ef_search == 700  # type: ignore[attr-defined]
+        put(raised.memories, "one", vector=unit("one"))
+        assert [score for _, score in index.search(ACCOUNT, SCOPE, unit("one"), 1)] == pytest.approx([1.0], abs=2e-3)
+    finally:
+        default.close()
+        raised.close()

@@ -9,6 +9,7 @@ method is one transaction unless called inside :meth:`RegistryStore.atomic`.
 
 from __future__ import annotations
 
+import json
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -71,6 +72,37 @@ class Install:
     integrity: str
     installed_at: int
     memory_ids: list[str] = field(default_factory=list)
+
+
+class NamedRow(Protocol):
+    """A database row whose columns are named: ``sqlite3.Row`` or the PostgreSQL store's ``Row``."""
+
+    def keys(self) -> Any: ...
+
+    def __getitem__(self, key: Any) -> Any: ...
+
+
+# Rows to records: both backends keep the same columns (lists and objects as JSON text).
+def package_of(row: NamedRow) -> Package:
+    data = dict(row)
+    return Package(**{**data, "keywords": json.loads(data["keywords"]), "private": bool(data["private"])})
+
+
+def version_of(row: NamedRow) -> Version:
+    data = dict(row)
+    return Version(**{**data, "manifest": json.loads(data["manifest"])})
+
+
+def share_link_of(row: NamedRow) -> ShareLink:
+    data = dict(row)
+    data.pop("token_hash", None)
+    return ShareLink(**data)
+
+
+def install_of(row: NamedRow) -> Install:
+    data = dict(row)
+    data.pop("account")
+    return Install(**{**data, "memory_ids": json.loads(data["memory_ids"])})
 
 
 class RegistryStore(Protocol):

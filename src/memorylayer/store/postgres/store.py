@@ -82,26 +82,18 @@ class PostgresStore:
     def _run(self, query: str, params: Sequence[Any] | None = None) -> list[Row]:
         return self.database.execute(query, params)
 
-    def _next_seq(self) -> int:
-        row = self.database.one("SELECT nextval('memory_seq')")
-        assert row is not None
-        return int(row[0])
-
     # -- the lexical index ---------------------------------------------------------------------
     def _index_terms(self, rowid: int, account: str, scope: str, terms: Sequence[str]) -> None:
         # FTS5 (unicode61) sees the terms joined by spaces: its tokens are the whitespace-separated words.
         tokens = " ".join(terms).split()
         counts = Counter(tokens)
+        # One round trip for both tables (a data-modifying WITH): writes are bound by round trips.
         self._run(
-            "INSERT INTO memory_terms (memory_rowid, terms, length) VALUES (%s, %s, %s)",
-            (rowid, " ".join(terms), len(tokens)),
+            "WITH terms AS (INSERT INTO memory_terms (memory_rowid, terms, length) VALUES (%s, %s, %s))"
+            " INSERT INTO memory_postings (account, scope, term, memory_rowid, tf)"
+            " SELECT %s, %s, t, %s, n FROM unnest(%s::text[], %s::int[]) AS u(t, n)",
+            (rowid, " ".join(terms), len(tokens), account, scope, rowid, list(counts), list(counts.values())),
         )
-        if counts:
-            self._run(
-                "INSERT INTO memory_postings (account, scope, term, memory_rowid, tf)"
-                " SELECT %s, %s, t, %s, n FROM unnest(%s::text[], %s::int[]) AS u(t, n)",
-                (account, scope, rowid, list(counts), list(counts.values())),
-            )
         self._count(1, len(tokens), counts, +1)
 
     def _count(self, documents: int, tokens: int, terms: Iterable[str], sign: int) -> None:
@@ -147,41 +139,52 @@ class PostgresStore:
 
     # -- writes ------------------------------------------------------------------------------
     def insert(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str]) -> int:
-        with self.database.savepoint(), _unique_key(record):
-            rowid = self._next_seq()
+        with self.database.transaction():
+            self._touch_scope_once(record.account, record.scope)
+            with self.database.savepoint(), _unique_key(record):
+                return self._insert(record, vector, terms)
+
+    def _touch_scope_once(self, account: str, scope: str) -> None:
+        """:meth:`touch_scope`, once per transaction and scope (a batch of writes to one scope)."""
+        touched: set[tuple[str, str]] = self.database.pending().setdefault("touched_scopes", set())
+        if (account, scope) not in touched:
+            self.touch_scope(account, scope)
+            touched.add((account, scope))
+
+    def _insert(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str]) -> int:
+        # The row number is also its change sequence number: one nextval, read back by RETURNING.
+        (row,) = self._run(
+            "INSERT INTO memories (rowid, id, account, scope, key, value, metadata, importance, source, status,"
+            " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq)"
+            " VALUES (nextval('memory_seq'), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+            " currval('memory_seq')) RETURNING rowid",
+            (
+                record.id,
+                record.account,
+                record.scope,
+                record.key,
+                record.value,
+                json.dumps(record.metadata, ensure_ascii=False),
+                record.importance,
+                record.source,
+                record.status,
+                record.created_at,
+                record.updated_at,
+                record.last_recalled_at,
+                record.recall_count,
+                record.content_hash,
+                record.superseded_by,
+            ),
+        )
+        rowid = int(row[0])
+        if vector is not None and record.model:
             self._run(
-                "INSERT INTO memories (rowid, id, account, scope, key, value, metadata, importance, source, status,"
-                " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    rowid,
-                    record.id,
-                    record.account,
-                    record.scope,
-                    record.key,
-                    record.value,
-                    json.dumps(record.metadata, ensure_ascii=False),
-                    record.importance,
-                    record.source,
-                    record.status,
-                    record.created_at,
-                    record.updated_at,
-                    record.last_recalled_at,
-                    record.recall_count,
-                    record.content_hash,
-                    record.superseded_by,
-                    rowid,
-                ),
+                "INSERT INTO memory_vectors (memory_rowid, account, scope, live, model, embedding)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (rowid, record.account, record.scope, record.superseded_by is None, record.model, _vector(vector)),
             )
-            if vector is not None and record.model:
-                self._run(
-                    "INSERT INTO memory_vectors (memory_rowid, account, scope, live, model, embedding)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)",
-                    (rowid, record.account, record.scope, record.superseded_by is None, record.model, _vector(vector)),
-                )
-            self._index_terms(rowid, record.account, record.scope, terms)
-            self.touch_scope(record.account, record.scope)
-            return rowid
+        self._index_terms(rowid, record.account, record.scope, terms)
+        return rowid
 
     def replace(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str] | None) -> None:
         with self.database.savepoint(), _unique_key(record):
@@ -259,6 +262,8 @@ class PostgresStore:
                     for r in self._run("SELECT id FROM memories WHERE account = %s AND scope = %s", (account, scope))
                 ]
             count = self.delete(account, ids)
+            touched = self.database.pending().get("touched_scopes", set())
+            touched -= {t for t in touched if t[0] == account and (scope is None or t[1] == scope)}
             if scope is None:
                 self._run("DELETE FROM memory_history WHERE account = %s", (account,))
                 self._run("DELETE FROM scopes WHERE account = %s", (account,))
