@@ -87,6 +87,7 @@ DEVIATIONS = {
     "a domain, statement or source file is checked past its schema": lambda f: f.code == "ST202"
     and any(route in f.operation for route in ("/v1/domain", "/v1/prove", "/v1/audit", "/v1/code/"))
     and f.error_code in ("invalid_request", "unsatisfiable", "not_found"),
+    "a sync upload must be a sync blob": lambda f: f.code == "ST202" and "not a MemoryLayer sync blob" in f.message,
 }
 
 

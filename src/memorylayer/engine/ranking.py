@@ -52,6 +52,10 @@ class RankingConfig:
     neighbour_depth: int = 30
     #: The same for memories two writes away (0: only the adjacent ones are lifted).
     neighbour_lift_2: float = 0.0
+    #: A query naming a time ("in May 2023", "last March"; engine/when.py) moves the memories written
+    #: in that window this far towards the top of the order (relevance thresholds are unchanged).
+    #: 0 turns it off. Chosen by leave-one-conversation-out on LoCoMo (docs/benchmarks.md).
+    time_window_weight: float = 0.35
     #: With a cross-encoder, relevance = rerank_weight * rerank + (1 - rerank_weight) * fused.
     rerank_weight: float = 0.7
     rerank_depth: int = 30

@@ -105,6 +105,26 @@ def install_of(row: NamedRow) -> Install:
     return Install(**{**data, "memory_ids": json.loads(data["memory_ids"])})
 
 
+def sync_blob_of(row: NamedRow) -> SyncBlob:
+    return SyncBlob(**dict(row))
+
+
+@dataclass(frozen=True)
+class SyncBlob:
+    """The encrypted snapshot of one namespace of one account (``memorylayer sync push``).
+
+    The server never sees inside it: ``memory_count`` is what the client said it holds, ``size`` the
+    bytes stored (under ``digest``, a SHA-512 hex, in the backend's tarball store).
+    """
+
+    account_id: str
+    namespace: str
+    digest: str
+    size: int
+    memory_count: int
+    pushed_at: int
+
+
 class RegistryStore(Protocol):
     def atomic(self) -> AbstractContextManager[Any]:
         """One transaction around several calls (re-entrant within a thread)."""
@@ -200,3 +220,16 @@ class RegistryStore(Protocol):
         ...
 
     def forget_install(self, account: str, scope: str, package: str) -> bool: ...
+
+    # -- sync blobs (server side) ------------------------------------------------------------
+    def sync_blob(self, account_id: str, namespace: str) -> SyncBlob | None: ...
+
+    def sync_blobs(self, account_id: str) -> list[SyncBlob]: ...
+
+    def put_sync_blob(self, blob: SyncBlob) -> str | None:
+        """Point (account, namespace) at ``blob`` in one statement; returns the digest it replaced, if any."""
+        ...
+
+    def sync_digest_used(self, digest: str) -> bool:
+        """Whether any sync blob still points at ``digest`` (before its bytes are discarded)."""
+        ...

@@ -16,7 +16,19 @@ from typing import Any
 from psycopg import errors as pg
 
 from ...errors import LastAdmin, ScopeTaken, VersionExists
-from ..registry import Install, Member, Package, ShareLink, Version, install_of, package_of, share_link_of, version_of
+from ..registry import (
+    Install,
+    Member,
+    Package,
+    ShareLink,
+    SyncBlob,
+    Version,
+    install_of,
+    package_of,
+    share_link_of,
+    sync_blob_of,
+    version_of,
+)
 from .db import Database, Row
 
 
@@ -303,3 +315,27 @@ class PostgresRegistryStore:
             "DELETE FROM reg_installs WHERE account = %s AND scope = %s AND package = %s", (account, scope, package)
         )
         return gone > 0
+
+    # -- sync blobs (server side) ------------------------------------------------------------
+    def sync_blob(self, account_id: str, namespace: str) -> SyncBlob | None:
+        row = self._one("SELECT * FROM sync_blobs WHERE account_id = %s AND namespace = %s", (account_id, namespace))
+        return None if row is None else sync_blob_of(row)
+
+    def sync_blobs(self, account_id: str) -> list[SyncBlob]:
+        rows = self._all("SELECT * FROM sync_blobs WHERE account_id = %s ORDER BY namespace", (account_id,))
+        return [sync_blob_of(r) for r in rows]
+
+    def put_sync_blob(self, blob: SyncBlob) -> str | None:
+        with self.db.transaction():
+            earlier = self.sync_blob(blob.account_id, blob.namespace)
+            self.db.execute(
+                "INSERT INTO sync_blobs (account_id, namespace, digest, size, memory_count, pushed_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (account_id, namespace) DO UPDATE SET"
+                " digest = excluded.digest, size = excluded.size, memory_count = excluded.memory_count,"
+                " pushed_at = excluded.pushed_at",
+                (blob.account_id, blob.namespace, blob.digest, blob.size, blob.memory_count, blob.pushed_at),
+            )
+            return None if earlier is None or earlier.digest == blob.digest else earlier.digest
+
+    def sync_digest_used(self, digest: str) -> bool:
+        return self._one("SELECT 1 FROM sync_blobs WHERE digest = %s", (digest,)) is not None

@@ -8,7 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ...errors import LastAdmin, ScopeTaken, VersionExists
-from ..registry import Install, Member, Package, ShareLink, Version, install_of, package_of, share_link_of, version_of
+from ..registry import (
+    Install,
+    Member,
+    Package,
+    ShareLink,
+    SyncBlob,
+    Version,
+    install_of,
+    package_of,
+    share_link_of,
+    sync_blob_of,
+    version_of,
+)
 from .db import Database
 from .faults import translating
 
@@ -304,3 +316,31 @@ class SqliteRegistryStore:
                 "DELETE FROM reg_installs WHERE account = ? AND scope = ? AND package = ?", (account, scope, package)
             )
             return gone.rowcount > 0
+
+    # -- sync blobs (server side) ------------------------------------------------------------
+    def sync_blob(self, account_id: str, namespace: str) -> SyncBlob | None:
+        row = self.db.conn.execute(
+            "SELECT * FROM sync_blobs WHERE account_id = ? AND namespace = ?", (account_id, namespace)
+        ).fetchone()
+        return None if row is None else sync_blob_of(row)
+
+    def sync_blobs(self, account_id: str) -> list[SyncBlob]:
+        rows = self.db.conn.execute(
+            "SELECT * FROM sync_blobs WHERE account_id = ? ORDER BY namespace", (account_id,)
+        ).fetchall()
+        return [sync_blob_of(r) for r in rows]
+
+    def put_sync_blob(self, blob: SyncBlob) -> str | None:
+        with self.db.transaction() as conn:
+            earlier = self.sync_blob(blob.account_id, blob.namespace)
+            conn.execute(
+                "INSERT INTO sync_blobs (account_id, namespace, digest, size, memory_count, pushed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, namespace) DO UPDATE SET"
+                " digest = excluded.digest, size = excluded.size, memory_count = excluded.memory_count,"
+                " pushed_at = excluded.pushed_at",
+                (blob.account_id, blob.namespace, blob.digest, blob.size, blob.memory_count, blob.pushed_at),
+            )
+            return None if earlier is None or earlier.digest == blob.digest else earlier.digest
+
+    def sync_digest_used(self, digest: str) -> bool:
+        return self.db.conn.execute("SELECT 1 FROM sync_blobs WHERE digest = ?", (digest,)).fetchone() is not None
