@@ -6,8 +6,12 @@ from typing import Any
 
 from .. import limits as L
 from . import models as m
-from ._base import Call, _compact
+from ._base import Call
 from ._checks import check, text
+
+
+def _compact(**fields: Any) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 class CodeCalls:
