@@ -35,6 +35,7 @@ the MCP tool error text::
     │   └── Unsatisfiable (unsatisfiable)           rules (and facts) that cannot all hold
     ├── CacheExpired (cache_expired)               410
     ├── RateLimited (rate_limited)                 429 (carries retry_after seconds)
+    │   └── BudgetExceeded (budget_exceeded)       the key's monthly budget of an operation is spent
     ├── ExtractionFailed (extraction_failed)       500
     ├── NotConfigured (not_configured)             501
     ├── ModelMismatch (model_mismatch)             409: stored vectors need `memorylayer reindex`
@@ -281,6 +282,12 @@ class RateLimited(MemoryLayerError):
     def __init__(self, message: str | None = None, *, retry_after: int = 1, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = max(1, int(retry_after))
+
+
+class BudgetExceeded(RateLimited):
+    """The API key used up this month's budget of the operation; it resets at the start of next month."""
+
+    code = "budget_exceeded"
 
 
 class ExtractionFailed(MemoryLayerError):

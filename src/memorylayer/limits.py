@@ -39,6 +39,13 @@ IMPORTANCE_MIN, IMPORTANCE_MAX = 0, 1
 DEFAULT_IMPORTANCE = 0.5
 #: Memories in one batch add (``POST /v1/memories/batch``, ``Engine.add_batch``): one transaction.
 BATCH_ITEMS = Bounds(1, 1_000)
+#: remember(chunk): a document's name (its chunks' keys are ``<name>#<position>``), its size in UTF-8
+#: bytes (over REST also within REQUEST_BODY_MAX_BYTES), and the chunks one document may make.
+DOCUMENT_NAME = Bounds(1, 100)
+DOCUMENT_MAX_BYTES = 4_194_304
+DOCUMENT_CHUNKS = Bounds(1, 10_000)
+#: Chunks each side of a hit that ``neighbours`` reads.
+NEIGHBOUR_RADIUS = Bounds(0, 10)
 #: Milliseconds since the epoch accepted for times (JavaScript's safe integer range).
 TIME_MS = Bounds(0, 2**53 - 1)
 #: A memory's time to live, in seconds (up to about 100 years); ``expiresAt`` is the other way to say it.

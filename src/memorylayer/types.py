@@ -175,3 +175,12 @@ class NewMemory:
     updated_at: int | None = None
     source: str = "explicit"
     expires_at: int | None = None
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """remember(chunk): the document's chunks in reading order, and how many old chunks were removed."""
+
+    document: str
+    chunks: list[MemoryRecord]
+    removed: int = 0

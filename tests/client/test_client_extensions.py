@@ -59,6 +59,45 @@ def test_add_batch_refuses_bad_items_before_sending(sdk: Make) -> None:
         client.add("chat", "x", extract=False, created_at=datetime(2023, 1, 1))
 
 
+def test_answer_cites_the_memory_it_rests_on_and_counts_against_the_budget(sdk: Make) -> None:
+    client = sdk()
+    added = client.add_batch("life", ["Caroline moved to Boston in 2021.", "Melanie has two dogs."])
+    response = client.answer("life", "Where did Caroline move?", max_items=4)
+    assert isinstance(response, m.AnswerResponse) and response.found and response.method == "extractive"
+    assert response.answer == "Caroline moved to Boston in 2021."
+    assert response.citations == [added.memories[0].id] and response.evidence[0].memory.id == added.memories[0].id
+    assert client.answer("life", "What is Bob's car?").answer is None
+    budgets = client.budgets().budgets
+    assert budgets.operations["answer"].used == 2 and budgets.operations["answer"].limit == 2_000
+    assert budgets.advanced_operations.allowed is False and budgets.resets_at.day == 1
+
+
+def test_answer_refuses_a_blank_question_before_sending(sdk: Make) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        sdk().answer("life", "")
+    assert caught.value.status == 0 and caught.value.details[0]["path"] == ["question"]
+
+
+def test_remember_document_stores_chunks_and_neighbours_reads_around_one(sdk: Make) -> None:
+    client = sdk(plan="team")
+    text = "# Guide\n\nDeploys run on merge.\n\n## Rollback\nRun deploy --previous to roll back."
+    stored = client.remember_document("ops", "guide.md", text)
+    assert isinstance(stored, m.DocumentResponse) and [c.key for c in stored.chunks] == ["guide.md#0", "guide.md#1"]
+    around = client.neighbours(stored.chunks[1].id)
+    assert [c.key for c in around.memories] == ["guide.md#0", "guide.md#1"]
+
+
+def test_remember_document_needs_an_advanced_plan(sdk: Make) -> None:
+    from memorylayer.errors import PlanRequired
+
+    with pytest.raises(PlanRequired) as caught:
+        sdk(plan="pro").remember_document("ops", "guide.md", "Some text.")
+    assert caught.value.status == 403 and caught.value.details["operation"] == "chunk"
+    with pytest.raises(InvalidRequest) as refused:
+        sdk(plan="team").remember_document("ops", "", "Some text.")
+    assert refused.value.status == 0 and refused.value.details[0]["path"] == ["document"]
+
+
 def test_expiry_and_as_of_through_the_sdk(sdk: Make) -> None:
     client = sdk()
     later = datetime(2099, 1, 1, tzinfo=UTC)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import httpx2
 import pytest
 from mcp import Client
@@ -62,10 +63,13 @@ async def test_every_tool_answers_over_http(served: Any, call: Any, call_error: 
             namespace="kitchen",
             threshold="permissive",
         )
+        answered = await call(client, "memory_answer", question="What milk does Alice drink?", namespace="kitchen")
         bad = await call_error(client, "memory_list", limit=0)
         deleted = await call(client, "memory_delete", memory_id=stored["memory_id"])
         again = await call_error(client, "memory_delete", memory_id=stored["memory_id"])
-    assert len(names) == 8
+    assert len(names) == 10
+    assert answered["found"] and answered["citations"] == [stored["memory_id"]]
+    assert answered["answer"] == "Alice drinks soy milk"
     assert hits[0]["memory_id"] == stored["memory_id"]
     assert got["content"] == "Alice drinks oat milk"
     assert updated["content"] == "Alice drinks soy milk"
@@ -142,3 +146,34 @@ async def test_the_daily_limit_refuses_calls_until_midnight_utc_then_resets(
         ("2026-03-14", 3),
         ("2026-03-15", 1),
     ]
+
+
+async def test_memory_answer_draws_from_the_keys_monthly_budget_shared_with_rest(
+    tmp_path: Path, serve_mcp: Any, call: Any, call_error: Any
+) -> None:
+    home = tmp_path / "budget"
+    home.mkdir()
+    (home / "server.toml").write_text("[plans.free]\nanswer_calls = 2\n", encoding="utf-8")
+    with serve_mcp(home) as limited:
+        async with connect(limited.url, limited.keys["alice"]) as alice:
+            await call(alice, "memory_store", content="Alice drinks oat milk", namespace="kitchen")
+            first = await call(alice, "memory_answer", question="Which milk does Alice drink?", namespace="kitchen")
+        # The same key over REST: one budget, whichever edge (or machine) calls.
+        rest = httpx.post(
+            limited.url.removesuffix("/mcp") + "/v1/recall/answer",
+            json={"scope": "kitchen", "question": "Which milk?"},
+            headers={"Authorization": f"Bearer {limited.keys['alice']}"},
+            timeout=30,
+        )
+        async with connect(limited.url, limited.keys["alice"]) as alice:
+            refused = await call_error(alice, "memory_answer", question="Which milk?", namespace="kitchen")
+            still = await call(alice, "memory_recall", query="Which milk?", namespace="kitchen")
+    assert first["answer"] == "Alice drinks oat milk" and rest.status_code == 200
+    assert refused.startswith("[budget_exceeded] Monthly answer budget of this API key reached (2 / 2")
+    assert "oat milk" in still["context"]
+
+
+async def test_remember_document_over_http_needs_an_advanced_plan(served: Any, call_error: Any) -> None:
+    async with connect(served.url, served.keys["alice"]) as client:
+        refused = await call_error(client, "memory_remember_document", document="d.md", text="Some text.")
+    assert refused.startswith("[plan_required] chunk is an advanced operation")

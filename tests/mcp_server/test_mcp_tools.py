@@ -278,6 +278,24 @@ async def test_recall_with_max_tokens_8000_is_refused_by_its_own_schema_not_by_t
     )
 
 
+async def test_answer_and_remember_document_over_the_local_engine(server: Any, call: Any, call_error: Any) -> None:
+    guide = "# Deploy\n\nDeploys run on merge to main.\n\n## Rollback\nRun deploy --previous to roll back."
+    async with Client(server) as client:
+        stored = await call(client, "memory_remember_document", document="deploy.md", text=guide, namespace="ops")
+        answered = await call(client, "memory_answer", question="How do I roll back?", namespace="ops")
+        missing = await call(client, "memory_answer", question="Who is the CEO of Acme?", namespace="ops")
+        blank = await call_error(client, "memory_remember_document", document="deploy.md", text="   ")
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert [c["key"] for c in stored["chunks"]] == ["deploy.md#0", "deploy.md#1"] and stored["removed"] == 0
+    assert stored["chunks"][1]["metadata"]["heading"] == "Deploy > Rollback"
+    assert answered["found"] and answered["citations"] == [stored["chunks"][1]["memory_id"]]
+    assert answered["answer"] == "Run deploy --previous to roll back."
+    assert missing == {**missing, "found": False, "answer": None, "citations": []}
+    assert blank.startswith("[invalid_request]")
+    assert tools["memory_answer"].annotations.read_only_hint is True
+    assert tools["memory_remember_document"].annotations.read_only_hint is False
+
+
 async def test_store_with_a_ttl_and_recall_or_search_as_of_a_past_time(server: Any, call: Any, call_error: Any) -> None:
     async with Client(server) as client:
         stored = await call(client, "memory_store", content="Standup moved to 10:00 this week", ttl_seconds=86_400)

@@ -1,7 +1,7 @@
 """Limits hold when threads and processes race, each through its own backend.
 
 A rule that counts and then writes holds its limit under :meth:`AccountStore.lock`; the store
-methods that check and write at once (``meter``, ``take_daily_call``, ``set_entry``'s cap,
+methods that check and write at once (``meter``, ``take_daily_call``, ``take_operation_call``, ``set_entry``'s cap,
 ``mark_claimed``, ``use_code``) hold theirs by themselves. Not one attempt more succeeds.
 """
 
@@ -14,7 +14,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from store_limits_writer import CALLS, CONTAINERS, DAILY, ENTRIES, PARENT_EMAIL, prepare, race
+from store_limits_writer import ANSWERS, CALLS, CONTAINERS, DAILY, ENTRIES, PARENT_EMAIL, prepare, race
 from store_support import DatabaseUnderTest
 
 from memorylayer.store import Backend
@@ -28,6 +28,7 @@ EXPECTED = {
     "claims": 1,
     "codes": 1,
     "reservations": 1,
+    "answers": ANSWERS,
 }
 
 
@@ -39,6 +40,8 @@ def _assert_limits_held(backend: Backend, won: Counter[str]) -> None:
     assert parent.api_calls_this_period == CALLS
     assert backend.accounts.daily_calls("race-key", "2026-01-01") == DAILY
     assert len(backend.accounts.list_entries("race-cache")) == ENTRIES
+    key_id = backend.accounts.list_keys(parent.id)[0].id
+    assert backend.accounts.operation_calls(key_id, "2026-01") == {"answer": ANSWERS}
 
 
 def test_threads_each_with_its_own_backend_never_pass_a_limit(backend: Backend, database: DatabaseUnderTest) -> None:

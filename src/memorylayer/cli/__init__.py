@@ -21,7 +21,21 @@ _LOCAL = {"typer", "rich", "click", "platformdirs", "numpy", "onnxruntime", "tok
 
 
 def _build() -> typer.Typer:
-    from . import admin, bulk, code_cmd, doctor, mcp_cmd, memory, migrate_store, registry, registry_access, serve, sync  # noqa: F401  (each registers its commands)
+    # Each module registers its commands on import.
+    from . import (  # noqa: F401
+        admin,
+        bulk,
+        code_cmd,
+        doctor,
+        mcp_cmd,
+        memory,
+        migrate_store,
+        operations,
+        registry,
+        registry_access,
+        serve,
+        sync,
+    )
     from .root import app
 
     return app

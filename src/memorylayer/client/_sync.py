@@ -13,6 +13,7 @@ from typing import Any, Self, Unpack
 import httpx
 
 from ..errors import InvalidRequest, MemoryLayerError
+from . import _operations as ops
 from . import models as m
 from ._base import (
     DEFAULT_MAX_RETRIES,
@@ -180,6 +181,44 @@ class Client(_BaseClient, CodeCalls):
         """
         call = self._recall(scope, query, threshold, max_items, max_tokens, defaults, as_of)
         return self._send(call, options)
+
+    def answer(
+        self,
+        scope: str,
+        question: str,
+        *,
+        threshold: Threshold | None = None,
+        max_items: int | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.AnswerResponse:
+        """recall(answer), an extension: an answer to ``question`` citing the memories it rests on.
+
+        Counted against the key's monthly answer budget (``BudgetExceeded`` when it is spent).
+        """
+        return self._send(ops.answer(scope, question, threshold, max_items), options)
+
+    def remember_document(
+        self,
+        scope: str,
+        document: str,
+        text: str,
+        *,
+        importance: float | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.DocumentResponse:
+        """remember(chunk), an extension: store a long document as chunks keyed ``<document>#<i>``;
+        remembering it again replaces its chunks. Needs a plan with the advanced operations."""
+        return self._send(ops.remember_document(scope, document, text, importance), options)
+
+    def neighbours(
+        self, memory_id: str, *, radius: int | None = None, **options: Unpack[RequestOptions]
+    ) -> m.NeighboursResponse:
+        """A document chunk with ``radius`` (default 1) chunks each side, in reading order."""
+        return self._send(ops.neighbours(memory_id, radius), options)
+
+    def budgets(self, **options: Unpack[RequestOptions]) -> m.BudgetsResponse:
+        """This month's operation budgets of the key (an extension): used and limit per operation."""
+        return self._send(ops.budgets(), options)
 
     def get(
         self, scope: str, key: str, *, as_of: datetime | str | None = None, **options: Unpack[RequestOptions]

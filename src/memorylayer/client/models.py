@@ -105,6 +105,64 @@ class RecallResponse(Envelope):
     ranking: Ranking
 
 
+class DocumentResponse(Envelope):
+    """``remember_document`` (an extension, remember(chunk)): the chunks in reading order (keys
+    ``<document>#<i>``) and how many chunks of an earlier version were removed."""
+
+    document: str
+    chunks: list[Memory]
+    removed: int = 0
+
+
+class NeighboursResponse(Envelope):
+    """``neighbours``: a document chunk with the chunks around it, in reading order."""
+
+    memories: list[Memory]
+
+
+class Evidence(WireModel):
+    """A memory an answer rests on, with its recall score in [0, 1]."""
+
+    memory: Memory
+    score: float
+
+
+class AnswerResponse(Envelope):
+    """``answer`` (an extension, recall(answer)): ``answer`` None means not in memory; ``citations`` are
+    memory ids; ``method`` is ``llm`` or ``extractive``."""
+
+    answer: str | None
+    found: bool
+    citations: list[str]
+    method: str
+    evidence: list[Evidence]
+
+
+class OperationBudget(WireModel):
+    used: int
+    limit: int | None
+
+
+class AdvancedOperations(WireModel):
+    allowed: bool
+    operations: list[str]
+
+
+class Budgets(WireModel):
+    """This month's operation budgets of the calling API key (limit None: unlimited)."""
+
+    plan_tier: str
+    key_id: str
+    month: str
+    resets_at: datetime
+    operations: dict[str, OperationBudget]
+    advanced_operations: AdvancedOperations
+
+
+class BudgetsResponse(Envelope):
+    budgets: Budgets
+
+
 # --- account ----------------------------------------------------------------------------------------
 
 

@@ -1,107 +1,136 @@
-"""Engine operations beyond store and search: code memory and formal reasoning (docs/code-and-proofs.md).
-
-A mixin of :class:`~memorylayer.engine.core.Engine`, so each operation is one engine call like the rest.
-"""
+"""The memory operations of :class:`~memorylayer.engine.Engine` (docs/operations.md): remember(chunk)
+and recall(answer), each one engine call the edges (REST, SDK, CLI, MCP) stay thin over."""
 
 from __future__ import annotations
 
-import builtins
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Protocol
 
 from .. import limits
 from ..errors import InvalidRequest
-from ..sourcetree import Skipped, SourceFile, walk
-from . import code, reasoning
+from ..types import DocumentResult, MemoryRecord, NewMemory
 from . import validation as v
-from .code import IngestSummary, Location
-from .reasoning import AuditResult, Domain, ProofResult
+from .answer import EVIDENCE as ANSWER_EVIDENCE
+from .answer import Answer, ask_model, extractive
+from .chunking import chunk_key, split_document
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from ..store.base import Backend
+    from ..types import AddResult, RecallResult
+    from .shared import Shared
+    from .writes import Admit, Dedup, Prepared
 
-    from .core import Engine
 
+class _Engine(Protocol):
+    """What the operations use of Engine (mypy checks Engine provides it)."""
 
-class CodeAndReasoning:
-    """``code_ingest``, ``code_locate``, ``set_domain``, ``domain``, ``prove`` and ``audit``."""
+    _shared: Shared
 
     @property
-    def _engine(self) -> Engine:
-        return cast("Engine", self)
+    def backend(self) -> Backend: ...
+    def prepare(self, scope: str, items: list[NewMemory], *, dedup: Dedup = ...) -> Prepared: ...
+    def commit(self, prepared: Prepared, admit: Admit | None = ...) -> AddResult: ...
+    def remove(self, scope: str, key: str) -> bool: ...
+    def get(self, memory_id: str) -> MemoryRecord: ...
+    def get_key(self, scope: str, key: str) -> MemoryRecord | None: ...
+    def recall(
+        self, scope: str, query: str, *, max_items: int = ..., max_tokens: int = ..., threshold: str | None = ...
+    ) -> RecallResult: ...
 
-    def code_ingest(
-        self,
+
+class Operations:
+    """Mixed into Engine; every method runs on the engine's account, like Engine's own."""
+
+    def remember_document(
+        self: _Engine,
         scope: str,
+        document: str,
+        text: str,
         *,
-        root: str | Path | None = None,
-        files: builtins.list[SourceFile] | None = None,
-        prune: bool = True,
-        present: builtins.list[str] | None = None,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> IngestSummary:
-        """Index a source folder (``root``, read here) or ``files`` (sent by a client) into ``scope``.
+        importance: float | None = None,
+        admit: Admit | None = None,
+    ) -> DocumentResult:
+        """remember(chunk): store ``text`` as chunks split on its structure, linked to ``document``.
 
-        Incremental by content hash; with ``prune`` files of the scope no longer present are forgotten
-        (``present``: more paths that count as present, for a tree sent in parts).
+        Chunk ``i`` is the keyed memory ``<document>#<i>`` with metadata ``document``, ``chunk``,
+        ``chunks`` and ``heading``. Re-remembering a document replaces its chunks in one transaction:
+        changed ones upsert (the old text stays in history), surplus old ones are deleted.
 
         Raises:
-            InvalidRequest: neither or both of ``root`` and ``files``, a bad scope, path or file.
+            InvalidRequest: a bad scope, document name or importance; blank text, text over
+                DOCUMENT_MAX_BYTES, or more than DOCUMENT_CHUNKS chunks. Nothing is written.
         """
         scope = v.scope(scope)
-        if (root is None) == (files is None):
-            raise InvalidRequest("code ingest needs a folder (root) or a list of files, not both")
-        skipped = Skipped()
-        sources = walk(root, skipped) if root is not None else v.source_files(files)
-        if present is not None and not (isinstance(present, builtins.list) and all(type(p) is str for p in present)):
-            raise InvalidRequest("present: expected a list of paths")
-        return code.ingest(
-            self._engine, scope, sources, prune=prune, present=present, skipped=skipped, progress=progress
-        )
+        document = v.text(document, "document", limits.DOCUMENT_NAME, name=True)
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidRequest("text: expected a non-blank document")
+        size = len(text.encode("utf-8", errors="surrogatepass"))
+        if size > limits.DOCUMENT_MAX_BYTES:
+            raise InvalidRequest(f"text: {size:,} bytes is over the document limit of {limits.DOCUMENT_MAX_BYTES:,}")
+        if "\x00" in text:
+            raise InvalidRequest("text: must not contain NUL characters")
+        weight = None if importance is None else v.unit_interval(importance, "importance")
+        chunks = split_document(text)
+        if len(chunks) > limits.DOCUMENT_CHUNKS.max:
+            raise InvalidRequest(f"text: {len(chunks):,} chunks is over the limit of {limits.DOCUMENT_CHUNKS.max:,}")
+        items = [
+            NewMemory(
+                c.value,
+                key=chunk_key(document, c.position),
+                metadata={"document": document, "chunk": c.position, "chunks": len(chunks), "heading": c.heading},
+                importance=weight,
+            )
+            for c in chunks
+        ]
+        prepared = self.prepare(scope, items, dedup="none")
+        with self.backend.transaction():
+            first = self.get_key(scope, chunk_key(document, 0))
+            before = int(first.metadata.get("chunks", 0)) if first is not None else 0
+            removed = sum(self.remove(scope, chunk_key(document, i)) for i in range(len(chunks), before))
+            result = self.commit(prepared, admit)
+        by_key = {m.key: m for m in result.memories}
+        stored = [by_key.get(item.key) or self.get_key(scope, item.key or "") for item in items]
+        return DocumentResult(document, [m for m in stored if m is not None], removed)
 
-    def code_locate(self, scope: str, query: str, *, top_k: int = limits.DEFAULT_TOP_K) -> builtins.list[Location]:
-        """Where ``query`` is answered in the code of ``scope``: ``path:lines``, symbol, snippet; best first.
+    def neighbours(self: _Engine, memory_id: str, *, radius: int = 1) -> list[MemoryRecord]:
+        """The chunks around a document chunk, ``radius`` each side, in reading order (itself included).
 
-        Raises:
-            InvalidRequest: a bad scope, query or ``top_k``.
-        """
-        scope = v.scope(scope)
-        top_k = v.integer(top_k, "top_k", limits.TOP_K)
-        return code.locate(self._engine, scope, v.query(query), top_k=top_k)
-
-    def set_domain(self, scope: str, domain: Any) -> Domain:
-        """Declare (or replace) the typed vocabulary and rules of ``scope``; returns it parsed.
-
-        Raises:
-            InvalidRequest: the domain is malformed (the details name the field).
-            Unsatisfiable: its rules contradict each other for every instance (the rules named).
-        """
-        return reasoning.set_domain(self._engine, v.scope(scope), domain)
-
-    def domain(self, scope: str) -> Domain:
-        """The domain declared for ``scope``.
-
-        Raises:
-            NotFound: ``scope`` has no domain.
-        """
-        return reasoning.load_domain(self._engine, v.scope(scope))
-
-    def prove(self, scope: str, statement: Any, *, timeout_ms: int = limits.DEFAULT_PROOF_MS) -> ProofResult:
-        """Check ``statement`` against the domain's rules and the bound facts of ``scope`` with Z3.
+        A memory that is not a chunk is its own only neighbour.
 
         Raises:
-            InvalidRequest: a malformed statement or time limit.
-            NotFound: ``scope`` has no domain.
-            Unsatisfiable: the facts and rules contradict each other already (run ``audit``).
+            NotFound: no live memory has that id. InvalidRequest: a radius outside 0-10.
         """
-        timeout_ms = v.integer(timeout_ms, "timeout_ms", limits.PROOF_MS)
-        return reasoning.prove(self._engine, v.scope(scope), statement, timeout_ms)
+        radius = v.integer(radius, "radius", limits.NEIGHBOUR_RADIUS)
+        memory = self.get(memory_id)
+        document, position = memory.metadata.get("document"), memory.metadata.get("chunk")
+        if not isinstance(document, str) or not isinstance(position, int):
+            return [memory]
+        around = range(max(0, position - radius), position + radius + 1)
+        found = [self.get_key(memory.scope, chunk_key(document, i)) for i in around]
+        return [m for m in found if m is not None]
 
-    def audit(self, scope: str, *, timeout_ms: int = limits.DEFAULT_PROOF_MS) -> AuditResult:
-        """Contradictions among the facts and rules of ``scope`` (each an unsat core) and facts that break rules.
+    def answer(
+        self: _Engine,
+        scope: str,
+        question: str,
+        *,
+        max_items: int = ANSWER_EVIDENCE,
+        threshold: str | None = limits.DEFAULT_THRESHOLD,
+        offline: bool = False,
+    ) -> Answer:
+        """recall(answer): an answer to ``question`` from ``scope`` with the memories it rests on.
+
+        The evidence is what :meth:`recall` keeps for the question (up to ``max_items``). With an
+        OpenAI-compatible model configured (and ``offline`` False) the model answers from it and cites
+        memory ids; otherwise the best supported sentence is the answer. ``answer`` None: not in memory.
 
         Raises:
-            NotFound: ``scope`` has no domain.
+            InvalidRequest: a bad scope, question, max_items or threshold.
+            ExtractionFailed: the configured model could not be reached or answered something unusable.
         """
-        timeout_ms = v.integer(timeout_ms, "timeout_ms", limits.PROOF_MS)
-        return reasoning.audit(self._engine, v.scope(scope), timeout_ms)
+        budget = limits.MAX_TOKENS.max
+        result = self.recall(scope, question, max_items=max_items, max_tokens=budget, threshold=threshold)
+        question = question.strip()
+        model = self._shared.extractor
+        if not offline and hasattr(model, "complete_json"):
+            return ask_model(model, question, result.hits)
+        return extractive(question, result.hits)

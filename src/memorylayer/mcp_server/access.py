@@ -21,10 +21,12 @@ WRITE_SCOPE = "memory:write"
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """What a tool needs from its caller: its name, and the API-key scope it requires."""
+    """What a tool needs from its caller: its name, the API-key scope it requires, and the metered
+    operation it is (docs/operations.md), whose monthly budget an HTTP caller's key draws from."""
 
     name: str
     scope: str
+    operation: str | None = None
 
 
 class Access(Protocol):
@@ -51,11 +53,11 @@ class LocalAccess:
 ToolContext = Context[Access, Any]
 
 
-def engine_for(ctx: ToolContext, tool: str, scope: str) -> Engine:
+def engine_for(ctx: ToolContext, tool: str, scope: str, operation: str | None = None) -> Engine:
     """The engine this call runs on, as the server's ``Access`` decides.
 
     Raises:
         MemoryLayerError: the ``Access`` refuses the call (e.g. ``InsufficientScope``, ``RateLimited``).
     """
     access: Access = ctx.request_context.lifespan_context
-    return access.engine(ctx, ToolSpec(tool, scope))
+    return access.engine(ctx, ToolSpec(tool, scope, operation))

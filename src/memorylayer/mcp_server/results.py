@@ -79,6 +79,24 @@ class RecallOut(BaseModel):
     ranking: RankingOut
 
 
+class DocumentOut(BaseModel):
+    document: str
+    chunks: list[MemoryOut]
+    removed: int
+
+
+class EvidenceOut(MemoryOut):
+    score: float
+
+
+class AnswerOut(BaseModel):
+    answer: str | None
+    found: bool
+    citations: list[str]
+    method: str
+    evidence: list[EvidenceOut]
+
+
 def ranking_out(ranking: Ranking) -> dict[str, Any]:
     """The wire's strategy and reason, then our ordering, signals and scores (clients may ignore them)."""
     return {

@@ -19,8 +19,10 @@ from ..errors import InvalidRequest, NotFound
 from ..types import iso_ms
 from .access import READ_SCOPE, WRITE_SCOPE, ToolContext, engine_for
 from .results import (
+    AnswerOut,
     AuditOut,
     DeleteOut,
+    DocumentOut,
     DomainOut,
     IngestOut,
     ListOut,
@@ -333,6 +335,53 @@ def audit(
     return obj(engine_for(ctx, "audit", READ_SCOPE).audit(namespace, timeout_ms=timeout_ms).to_dict())
 
 
+AnswerQuestion = Annotated[str, _text(L.QUERY, "The question to answer from memory")]
+Evidence = Annotated[int, _int(L.MAX_ITEMS, "Most memories the answer may rest on. Default: 8")]
+
+
+def memory_answer(
+    ctx: ToolContext,
+    question: AnswerQuestion,
+    namespace: Namespace = DEFAULT_NAMESPACE,
+    max_items: Evidence = 8,
+    threshold: Threshold = "balanced",
+) -> Annotated[CallToolResult, AnswerOut]:
+    """recall(answer): answer a question from a namespace's memories, citing the memory ids it rests
+    on; `found` is false (answer null) when memory does not hold the answer. Over HTTP each call
+    counts against the API key's monthly answer budget."""
+    engine = engine_for(ctx, "memory_answer", READ_SCOPE, operation="answer")
+    res = engine.answer(namespace, question, max_items=max_items, threshold=threshold)
+    evidence = [{**memory_out(h.memory), "score": round(h.score, 4)} for h in res.evidence]
+    return obj(
+        {
+            "answer": res.answer,
+            "found": res.found,
+            "citations": res.citations,
+            "method": res.method,
+            "evidence": evidence,
+        }
+    )
+
+
+DocumentName = Annotated[str, _text(L.DOCUMENT_NAME, "The document's name; its chunks are keyed '<name>#<i>'")]
+DocumentText = Annotated[str, Field(min_length=1, description="The document, Markdown or plain text")]
+
+
+def memory_remember_document(
+    ctx: ToolContext,
+    document: DocumentName,
+    text: DocumentText,
+    namespace: Namespace = DEFAULT_NAMESPACE,
+    importance: Importance = None,
+) -> Annotated[CallToolResult, DocumentOut]:
+    """remember(chunk): store a long document as chunks split on its headings, paragraphs and
+    sentences, with overlap; remembering the same document again replaces its chunks. Over HTTP it
+    needs a plan with the advanced operations."""
+    engine = engine_for(ctx, "memory_remember_document", WRITE_SCOPE, operation="chunk")
+    res = engine.remember_document(namespace, document, text, importance=importance)
+    return obj({"document": res.document, "chunks": [memory_out(m) for m in res.chunks], "removed": res.removed})
+
+
 # ---- registration --------------------------------------------------------------------------------
 
 
@@ -355,6 +404,7 @@ _READ = _hints(read_only=True, destructive=False, idempotent=True)
 _CHANGE = _hints(read_only=False, destructive=True, idempotent=True)
 
 #: The seed's seven tools (seed 001), then ``memory_recall``, then code memory and formal reasoning.
+#: The seed's seven tools (seed 001), then ``memory_recall`` and the operations (docs/operations.md).
 TOOLS = (
     Tool(memory_store, "Store a memory", _hints(read_only=False, destructive=False, idempotent=False)),
     Tool(memory_search, "Search memories", _READ),
@@ -369,6 +419,8 @@ TOOLS = (
     Tool(domain_set, "Declare a domain", _CHANGE),
     Tool(prove, "Prove a statement", _READ),
     Tool(audit, "Audit facts and rules", _READ),
+    Tool(memory_answer, "Answer from memory", _READ),
+    Tool(memory_remember_document, "Remember a document", _CHANGE),
 )
 TOOL_NAMES = tuple(tool.fn.__name__ for tool in TOOLS)
 

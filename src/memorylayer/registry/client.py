@@ -126,6 +126,11 @@ class RegistryClient:
     def whoami(self) -> dict[str, Any]:
         return self._call("GET", "/registry/v1/whoami")
 
+    def budgets(self) -> dict[str, Any]:
+        """This month's operation budgets of the key on this server (``GET /v1/budgets``)."""
+        budgets: dict[str, Any] = self._call("GET", "/v1/budgets")["budgets"]
+        return budgets
+
     def info(self, name: str, share: str | None = None) -> dict[str, Any]:
         params = {"share": share} if share else None
         package: dict[str, Any] = self._call("GET", _path(name), params=params)["package"]

@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..errors import InsufficientScope, InternalError, MemoryLayerError, RateLimited, Unauthorized
 from ..mcp_server import ToolSpec, build_server
+from . import budgets
 from .auth import Caller, authenticate
 from .core import ServerState
 
@@ -58,6 +59,8 @@ class HttpAccess:
                 details={"required": [tool.scope], "granted": sorted(caller.scopes)},
             )
         self._count(caller)
+        if tool.operation is not None:
+            budgets.charge(self.srv, caller, tool.operation)
         return self.srv.engine_for(caller.account.id)
 
     def _count(self, caller: Caller) -> None:

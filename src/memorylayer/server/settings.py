@@ -20,7 +20,12 @@ UNLIMITED = None
 
 @dataclass(frozen=True)
 class Plan:
-    """One plan tier. ``containers`` None means unlimited; ``mcp_daily_calls`` counts per API key per UTC day."""
+    """One plan tier. ``containers`` None means unlimited; ``mcp_daily_calls`` counts per API key per UTC day.
+
+    ``answer_calls`` and ``explore_calls`` are the monthly budgets per API key of ``recall(answer)`` and
+    ``recall(explore)`` (None: unlimited); ``advanced_operations`` opens chunk, weave, ripple and
+    compose (docs/operations.md).
+    """
 
     name: str
     memory_limit: int
@@ -30,19 +35,26 @@ class Plan:
     mcp_daily_calls: int
     #: Largest encrypted namespace ``sync push`` may store (bytes, per namespace).
     sync_bytes: int = 64 * 1024 * 1024
+    answer_calls: int | None = 50
+    explore_calls: int | None = 50
+    advanced_operations: bool = False
 
 
 _MIB = 1024 * 1024
 #: The hosted service's tiers (spec §10.2) with the MCP server's daily call limits (seed 001: Free 200,
-#: Pro 2,000, Pro+ 20,000; basic counts as Pro, team and enterprise as Pro+), and the largest sync blob
-#: per namespace (Pro's holds a namespace of its 100k memories with their vectors). A ``[plans.<tier>]``
-#: table in server.toml overrides or adds one.
+#: Pro 2,000, Pro+ 20,000; basic counts as Pro, team and enterprise as Pro+), the largest sync blob per
+#: namespace (Pro's holds a namespace of its 100k memories with their vectors), and operation budgets per
+#: key and month (seed 000): Free 50 answers and 50 explores, Pro 2,000 and 500, no advanced operations;
+#: Pro+ (team here) is not given numbers by the seed: ten times Pro, with the advanced operations;
+#: enterprise is unlimited. A ``[plans.<tier>]`` table in server.toml overrides or adds one.
 DEFAULT_PLANS: dict[str, Plan] = {
-    "free": Plan("free", 1_000, 10_000, 0, False, 200, 16 * _MIB),
-    "basic": Plan("basic", 10_000, 100_000, 0, False, 2_000, 64 * _MIB),
-    "pro": Plan("pro", 100_000, 1_000_000, 10, True, 2_000, 512 * _MIB),
-    "team": Plan("team", 500_000, 5_000_000, 100, True, 20_000, 2048 * _MIB),
-    "enterprise": Plan("enterprise", 100_000_000, 100_000_000, UNLIMITED, True, 20_000, 8192 * _MIB),
+    "free": Plan("free", 1_000, 10_000, 0, False, 200, 16 * _MIB, 50, 50, False),
+    "basic": Plan("basic", 10_000, 100_000, 0, False, 2_000, 64 * _MIB, 2_000, 500, False),
+    "pro": Plan("pro", 100_000, 1_000_000, 10, True, 2_000, 512 * _MIB, 2_000, 500, False),
+    "team": Plan("team", 500_000, 5_000_000, 100, True, 20_000, 2048 * _MIB, 20_000, 5_000, True),
+    "enterprise": Plan(
+        "enterprise", 100_000_000, 100_000_000, UNLIMITED, True, 20_000, 8192 * _MIB, UNLIMITED, UNLIMITED, True
+    ),
 }
 
 TRUSTED_IP_HEADERS = ("", "cf-connecting-ip", "x-forwarded-for", "x-real-ip")
@@ -137,7 +149,17 @@ class ServerSettings:
 def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
     if not isinstance(spec, dict):
         raise InvalidRequest(f"plans.{tier} must be a table")
-    allowed = {"memory_limit", "monthly_api_calls", "containers", "custom_prompt", "mcp_daily_calls", "sync_bytes"}
+    allowed = {
+        "memory_limit",
+        "monthly_api_calls",
+        "containers",
+        "custom_prompt",
+        "mcp_daily_calls",
+        "sync_bytes",
+        "answer_calls",
+        "explore_calls",
+        "advanced_operations",
+    }
     extra = set(spec) - allowed
     if extra:
         raise InvalidRequest(f"plans.{tier}: unknown key(s): {', '.join(sorted(extra))}")
@@ -148,15 +170,14 @@ def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
         "custom_prompt": base.custom_prompt if base else False,
         "mcp_daily_calls": base.mcp_daily_calls if base else DEFAULT_PLANS["free"].mcp_daily_calls,
         "sync_bytes": base.sync_bytes if base else DEFAULT_PLANS["free"].sync_bytes,
+        "answer_calls": base.answer_calls if base else DEFAULT_PLANS["free"].answer_calls,
+        "explore_calls": base.explore_calls if base else DEFAULT_PLANS["free"].explore_calls,
+        "advanced_operations": base.advanced_operations if base else False,
     }
     merged.update(spec)
-    containers = merged["containers"]
-    if containers is not None and (not isinstance(containers, int) or containers < 0):
-        # TOML has no null: a negative number or the string "unlimited" means no cap.
-        if containers == "unlimited" or (isinstance(containers, int) and containers < 0):
-            containers = None
-        else:
-            raise InvalidRequest(f'plans.{tier}.containers must be an integer or "unlimited"')
+    containers, answers, explores = (
+        _cap(tier, name, merged[name]) for name in ("containers", "answer_calls", "explore_calls")
+    )
     try:
         return Plan(
             tier,
@@ -166,6 +187,18 @@ def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
             bool(merged["custom_prompt"]),
             int(merged["mcp_daily_calls"]),
             int(merged["sync_bytes"]),
+            answers,
+            explores,
+            bool(merged["advanced_operations"]),
         )
     except (TypeError, ValueError) as exc:
         raise InvalidRequest(f"plans.{tier}: {exc}") from exc
+
+
+def _cap(tier: str, name: str, value: Any) -> int | None:
+    """A count cap; TOML has no null: a negative number or the string "unlimited" means no cap."""
+    if value is None or value == "unlimited" or (isinstance(value, int) and not isinstance(value, bool) and value < 0):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidRequest(f'plans.{tier}.{name} must be an integer or "unlimited"')

@@ -5,8 +5,8 @@ same protocol. Times are integer milliseconds UTC; secrets are only ever stored 
 
 Limits hold under concurrency in two ways, both inside one transaction with the write they guard:
 
-* a store method that checks and writes at once (``meter``, ``take_daily_call``, ``set_entry``'s
-  entry cap, ``mark_claimed``, ``use_code``): it must stay atomic against concurrent callers in any
+* a store method that checks and writes at once (``meter``, ``take_daily_call``, ``take_operation_call``,
+  ``set_entry``'s entry cap, ``mark_claimed``, ``use_code``): it must stay atomic against concurrent callers in any
   process (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a conditional ``UPDATE`` or a row lock);
 * a rule of :mod:`memorylayer.server.accounts` that counts and then writes: it first takes
   :meth:`AccountStore.lock` on what it counts, so two transactions never count the same state.
@@ -277,6 +277,19 @@ class AccountStore(Protocol):
         ...
 
     def daily_calls(self, key_id: str, day: str) -> int: ...
+
+    # operation budgets per API key per calendar month (UTC)
+    def take_operation_call(self, key_id: str, month: str, operation: str, limit: int) -> int | None:
+        """Count one call of ``operation`` unless ``limit`` were already counted in ``month`` (``YYYY-MM``).
+
+        The new count, or None (nothing counted). Atomic: however many processes race on one key, no
+        more than ``limit`` calls are ever counted in one month.
+        """
+        ...
+
+    def operation_calls(self, key_id: str, month: str) -> dict[str, int]:
+        """The calls of each operation counted for ``key_id`` in ``month``; operations never called are absent."""
+        ...
 
     # idempotent requests
     def idempotency_record(self, account_id: str, key: str) -> IdempotencyRecord | None: ...

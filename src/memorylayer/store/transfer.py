@@ -63,6 +63,7 @@ TABLES: list[tuple[str, str, str]] = [
         "account_id, idempotency_key",
     ),
     ("mcp_daily_calls", "key_id, day, calls", "key_id, day"),
+    ("wm_operation_calls", "key_id, month, operation, calls", "key_id, month, operation"),
     (
         "wm_sessions",
         "token_hash, account_id, key_id, csrf_token, created_at, expires_at, last_seen_at, user_agent",
@@ -237,6 +238,7 @@ _KEYS = {
     "wm_sign_in_failures": "email",
     "wm_idempotency_keys": "account_id, idempotency_key",
     "mcp_daily_calls": "key_id, day",
+    "wm_operation_calls": "key_id, month, operation",
     "wm_sessions": "token_hash",
     "wm_daily_usage": "account_id, day",
     "scopes": "account, scope",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Self
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -68,11 +68,33 @@ class OpenAIExtractor:
                 contains the API key.
         """
         system = prompt if prompt and prompt.strip() else DEFAULT_PROMPT
+        data = self.complete_json(system, text)
+        memories = data.get("memories")
+        if not isinstance(memories, list):
+            raise self._failed('answered JSON without a "memories" list')
+        facts: dict[str, str | None] = {}
+        for m in memories:
+            # A fact is a string, or {"text": …, "slot": …} naming the slot it fills (engine/slots.py).
+            fact, slot = (m, None) if isinstance(m, str) else (None, None)
+            if isinstance(m, dict):
+                fact, slot = m.get("text"), m.get("slot")
+            if isinstance(fact, str) and fact.strip():
+                facts.setdefault(_cap_units(fact.strip()), slot if isinstance(slot, str) else None)
+        return list(facts.items())
+
+    def complete_json(self, system: str, user: str) -> dict[str, Any]:
+        """One chat completion in JSON mode (temperature 0): the JSON object the model answered.
+
+        Shared by extraction and the operations that ask the model (recall answer, verify).
+
+        Raises:
+            ExtractionFailed: unreachable, timed out, an HTTP error, or content that is not a JSON object.
+        """
         body = {
             "model": self.model,
             "temperature": 0,
             "response_format": {"type": "json_object"},
-            "messages": [{"role": "system", "content": system}, {"role": "user", "content": text}],
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
         }
         try:
             response = self._client.post(f"{self.base_url}/chat/completions", json=body)
@@ -88,9 +110,6 @@ class OpenAIExtractor:
             detail = _redact_keys(detail)
             detail = (detail[:200] + "…") if len(detail) > 200 else detail
             raise self._failed(f"answered HTTP {response.status_code}: {detail}")
-        return self._parse(response)
-
-    def _parse(self, response: httpx.Response) -> list[tuple[str, str | None]]:
         try:
             content = response.json()["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError):
@@ -101,18 +120,9 @@ class OpenAIExtractor:
             data = json.loads(_strip_code_fence(content))
         except ValueError:
             raise self._failed("answered text that is not JSON") from None
-        memories = data.get("memories") if isinstance(data, dict) else None
-        if not isinstance(memories, list):
+        if not isinstance(data, dict):
             raise self._failed('answered JSON without a "memories" list')
-        facts: dict[str, str | None] = {}
-        for m in memories:
-            # A fact is a string, or {"text": …, "slot": …} naming the slot it fills (engine/slots.py).
-            text, slot = (m, None) if isinstance(m, str) else (None, None)
-            if isinstance(m, dict):
-                text, slot = m.get("text"), m.get("slot")
-            if isinstance(text, str) and text.strip():
-                facts.setdefault(_cap_units(text.strip()), slot if isinstance(slot, str) else None)
-        return list(facts.items())
+        return data
 
     def _failed(self, what: str) -> ExtractionFailed:
         message = f"extraction model {self.model!r} at {self._where} {what}"

@@ -7,11 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from ...engine.answer import EVIDENCE as DEFAULT_ANSWER_ITEMS
+from ...engine.answer import Answer
 from ...engine.validation import expiry
-from ...errors import InvalidRequest
+from ...errors import InvalidRequest, NotFound
 from ...limits import CHARS_PER_TOKEN, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
 from ...types import NewMemory, now_ms
-from .. import accounts, idempotency
+from .. import accounts, budgets, idempotency
+from .. import operation_schemas as ops
 from .. import validation as v
 from ..auth import READ, WRITE, Caller, authenticate, require
 from ..core import UUID_RE, body, memory_json, ok, parse_iso, recall_json, route, state
@@ -224,3 +227,89 @@ def recall(
         )
     )
     return ok(request, recall_json(result, validity="asOf" in data))
+
+
+@route(
+    router,
+    "POST",
+    "/v1/documents",
+    summary="Extension: remember(chunk), a long document stored as linked chunks (Pro+ and up)",
+    schema=ops.DOCUMENT,
+    errors=(*AUTH_ERRORS, 413, 500),
+)
+def remember_document(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(ops.DOCUMENT)
+) -> JSONResponse:
+    require(caller, WRITE)
+    srv = state(request)
+    budgets.charge(srv, caller, "chunk")
+    result = srv.engine_for(caller.account.id).remember_document(
+        data["scope"],
+        data["document"],
+        data["text"],
+        importance=data.get("importance"),
+        admit=accounts.quota_guard(srv, caller),
+    )
+    return ok(
+        request,
+        {"document": result.document, "chunks": [memory_json(m) for m in result.chunks], "removed": result.removed},
+    )
+
+
+@route(
+    router,
+    "POST",
+    "/v1/documents/neighbours",
+    summary="Extension: a document chunk with the chunks around it, in reading order",
+    schema=ops.NEIGHBOURS,
+    errors=(*AUTH_ERRORS, 404),
+)
+def chunk_neighbours(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(ops.NEIGHBOURS)
+) -> JSONResponse:
+    require(caller, READ)
+    if not UUID_RE.fullmatch(data["memoryId"]):
+        raise NotFound(f"memory {data['memoryId']} does not exist")  # malformed ids are 404 (DESIGN.md)
+    engine = state(request).engine_for(caller.account.id)
+    around = engine.neighbours(data["memoryId"].lower(), radius=data.get("radius", 1))
+    return ok(request, {"memories": [memory_json(m) for m in around]})
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    evidence = [{"memory": memory_json(h.memory), "score": round(h.score, 4)} for h in answer.evidence]
+    return {
+        "answer": answer.answer,
+        "found": answer.found,
+        "citations": answer.citations,
+        "method": answer.method,
+        "evidence": evidence,
+    }
+
+
+@route(
+    router,
+    "POST",
+    "/v1/recall/answer",
+    summary="Extension: recall(answer), an answer with the memories it rests on (metered per key and month)",
+    schema=ops.ANSWER,
+    errors=(*AUTH_ERRORS, 500),
+)
+def recall_answer(
+    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(ops.ANSWER)
+) -> JSONResponse:
+    require(caller, READ)
+    srv = state(request)
+    budgets.charge(srv, caller, "answer")
+    result = srv.engine_for(caller.account.id).answer(
+        data["scope"],
+        data["question"],
+        max_items=data.get("maxItems", DEFAULT_ANSWER_ITEMS),
+        threshold=data.get("threshold", DEFAULT_THRESHOLD),
+    )
+    return ok(request, answer_json(result))
+
+
+@route(router, "GET", "/v1/budgets", summary="Extension: this month's operation budgets of the key", errors=AUTH_ERRORS)
+def operation_budgets(request: Request, caller: Caller = Depends(authenticate)) -> JSONResponse:
+    require(caller, READ)
+    return ok(request, {"budgets": budgets.budgets(state(request), caller)})

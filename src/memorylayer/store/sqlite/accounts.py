@@ -373,6 +373,26 @@ class SqliteAccountStore:
         row = self._one("SELECT calls FROM mcp_daily_calls WHERE key_id = ? AND day = ?", (key_id, day))
         return 0 if row is None else int(row[0])
 
+    # operation budgets --------------------------------------------------------------------
+    def take_operation_call(self, key_id: str, month: str, operation: str, limit: int) -> int | None:
+        if limit <= 0:
+            return None
+        with self.atomic() as conn:
+            row = conn.execute(
+                "INSERT INTO wm_operation_calls (key_id, month, operation, calls) VALUES (?, ?, ?, 1) "
+                "ON CONFLICT (key_id, month, operation) DO UPDATE SET calls = calls + 1 WHERE calls < ? "
+                "RETURNING calls",
+                (key_id, month, operation, limit),
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def operation_calls(self, key_id: str, month: str) -> dict[str, int]:
+        rows = self._all(
+            "SELECT operation, calls FROM wm_operation_calls WHERE key_id = ? AND month = ? ORDER BY operation",
+            (key_id, month),
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
     # idempotency ----------------------------------------------------------------------------
     def idempotency_record(self, account_id: str, key: str) -> IdempotencyRecord | None:
         row = self._one(

@@ -381,4 +381,18 @@ MIGRATIONS = [
         );
         """,
     ),
+    Migration(
+        "o001_operation_calls",
+        """
+        -- Calls of the metered operations (recall answer, explore) per API key per UTC month: every
+        -- machine using a key draws from this one row, so the plan's monthly budget holds across them.
+        CREATE TABLE wm_operation_calls (
+            key_id TEXT NOT NULL REFERENCES wm_api_keys(id) ON DELETE CASCADE,
+            month TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            calls INTEGER NOT NULL,
+            PRIMARY KEY (key_id, month, operation)
+        );
+        """,
+    ),
 ]

@@ -1,0 +1,35 @@
+"""Calls of the memory operations' REST extensions (docs/operations.md), shared by Client and AsyncClient."""
+
+from __future__ import annotations
+
+from .. import limits as L
+from . import models as m
+from ._base import Call
+from ._checks import check, integer, text
+from ._checks import compact as _compact
+
+
+def answer(scope: str, question: str, threshold: str | None, max_items: int | None) -> Call[m.AnswerResponse]:
+    check(
+        text("scope", scope, L.SCOPE),
+        text("question", question, L.QUERY),
+        integer("maxItems", max_items, L.MAX_ITEMS),
+    )
+    body = _compact(scope=scope, question=question, maxItems=max_items, threshold=threshold)
+    return Call("POST", "/v1/recall/answer", m.AnswerResponse, body)
+
+
+def remember_document(scope: str, document: str, text_: str, importance: float | None) -> Call[m.DocumentResponse]:
+    check(text("scope", scope, L.SCOPE), text("document", document, L.DOCUMENT_NAME))
+    body = _compact(scope=scope, document=document, text=text_, importance=importance)
+    # Chunks are keyed by position, so a retried call rewrites the same chunks.
+    return Call("POST", "/v1/documents", m.DocumentResponse, body)
+
+
+def neighbours(memory_id: str, radius: int | None) -> Call[m.NeighboursResponse]:
+    check(integer("radius", radius, L.NEIGHBOUR_RADIUS))
+    return Call("POST", "/v1/documents/neighbours", m.NeighboursResponse, _compact(memoryId=memory_id, radius=radius))
+
+
+def budgets() -> Call[m.BudgetsResponse]:
+    return Call("GET", "/v1/budgets", m.BudgetsResponse)

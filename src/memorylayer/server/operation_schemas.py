@@ -1,0 +1,32 @@
+"""Request bodies of the memory operations' REST extensions (docs/operations.md), in validation's terms."""
+
+from __future__ import annotations
+
+from .. import limits as L
+from .validation import SCOPE, Enum, Num, Schema, Str, _integer, _length
+
+DOCUMENT = Schema(
+    {
+        "scope": SCOPE,
+        "document": _length(L.DOCUMENT_NAME, kind="name"),
+        "text": Str(description="The document (Markdown or plain text); within the request body limit."),
+        "importance": Num(L.IMPORTANCE_MIN, L.IMPORTANCE_MAX, optional=True),
+    },
+    name="RememberDocument",
+)
+NEIGHBOURS = Schema(
+    {
+        "memoryId": Str(description="A chunk's memory id (a UUID; anything else is not found)."),
+        "radius": _integer(L.NEIGHBOUR_RADIUS, optional=True),
+    },
+    name="ChunkNeighbours",
+)
+ANSWER = Schema(
+    {
+        "scope": SCOPE,
+        "question": _length(L.QUERY, kind="text"),
+        "maxItems": _integer(L.MAX_ITEMS, optional=True),
+        "threshold": Enum(L.THRESHOLDS, optional=True),
+    },
+    name="RecallAnswer",
+)

@@ -1,0 +1,94 @@
+"""`memorylayer answer` on the local engine and `memorylayer usage` against a real server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from memorylayer.cli import app
+from memorylayer.config import Settings
+from memorylayer.engine import Engine
+from memorylayer.registry.client import save_login
+from memorylayer.server import ServerSettings, admin, create_app
+from support import serve_in_thread
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout
+
+
+def test_answer_prints_the_supported_sentence_and_its_citation() -> None:
+    code, out = run("remember", "Caroline moved to Boston in 2021. She is a nurse.", "-n", "friends", "--json")
+    memory_id = json.loads(out)["memories"][0]["id"]
+    code, out = run("answer", "Where did Caroline move?", "-n", "friends")
+    assert code == 0 and out.splitlines() == ["Caroline moved to Boston in 2021.", f"  cites {memory_id}"]
+    code, out = run("answer", "Where did Caroline move?", "-n", "friends", "--json")
+    body = json.loads(out)
+    assert body["found"] is True and body["citations"] == [memory_id] and body["method"] == "extractive"
+    assert body["evidence"][0]["namespace"] == "friends" and 0 <= body["evidence"][0]["score"] <= 1
+
+
+def test_answer_says_not_in_memory_and_refuses_bad_input() -> None:
+    run("remember", "Melanie has two dogs.", "-n", "friends")
+    code, out = run("answer", "What car does Bob drive?", "-n", "friends")
+    assert code == 0 and out.strip() == "not in memory"
+    code, out = run("answer", "   ", "-n", "friends", "--json")
+    assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request"
+    code, out = run("answer", "q", "--max-items", "0", "--json")
+    assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A real server on its own home, and a raw key of a free account on it: (url, key)."""
+    server_home = tmp_path / "server-home"
+    server_home.mkdir()
+    settings = Settings.load(home=server_home)
+    engine = Engine.open(settings=settings)
+    server_settings = ServerSettings.load(server_home)
+    application = create_app(settings, server=server_settings, engine=engine)
+    state = application.state.server
+    account = admin.create_account(state.store, server_settings, "usage@example.com")
+    _, raw = admin.create_key(state.store, account.id)
+    with serve_in_thread(application) as url:
+        yield url, raw
+    engine.close()
+
+
+def test_usage_shows_the_saved_keys_budgets_on_its_server(served: tuple[str, str]) -> None:
+    url, key = served
+    code, out = run("usage", "--registry", url, "--json")
+    assert code == 4 and json.loads(out)["error"]["code"] == "unauthorized"  # no key saved yet
+    save_login(url, key, "usage")  # what `memorylayer login` writes (0600 auth.json)
+    code, out = run("usage", "--registry", url, "--json")
+    budgets = json.loads(out)["budgets"]
+    assert code == 0 and budgets["planTier"] == "free"
+    assert budgets["operations"]["answer"] == {"used": 0, "limit": 50}
+    code, out = run("usage", "--registry", url)
+    assert code == 0 and "answer" in out and "not on this plan" in out
+
+
+def test_remember_document_stores_a_file_as_chunks_and_replaces_them(tmp_path: Path) -> None:
+    guide = tmp_path / "deploy.md"
+    guide.write_text("# Deploy\n\nDeploys run on merge.\n\n## Rollback\nRun deploy --previous.\n", encoding="utf-8")
+    code, out = run("remember-document", str(guide), "-n", "ops", "--json")
+    body = json.loads(out)
+    assert code == 0 and body["document"] == "deploy.md" and body["removed"] == 0
+    assert [c["key"] for c in body["chunks"]] == ["deploy.md#0", "deploy.md#1"]
+    guide.write_text("Deploys run nightly.", encoding="utf-8")
+    code, out = run("remember-document", str(guide), "-n", "ops")
+    assert code == 0 and out.strip() == "deploy.md: 1 chunks (1 old ones removed)"
+    code, out = run("recall", "when do deploys run?", "-n", "ops")
+    assert out.strip() == "deploy.md#0: Deploys run nightly."  # chunks are keyed facts in a context
+    code, out = run("remember-document", str(tmp_path / "missing.md"), "--json")
+    assert code == 7 and json.loads(out)["error"]["code"].startswith("storage")
+    (tmp_path / "blank.md").write_text("  \n", encoding="utf-8")
+    code, out = run("remember-document", str(tmp_path / "blank.md"), "--json")
+    assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request"
