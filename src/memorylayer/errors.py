@@ -31,7 +31,8 @@ the MCP tool error text::
     │   ├── VersionExists (version_exists)
     │   ├── ScopeTaken (scope_taken)
     │   ├── LastAdmin (last_admin)
-    │   └── DependencyCycle (dependency_cycle)
+    │   ├── DependencyCycle (dependency_cycle)
+    │   └── Unsatisfiable (unsatisfiable)           rules (and facts) that cannot all hold
     ├── CacheExpired (cache_expired)               410
     ├── RateLimited (rate_limited)                 429 (carries retry_after seconds)
     │   └── BudgetExceeded (budget_exceeded)       the key's monthly budget of an operation is spent
@@ -257,6 +258,12 @@ class DependencyCycle(Conflict):
     """The package's dependencies lead back to a package already being installed."""
 
     code = "dependency_cycle"
+
+
+class Unsatisfiable(Conflict):
+    """A domain's rules, or the facts bound to it, cannot all hold; ``details`` names them."""
+
+    code = "unsatisfiable"
 
 
 class CacheExpired(MemoryLayerError):

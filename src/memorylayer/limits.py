@@ -72,6 +72,19 @@ THRESHOLDS = ("strict", "balanced", "permissive")
 NEAR_MISSES = Bounds(0, 100)
 DEFAULT_THRESHOLD = "balanced"
 
+# -- code memory and formal reasoning ------------------------------------------------------------
+#: Solver time of one prove or audit call (ms): bounded, so a hard question answers "unknown", never hangs.
+PROOF_MS = Bounds(1, 60_000)
+DEFAULT_PROOF_MS = 5_000
+#: Files in one code ingest request and characters of one file's path (the SDK sends larger trees in parts).
+CODE_FILES = Bounds(1, 2_000)
+CODE_PATH = Bounds(1, 1_024)
+#: A domain's rules and the attributes one entity may declare.
+DOMAIN_RULES = Bounds(0, 500)
+DOMAIN_ATTRIBUTES = Bounds(1, 200)
+#: Characters of one rule or statement expression.
+EXPRESSION = Bounds(1, 4_000)
+
 # -- MCP tools (narrower than the engine where a model picks the value) ------------------------------
 MCP_TOP_K = Bounds(1, 20)
 MCP_LIST_LIMIT = Bounds(1, 100)

@@ -84,6 +84,11 @@ DEVIATIONS = {
     "lengths are UTF-16 units": lambda f: f.code == "ST202" and f.only_utf16_lengths(),
     "no NUL inside metadata": lambda f: f.code == "ST202" and f.only_nul_in_objects(),
     "a registry upload must be a package tarball": lambda f: f.code == "ST202" and f.error_code == "unsafe_archive",
+    "a domain, statement or source file is checked past its schema": lambda f: (
+        f.code == "ST202"
+        and any(route in f.operation for route in ("/v1/domain", "/v1/prove", "/v1/audit", "/v1/code/"))
+        and f.error_code in ("invalid_request", "unsatisfiable", "not_found")
+    ),
     "a sync upload must be a sync blob": lambda f: f.code == "ST202" and "not a MemoryLayer sync blob" in f.message,
 }
 

@@ -25,6 +25,7 @@ def _build() -> typer.Typer:
     from . import (  # noqa: F401
         admin,
         bulk,
+        code_cmd,
         doctor,
         mcp_cmd,
         memory,

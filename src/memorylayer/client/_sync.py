@@ -6,12 +6,13 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, Unpack
 
 import httpx
 
-from ..errors import MemoryLayerError
+from ..errors import InvalidRequest, MemoryLayerError
 from . import _operations as ops
 from . import models as m
 from ._base import (
@@ -33,9 +34,10 @@ from ._base import (
     transport_error,
 )
 from ._checks import BatchItem
+from ._code import CodeCalls, ingest_parts, merge_summaries
 
 
-class Client(_BaseClient):
+class Client(_BaseClient, CodeCalls):
     """A blocking client for a MemoryLayer (or WithMemory-compatible) server.
 
     ``api_key`` and ``base_url`` default to ``MEMORYLAYER_API_KEY`` / ``MEMORYLAYER_BASE_URL`` (then
@@ -227,6 +229,54 @@ class Client(_BaseClient):
     def remove(self, scope: str, key: str, **options: Unpack[RequestOptions]) -> m.DeleteResponse:
         """Delete the memory under ``(scope, key)``; ``result.deleted`` says whether one existed."""
         return self._send(self._remove(scope, key), options)
+
+    # -- code memory and formal reasoning (extensions, docs/code-and-proofs.md) --
+    def code_ingest(
+        self, scope: str, root: str | Path, *, prune: bool = True, **options: Unpack[RequestOptions]
+    ) -> m.CodeIngestResponse:
+        """Index the folder ``root`` (read here, .gitignore respected) into ``scope`` on the server.
+
+        Sent in request-sized parts; only changed files are re-indexed there, and with ``prune`` files
+        no longer in the folder are forgotten. ``summary`` adds up the parts.
+        """
+        parts, paths, too_large = ingest_parts(root)
+        if not parts:
+            raise InvalidRequest(f"{root}: no files to index")
+        summaries = []
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            call = self._code_ingest(scope, part, prune and last, paths if prune and last and len(parts) > 1 else None)
+            summaries.append((self._send(call, options)).summary)
+        return m.CodeIngestResponse(summary=merge_summaries(summaries, too_large))
+
+    def code_locate(
+        self, scope: str, query: str, *, top_k: int | None = None, **options: Unpack[RequestOptions]
+    ) -> m.CodeLocateResponse:
+        """Where ``query`` is answered in ``scope``'s code: ``path:start-end``, symbol and snippet, best first."""
+        return self._send(self._code_locate(scope, query, top_k), options)
+
+    def set_domain(self, scope: str, domain: dict[str, Any], **options: Unpack[RequestOptions]) -> m.DomainResponse:
+        """Declare (or replace) ``scope``'s typed vocabulary and rules; ``unsatisfiable`` if none can hold."""
+        return self._send(self._set_domain(scope, domain), options)
+
+    def get_domain(self, scope: str, **options: Unpack[RequestOptions]) -> m.DomainResponse:
+        """``scope``'s domain (``not_found`` if it has none)."""
+        return self._send(self._get_domain(scope), options)
+
+    def prove(
+        self,
+        scope: str,
+        statement: dict[str, Any],
+        *,
+        timeout_ms: int | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.ProveResponse:
+        """Prove or refute ``statement`` (``{"entity", "instance"?, "assert"}``) against ``scope``'s rules and facts."""
+        return self._send(self._prove(scope, statement, timeout_ms), options)
+
+    def audit(self, scope: str, *, timeout_ms: int | None = None, **options: Unpack[RequestOptions]) -> m.AuditResponse:
+        """The facts and rules of ``scope`` that cannot all hold, each conflict an unsat core."""
+        return self._send(self._audit(scope, timeout_ms), options)
 
     def delete(self, memory_id: str, **options: Unpack[RequestOptions]) -> m.DeleteResponse:
         """Delete a memory by id; ``result.deleted`` is ``False`` if it was not this account's."""

@@ -396,3 +396,36 @@ class VerifiedKey(WireModel):
 
 class VerifyCodeResponse(Envelope):
     result: VerifiedKey
+
+
+# --- code memory and formal reasoning (extensions, docs/code-and-proofs.md) -------------------------
+
+
+class CodeIngestResponse(Envelope):
+    """What ``code_ingest`` did: files added / changed / unchanged / removed, symbols written, skipped files."""
+
+    summary: dict[str, Any]
+
+
+class CodeLocateResponse(Envelope):
+    """``code_locate``: places best first, each with ``location`` (``path:start-end``), ``symbol``, ``snippet``."""
+
+    locations: list[dict[str, Any]]
+
+
+class DomainResponse(Envelope):
+    """A scope's domain document, as declared."""
+
+    domain: dict[str, Any]
+
+
+class ProveResponse(Envelope):
+    """``proof.status`` is proved, refuted (with ``counterexample``) or unknown (with ``reason``)."""
+
+    proof: dict[str, Any]
+
+
+class AuditResponse(Envelope):
+    """``audit.conflicts``: each names the facts (memories) and rules that cannot all hold."""
+
+    audit: dict[str, Any]

@@ -33,6 +33,7 @@ from ..types import (
 from . import jsonl
 from . import validation as v
 from .asof import list_as_of, ordered_as_of, rank_as_of
+from .code_reasoning import CodeAndReasoning
 from .cursor import decode_cursor, encode_cursor
 from .extraction import extract_facts
 from .operations import Operations
@@ -51,7 +52,7 @@ EMBED_BATCH = 256
 SWEEP_SECONDS = 60
 
 
-class Engine(Operations):
+class Engine(Operations, CodeAndReasoning):
     """Memories of one account (``"local"`` for local use) in one database.
 
     All methods are synchronous and thread-safe; each write is one transaction.

@@ -9,6 +9,7 @@ from typing import Any
 from .. import limits
 from ..errors import InvalidRequest
 from ..limits import Bounds, has_control_character, has_lone_surrogate, utf16_len
+from ..sourcetree import MAX_FILE_BYTES, SourceFile
 from ..types import NewMemory, now_ms
 
 
@@ -173,4 +174,25 @@ def new_memories(value: Any) -> list[NewMemory]:
                 expires_at=expiry(item.expires_at, None, now_ms(), f"items[{i}].expires_at"),
             )
         )
+    return out
+
+
+def source_files(value: Any) -> list[SourceFile]:
+    """Files sent for a code ingest: 1-2,000 ``SourceFile`` (or ``{"path", "text"}``) with relative paths."""
+    if not isinstance(value, list) or not 1 <= len(value) <= limits.CODE_FILES.max:
+        raise _bad("files", f"expected a list of 1-{limits.CODE_FILES.max} files")
+    out = []
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            item = SourceFile(item.get("path"), item.get("text"))  # type: ignore[arg-type]
+        if not isinstance(item, SourceFile):
+            raise _bad(f"files[{i}]", "expected an object with path and text")
+        path = text(item.path, f"files[{i}].path", limits.CODE_PATH, name=True)
+        if path.startswith("/") or "\\" in path or any(part in ("", ".", "..") for part in path.split("/")):
+            raise _bad(f"files[{i}].path", "expected a relative path with / separators, without . or ..")
+        if not isinstance(item.text, str) or "\x00" in item.text:
+            raise _bad(f"files[{i}].text", "expected text without NUL")
+        if len(item.text) > MAX_FILE_BYTES:
+            raise _bad(f"files[{i}].text", f"longer than {MAX_FILE_BYTES} characters")
+        out.append(SourceFile(path, item.text))
     return out

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any, Literal
 
 from mcp_types import CallToolResult, TextContent
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from ..types import MemoryRecord, Ranking
@@ -142,3 +142,48 @@ def obj(value: dict[str, Any]) -> CallToolResult:
 def array(field: str, items: list[dict[str, Any]]) -> CallToolResult:
     """An array result: the array as text, ``{field: items}`` as structured content."""
     return _result(items, {field: items})
+
+
+# ---- code memory and formal reasoning (the engine's records as they are) ------------------------------
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class IngestOut(_Open):
+    files: int
+    added: int
+    changed: int
+    unchanged: int
+    removed: int
+    symbols: int
+
+
+class LocationOut(_Open):
+    location: str
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str | None
+    snippet: str
+    score: float
+
+
+class LocateOut(BaseModel):
+    locations: list[LocationOut]
+
+
+class DomainOut(BaseModel):
+    domain: dict[str, Any]
+
+
+class ProofOut(_Open):
+    status: Literal["proved", "refuted", "unknown"]
+    rules: list[str]
+    facts: list[dict[str, Any]]
+    counterexample: dict[str, Any] | None
+
+
+class AuditOut(_Open):
+    consistent: bool
+    complete: bool
+    conflicts: list[dict[str, Any]]

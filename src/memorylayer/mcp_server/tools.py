@@ -20,11 +20,16 @@ from ..types import iso_ms
 from .access import READ_SCOPE, WRITE_SCOPE, ToolContext, engine_for
 from .results import (
     AnswerOut,
+    AuditOut,
     DeleteOut,
     DocumentOut,
+    DomainOut,
+    IngestOut,
     ListOut,
+    LocateOut,
     MemoryOut,
     NamespacesOut,
+    ProofOut,
     RecallOut,
     SearchOut,
     StoreOut,
@@ -270,6 +275,66 @@ def memory_recall(
     )
 
 
+# ---- code memory and formal reasoning (docs/code-and-proofs.md) -----------------------------------
+SourceFiles = Annotated[
+    list[dict[str, str]],
+    Field(
+        min_length=L.CODE_FILES.min,
+        max_length=L.CODE_FILES.max,
+        description='Files to index: [{"path": "src/app.py", "text": "..."}], paths relative to the repository root',
+    ),
+]
+TimeoutMs = Annotated[int, _int(L.PROOF_MS, "Solver time limit in milliseconds")]
+
+
+def code_ingest(
+    ctx: ToolContext, files: SourceFiles, namespace: Namespace = "code", prune: bool = False
+) -> Annotated[CallToolResult, IngestOut]:
+    """Index source files into a namespace: each file and its functions, classes and methods.
+    Unchanged files (same content hash) cost nothing; with prune, files not sent are forgotten."""
+    engine = engine_for(ctx, "code_ingest", WRITE_SCOPE)
+    return obj(engine.code_ingest(namespace, files=files, prune=prune).to_dict())  # type: ignore[arg-type]
+
+
+def code_locate(
+    ctx: ToolContext,
+    query: Annotated[str, _text(L.QUERY, 'A question such as "where are refunds handled?"')],
+    namespace: Namespace = "code",
+    top_k: TopK = L.DEFAULT_TOP_K,
+) -> Annotated[CallToolResult, LocateOut]:
+    """Where something lives in an ingested codebase: path:line-range, the symbol and a snippet, best first."""
+    engine = engine_for(ctx, "code_locate", READ_SCOPE)
+    return array("locations", [loc.to_dict() for loc in engine.code_locate(namespace, query, top_k=top_k)])
+
+
+def domain_set(
+    ctx: ToolContext,
+    domain: Annotated[dict[str, Any], Field(description="Entities with typed attributes, rules and bindings")],
+    namespace: Namespace = DEFAULT_NAMESPACE,
+) -> Annotated[CallToolResult, DomainOut]:
+    """Declare a namespace's typed vocabulary and rules (entities, attributes, constraints) for prove and audit."""
+    return obj({"domain": engine_for(ctx, "domain_set", WRITE_SCOPE).set_domain(namespace, domain).to_dict()})
+
+
+def prove(
+    ctx: ToolContext,
+    statement: Annotated[dict[str, Any], Field(description='{"entity", "instance"?, "assert": "replicas >= 2"}')],
+    namespace: Namespace = DEFAULT_NAMESPACE,
+    timeout_ms: TimeoutMs = L.DEFAULT_PROOF_MS,
+) -> Annotated[CallToolResult, ProofOut]:
+    """Check a statement against the rules and stored facts with Z3: proved (with the facts and rules used),
+    refuted (with a counterexample) or unknown within the time limit."""
+    engine = engine_for(ctx, "prove", READ_SCOPE)
+    return obj(engine.prove(namespace, statement, timeout_ms=timeout_ms).to_dict())
+
+
+def audit(
+    ctx: ToolContext, namespace: Namespace = DEFAULT_NAMESPACE, timeout_ms: TimeoutMs = L.DEFAULT_PROOF_MS
+) -> Annotated[CallToolResult, AuditOut]:
+    """Find stored facts and rules that cannot all hold: each conflict names its memories and rules."""
+    return obj(engine_for(ctx, "audit", READ_SCOPE).audit(namespace, timeout_ms=timeout_ms).to_dict())
+
+
 AnswerQuestion = Annotated[str, _text(L.QUERY, "The question to answer from memory")]
 Evidence = Annotated[int, _int(L.MAX_ITEMS, "Most memories the answer may rest on. Default: 8")]
 
@@ -338,6 +403,7 @@ def _hints(*, read_only: bool, destructive: bool, idempotent: bool) -> ToolAnnot
 _READ = _hints(read_only=True, destructive=False, idempotent=True)
 _CHANGE = _hints(read_only=False, destructive=True, idempotent=True)
 
+#: The seed's seven tools (seed 001), then ``memory_recall``, then code memory and formal reasoning.
 #: The seed's seven tools (seed 001), then ``memory_recall`` and the operations (docs/operations.md).
 TOOLS = (
     Tool(memory_store, "Store a memory", _hints(read_only=False, destructive=False, idempotent=False)),
@@ -348,6 +414,11 @@ TOOLS = (
     Tool(memory_list_namespaces, "List namespaces", _READ),
     Tool(memory_list, "List memories", _READ),
     Tool(memory_recall, "Recall context", _READ),
+    Tool(code_ingest, "Index source files", _hints(read_only=False, destructive=True, idempotent=True)),
+    Tool(code_locate, "Locate code", _READ),
+    Tool(domain_set, "Declare a domain", _CHANGE),
+    Tool(prove, "Prove a statement", _READ),
+    Tool(audit, "Audit facts and rules", _READ),
     Tool(memory_answer, "Answer from memory", _READ),
     Tool(memory_remember_document, "Remember a document", _CHANGE),
 )
