@@ -292,7 +292,7 @@ def code_ingest(
 ) -> Annotated[CallToolResult, IngestOut]:
     """Index source files into a namespace: each file and its functions, classes and methods.
     Unchanged files (same content hash) cost nothing; with prune, files not sent are forgotten."""
-    engine = engine_for(ctx, "code_ingest", WRITE_SCOPE)
+    engine = engine_for(ctx, "code_ingest", WRITE_SCOPE, operation="code.ingest")
     return obj(engine.code_ingest(namespace, files=files, prune=prune).to_dict())  # type: ignore[arg-type]
 
 
@@ -303,7 +303,7 @@ def code_locate(
     top_k: TopK = L.DEFAULT_TOP_K,
 ) -> Annotated[CallToolResult, LocateOut]:
     """Where something lives in an ingested codebase: path:line-range, the symbol and a snippet, best first."""
-    engine = engine_for(ctx, "code_locate", READ_SCOPE)
+    engine = engine_for(ctx, "code_locate", READ_SCOPE, operation="code.locate")
     return array("locations", [loc.to_dict() for loc in engine.code_locate(namespace, query, top_k=top_k)])
 
 
@@ -313,7 +313,13 @@ def domain_set(
     namespace: Namespace = DEFAULT_NAMESPACE,
 ) -> Annotated[CallToolResult, DomainOut]:
     """Declare a namespace's typed vocabulary and rules (entities, attributes, constraints) for prove and audit."""
-    return obj({"domain": engine_for(ctx, "domain_set", WRITE_SCOPE).set_domain(namespace, domain).to_dict()})
+    return obj(
+        {
+            "domain": engine_for(ctx, "domain_set", WRITE_SCOPE, operation="domain")
+            .set_domain(namespace, domain)
+            .to_dict()
+        }
+    )
 
 
 def prove(
@@ -324,7 +330,7 @@ def prove(
 ) -> Annotated[CallToolResult, ProofOut]:
     """Check a statement against the rules and stored facts with Z3: proved (with the facts and rules used),
     refuted (with a counterexample) or unknown within the time limit."""
-    engine = engine_for(ctx, "prove", READ_SCOPE)
+    engine = engine_for(ctx, "prove", READ_SCOPE, operation="prove")
     return obj(engine.prove(namespace, statement, timeout_ms=timeout_ms).to_dict())
 
 
@@ -332,7 +338,9 @@ def audit(
     ctx: ToolContext, namespace: Namespace = DEFAULT_NAMESPACE, timeout_ms: TimeoutMs = L.DEFAULT_PROOF_MS
 ) -> Annotated[CallToolResult, AuditOut]:
     """Find stored facts and rules that cannot all hold: each conflict names its memories and rules."""
-    return obj(engine_for(ctx, "audit", READ_SCOPE).audit(namespace, timeout_ms=timeout_ms).to_dict())
+    return obj(
+        engine_for(ctx, "audit", READ_SCOPE, operation="audit").audit(namespace, timeout_ms=timeout_ms).to_dict()
+    )
 
 
 AnswerQuestion = Annotated[str, _text(L.QUERY, "The question to answer from memory")]

@@ -18,9 +18,11 @@ from .core import ServerState
 from .settings import Plan
 
 #: Metered operations and the plan field that holds their monthly budget.
-METERED = {"answer": "answer_calls", "explore": "explore_calls"}
+METERED = {"answer": "answer_calls", "explore": "explore_calls", "code.ingest": "code_ingest_calls"}
+#: Operations that draw on another's budget (seed: "50 recall(answer) + code(locate) / mo").
+SHARES = {"code.locate": "answer"}
 #: Operations only plans with ``advanced_operations`` may call (seed: "No advanced ops" on Free and Pro).
-ADVANCED = ("chunk", "weave", "ripple", "compose")
+ADVANCED = ("chunk", "weave", "ripple", "compose", "domain", "prove", "audit")
 
 
 def utc_month(ms: int) -> str:
@@ -63,6 +65,7 @@ def charge(srv: ServerState, caller: Caller, operation: str) -> None:
                 "recovery_options": [UPGRADE],
             },
         )
+    operation = SHARES.get(operation, operation)
     if operation not in METERED:
         return
     limit = _limit(plan, operation)

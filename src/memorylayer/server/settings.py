@@ -22,9 +22,10 @@ UNLIMITED = None
 class Plan:
     """One plan tier. ``containers`` None means unlimited; ``mcp_daily_calls`` counts per API key per UTC day.
 
-    ``answer_calls`` and ``explore_calls`` are the monthly budgets per API key of ``recall(answer)`` and
-    ``recall(explore)`` (None: unlimited); ``advanced_operations`` opens chunk, weave, ripple and
-    compose (docs/operations.md).
+    ``answer_calls``, ``explore_calls`` and ``code_ingest_calls`` are the monthly budgets per API key of
+    ``recall(answer)`` (with ``code(locate)``), ``recall(explore)`` and ``code(ingest)`` (None:
+    unlimited); ``advanced_operations`` opens chunk, weave, ripple, compose, domain, prove and audit
+    (docs/operations.md).
     """
 
     name: str
@@ -38,22 +39,34 @@ class Plan:
     answer_calls: int | None = 50
     explore_calls: int | None = 50
     advanced_operations: bool = False
+    code_ingest_calls: int | None = 5
 
 
 _MIB = 1024 * 1024
 #: The hosted service's tiers (spec §10.2) with the MCP server's daily call limits (seed 001: Free 200,
 #: Pro 2,000, Pro+ 20,000; basic counts as Pro, team and enterprise as Pro+), the largest sync blob per
 #: namespace (Pro's holds a namespace of its 100k memories with their vectors), and operation budgets per
-#: key and month (seed 000): Free 50 answers and 50 explores, Pro 2,000 and 500, no advanced operations;
+#: key and month (seed 000): Free 50 answers (code locates included), 50 explores and 5 code ingests, Pro
+#: 2,000, 500 and 50, no advanced operations;
 #: Pro+ (team here) is not given numbers by the seed: ten times Pro, with the advanced operations;
 #: enterprise is unlimited. A ``[plans.<tier>]`` table in server.toml overrides or adds one.
 DEFAULT_PLANS: dict[str, Plan] = {
-    "free": Plan("free", 1_000, 10_000, 0, False, 200, 16 * _MIB, 50, 50, False),
-    "basic": Plan("basic", 10_000, 100_000, 0, False, 2_000, 64 * _MIB, 2_000, 500, False),
-    "pro": Plan("pro", 100_000, 1_000_000, 10, True, 2_000, 512 * _MIB, 2_000, 500, False),
-    "team": Plan("team", 500_000, 5_000_000, 100, True, 20_000, 2048 * _MIB, 20_000, 5_000, True),
+    "free": Plan("free", 1_000, 10_000, 0, False, 200, 16 * _MIB, 50, 50, False, 5),
+    "basic": Plan("basic", 10_000, 100_000, 0, False, 2_000, 64 * _MIB, 2_000, 500, False, 50),
+    "pro": Plan("pro", 100_000, 1_000_000, 10, True, 2_000, 512 * _MIB, 2_000, 500, False, 50),
+    "team": Plan("team", 500_000, 5_000_000, 100, True, 20_000, 2048 * _MIB, 20_000, 5_000, True, 500),
     "enterprise": Plan(
-        "enterprise", 100_000_000, 100_000_000, UNLIMITED, True, 20_000, 8192 * _MIB, UNLIMITED, UNLIMITED, True
+        "enterprise",
+        100_000_000,
+        100_000_000,
+        UNLIMITED,
+        True,
+        20_000,
+        8192 * _MIB,
+        UNLIMITED,
+        UNLIMITED,
+        True,
+        UNLIMITED,
     ),
 }
 
@@ -158,6 +171,7 @@ def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
         "sync_bytes",
         "answer_calls",
         "explore_calls",
+        "code_ingest_calls",
         "advanced_operations",
     }
     extra = set(spec) - allowed
@@ -172,11 +186,12 @@ def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
         "sync_bytes": base.sync_bytes if base else DEFAULT_PLANS["free"].sync_bytes,
         "answer_calls": base.answer_calls if base else DEFAULT_PLANS["free"].answer_calls,
         "explore_calls": base.explore_calls if base else DEFAULT_PLANS["free"].explore_calls,
+        "code_ingest_calls": base.code_ingest_calls if base else DEFAULT_PLANS["free"].code_ingest_calls,
         "advanced_operations": base.advanced_operations if base else False,
     }
     merged.update(spec)
-    containers, answers, explores = (
-        _cap(tier, name, merged[name]) for name in ("containers", "answer_calls", "explore_calls")
+    containers, answers, explores, ingests = (
+        _cap(tier, name, merged[name]) for name in ("containers", "answer_calls", "explore_calls", "code_ingest_calls")
     )
     try:
         return Plan(
@@ -190,6 +205,7 @@ def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
             answers,
             explores,
             bool(merged["advanced_operations"]),
+            ingests,
         )
     except (TypeError, ValueError) as exc:
         raise InvalidRequest(f"plans.{tier}: {exc}") from exc

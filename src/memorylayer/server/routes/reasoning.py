@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 
 from ... import limits as L
 from ...sourcetree import MAX_FILE_BYTES
+from .. import budgets
 from .. import validation as v
 from ..auth import READ, WRITE, Caller, authenticate, require
 from ..core import body, ok, route, state
@@ -85,12 +86,9 @@ def _camel(value: Any) -> Any:
     return value
 
 
-def _metered(caller: Caller, operation: str) -> None:
-    """The metering hook of every operation here: one use of ``operation`` by the caller's key.
-
-    Plans and monthly budgets are the operations issue's; until they land this only names the use.
-    """
-    del caller, operation
+def _metered(request: Request, caller: Caller, operation: str) -> None:
+    """One use of ``operation`` by the caller's key: its plan's gate and monthly budget (server/budgets.py)."""
+    budgets.charge(state(request), caller, operation)
 
 
 @route(router, "POST", "/v1/code/ingest", summary="Index source files into a scope (incremental)", schema=INGEST,
@@ -99,7 +97,7 @@ def code_ingest(
     request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(INGEST)
 ) -> JSONResponse:
     require(caller, WRITE)
-    _metered(caller, "code.ingest")
+    _metered(request, caller, "code.ingest")
     engine = state(request).engine_for(caller.account.id)
     summary = engine.code_ingest(
         data["scope"], files=data["files"], prune=data.get("prune", True), present=data.get("present")
@@ -113,7 +111,7 @@ def code_locate(
     request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(LOCATE)
 ) -> JSONResponse:
     require(caller, READ)
-    _metered(caller, "code.locate")
+    _metered(request, caller, "code.locate")
     engine = state(request).engine_for(caller.account.id)
     found = engine.code_locate(data["scope"], data["query"], top_k=data.get("topK", L.DEFAULT_TOP_K))
     return ok(request, {"locations": _camel([loc.to_dict() for loc in found])})
@@ -125,7 +123,7 @@ def domain_set(
     request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(DOMAIN_SET)
 ) -> JSONResponse:
     require(caller, WRITE)
-    _metered(caller, "domain")
+    _metered(request, caller, "domain")
     parsed = state(request).engine_for(caller.account.id).set_domain(data["scope"], data["domain"])
     return ok(request, {"domain": parsed.to_dict()})
 
@@ -142,7 +140,7 @@ def domain_get(
        errors=(*AUTH_ERRORS, 404, 409))  # fmt: skip
 def prove(request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(PROVE)) -> JSONResponse:
     require(caller, READ)
-    _metered(caller, "prove")
+    _metered(request, caller, "prove")
     engine = state(request).engine_for(caller.account.id)
     result = engine.prove(data["scope"], data["statement"], timeout_ms=data.get("timeoutMs", L.DEFAULT_PROOF_MS))
     return ok(request, {"proof": _camel(result.to_dict())})
@@ -152,7 +150,7 @@ def prove(request: Request, caller: Caller = Depends(authenticate), data: dict[s
        errors=(*AUTH_ERRORS, 404))  # fmt: skip
 def audit(request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(AUDIT)) -> JSONResponse:
     require(caller, READ)
-    _metered(caller, "audit")
+    _metered(request, caller, "audit")
     result = (
         state(request)
         .engine_for(caller.account.id)
