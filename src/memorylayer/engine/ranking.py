@@ -52,6 +52,9 @@ class RankingConfig:
     neighbour_depth: int = 30
     #: The same for memories two writes away (0: only the adjacent ones are lifted).
     neighbour_lift_2: float = 0.0
+    #: A user fact that bears on what the question is for (engine/affinity.py: cooking -> diet,
+    #: allergies) is recalled at least at this relevance. 0 turns the map off.
+    affinity_relevance: float = 0.3
     #: With a cross-encoder, relevance = rerank_weight * rerank + (1 - rerank_weight) * fused.
     rerank_weight: float = 0.7
     rerank_depth: int = 30
