@@ -59,7 +59,9 @@ TOPICS: dict[str, re.Pattern[str]] = {
         r"indent\w*|functional|naming|snake_case|camelcase|tests?)\b",
         re.IGNORECASE,
     ),
-    "editor": re.compile(r"\b(?:editor|ide|neovim|vim|emacs|vs code|vscode|pycharm|jetbrains|sublime|intellij)\b", re.IGNORECASE),
+    "editor": re.compile(
+        r"\b(?:editor|ide|neovim|vim|emacs|vs code|vscode|pycharm|jetbrains|sublime|intellij)\b", re.IGNORECASE
+    ),
     "music": re.compile(
         r"\b(?:music|band|jazz|classical|rock|piano|guitar|songs?|singer|playlist|listens? to|podcasts?)\b",
         re.IGNORECASE,
@@ -88,11 +90,15 @@ INTENTS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     ),
     (re.compile(r"\b(?:present|gift|birthday|anniversary)\b", re.IGNORECASE), ("family",)),
     (
-        re.compile(rf"\b(?:meeting|book|schedule|calendar|appointment|call|free|evening|morning|{_DAYS})\b", re.IGNORECASE),
+        re.compile(
+            rf"\b(?:meeting|book|schedule|calendar|appointment|call|free|evening|morning|{_DAYS})\b", re.IGNORECASE
+        ),
         ("schedule",),
     ),
     (
-        re.compile(r"\b(?:code|function|format\w*|indent\w*|refactor\w*|snippet|script|debug\w*|lint\w*)\b", re.IGNORECASE),
+        re.compile(
+            r"\b(?:code|function|format\w*|indent\w*|refactor\w*|snippet|script|debug\w*|lint\w*)\b", re.IGNORECASE
+        ),
         ("code", "editor"),
     ),
     (

@@ -51,7 +51,7 @@ class RankingConfig:
     neighbour_lift: float = 0.85
     neighbour_depth: int = 30
     #: The same for memories two writes away (0: only the adjacent ones are lifted).
-    neighbour_lift_2: float = 0.0
+    neighbour_lift_2: float = 0.9
     #: A user fact that bears on what the question is for (engine/affinity.py: cooking -> diet,
     #: allergies) is recalled at least at this relevance. 0 turns the map off.
     affinity_relevance: float = 0.3
