@@ -205,6 +205,7 @@ def run(
     }
     if len(lifts) > 1:
         report["lift_grid"] = {str(lift): overall(by_lift[lift][0]) for lift in lifts}
+        report["lift_grid_temporal"] = {str(lift): overall(by_lift[lift][0], categories=(2,)) for lift in lifts}
         report["leave_one_conversation_out"] = leave_one_out(by_lift, len(samples))
     return report
 
@@ -250,8 +251,10 @@ def recall_all(engine, convs) -> dict:
     }
 
 
-def overall(rows: list[tuple[int, int, dict]], exclude: int | None = None, only: int | None = None) -> dict:
-    picked = [m for conv, cat, m in rows if cat in (1, 2, 3, 4) and conv != exclude and (only is None or conv == only)]
+def overall(
+    rows: list[tuple[int, int, dict]], exclude: int | None = None, only: int | None = None, categories=(1, 2, 3, 4)
+) -> dict:
+    picked = [m for conv, cat, m in rows if cat in categories and conv != exclude and (only is None or conv == only)]
     return mean_metrics(picked)
 
 
@@ -267,8 +270,13 @@ def leave_one_out(by_lift: dict[float, tuple], conversations: int) -> dict:
 
         best = max(by_lift, key=objective)
         chosen.append(best)
-        held_out += [m for c, cat, m in by_lift[best][0] if c == conv and cat in (1, 2, 3, 4)]
-    return {"chosen_per_fold": chosen, "held_out": mean_metrics(held_out)}
+        held_out += [(cat, m) for c, cat, m in by_lift[best][0] if c == conv and cat in (1, 2, 3, 4)]
+    return {
+        "chosen_per_fold": chosen,
+        "held_out": mean_metrics([m for _, m in held_out]),
+        # The temporal category (2) under the value each fold chose on the other conversations.
+        "held_out_temporal": mean_metrics([m for cat, m in held_out if cat == 2]),
+    }
 
 
 def markdown(report: dict) -> str:
@@ -296,15 +304,22 @@ def markdown(report: dict) -> str:
         "",
     ]
     if "lift_grid" in report:
-        lines += [f"| {report['grid_field']} | R@5 | R@10 | NDCG@10 |", "|---:|---:|---:|---:|"]
+        lines += [
+            f"| {report['grid_field']} | R@5 | R@10 | NDCG@10 | temporal R@10 |",
+            "|---:|---:|---:|---:|---:|",
+        ]
         for lift, m in report["lift_grid"].items():
-            lines.append(f"| {lift} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | {m['ndcg@10']:.3f} |")
+            t = report["lift_grid_temporal"][lift]
+            lines.append(
+                f"| {lift} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | {m['ndcg@10']:.3f} | {t['recall@10']:.3f} |"
+            )
         loo = report["leave_one_conversation_out"]
-        m = loo["held_out"]
+        m, t = loo["held_out"], loo["held_out_temporal"]
         lines += [
             "",
             f"leave-one-conversation-out: chosen per fold {loo['chosen_per_fold']}; held-out R@5 "
-            f"{m['recall@5']:.3f}, R@10 {m['recall@10']:.3f}, NDCG@10 {m['ndcg@10']:.3f}",
+            f"{m['recall@5']:.3f}, R@10 {m['recall@10']:.3f}, NDCG@10 {m['ndcg@10']:.3f}; "
+            f"temporal held-out R@10 {t['recall@10']:.3f}",
             "",
         ]
     lines.append(

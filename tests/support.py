@@ -89,3 +89,16 @@ def run_sql(database: Any, statement: str) -> None:
         database.conn.execute(statement)
     else:  # PostgreSQL
         database.execute(statement)
+
+
+def sync_frames(blob: bytes) -> tuple[bytes, list[bytes]]:
+    """A sync blob split into its prefix (magic, length, header) and its length-prefixed chunks."""
+    import struct
+
+    (length,) = struct.unpack(">I", blob[8:12])
+    at, frames = 12 + length, []
+    while at < len(blob):
+        (size,) = struct.unpack(">I", blob[at : at + 4])
+        frames.append(blob[at : at + 4 + size])
+        at += 4 + size
+    return blob[: 12 + length], frames

@@ -41,6 +41,8 @@ DEFAULT_IMPORTANCE = 0.5
 BATCH_ITEMS = Bounds(1, 1_000)
 #: Milliseconds since the epoch accepted for times (JavaScript's safe integer range).
 TIME_MS = Bounds(0, 2**53 - 1)
+#: A memory's time to live, in seconds (up to about 100 years); ``expiresAt`` is the other way to say it.
+TTL_SECONDS = Bounds(1, 100 * 366 * 86_400)
 
 # -- reads --------------------------------------------------------------------------------------------
 #: Page size of the engine's ``list`` (CLI, MCP); the wire caps it lower.
@@ -155,6 +157,10 @@ def utf16_len(text: str) -> int:
     """Length as JavaScript counts it: UTF-16 code units (an emoji counts 2; a lone surrogate 1)."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
+
+# -- sync -----------------------------------------------------------------------------------------
+#: The largest encrypted namespace any plan may store; each plan's ``sync_bytes`` is its own, lower cap.
+SYNC_BLOB_MAX_BYTES = 8 * 1024 * 1024 * 1024
 
 # -- registry packages ------------------------------------------------------------------------
 #: A package tarball as uploaded and downloaded (gzip-compressed).

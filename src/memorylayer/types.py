@@ -50,11 +50,17 @@ class MemoryRecord:
     model: str | None = None
     superseded_by: str | None = None
     account: str = LOCAL_ACCOUNT
+    #: When the memory disappears on its own (None: never). Expired memories are never read back.
+    expires_at: int | None = None
+    #: Since when its value holds (default: ``created_at``) and until when (None: still now);
+    #: ``valid_to`` is set when a newer value supersedes it in the same key or slot.
+    valid_from: int | None = None
+    valid_to: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form with ISO timestamps (used by the CLI, MCP tools and export)."""
         data = asdict(self)
-        for name in ("created_at", "updated_at", "last_recalled_at"):
+        for name in ("created_at", "updated_at", "last_recalled_at", "expires_at", "valid_from", "valid_to"):
             data[name] = iso_ms(data[name])
         return data
 
@@ -73,10 +79,15 @@ class HistoryEntry:
     event: str  # "updated" | "superseded" | "deleted"
     replaced_at: int
     replaced_by: str | None = None
+    #: The interval this value held: from ``valid_from`` (None: unknown, a file older than validity)
+    #: until ``valid_to`` (when the newer value took over).
+    valid_from: int | None = None
+    valid_to: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["replaced_at"] = iso_ms(self.replaced_at)
+        for name in ("replaced_at", "valid_from", "valid_to"):
+            data[name] = iso_ms(data[name])
         return data
 
 
@@ -153,6 +164,7 @@ class NewMemory:
     """One memory to write: keyed (upsert by ``(scope, key)``) or not (dedup rules apply).
 
     ``created_at`` says when it happened (default: now); ``updated_at`` is kept only by imports.
+    ``expires_at`` makes it disappear on its own at that instant.
     """
 
     value: str
@@ -162,3 +174,4 @@ class NewMemory:
     created_at: int | None = None
     updated_at: int | None = None
     source: str = "explicit"
+    expires_at: int | None = None

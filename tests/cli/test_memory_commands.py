@@ -193,3 +193,33 @@ def test_remember_with_created_at_dates_the_memory_in_utc(monkeypatch: pytest.Mo
     finally:
         monkeypatch.delenv("TZ", raising=False)
         time.tzset()
+
+
+def test_remember_with_a_ttl_and_list_expiring_show_what_will_go() -> None:
+    assert run("remember", "Parcel arrives Tuesday", "--ttl", "7d")[0] == 0
+    assert run("remember", "Standup moved to 10:00", "--ttl", "12h")[0] == 0
+    assert run("remember", "The office is in Lyon")[0] == 0
+    code, out = run("list", "--expiring", "--json")
+    listed = json.loads(out)["memories"]
+    assert code == 0 and [m["value"] for m in listed] == ["Standup moved to 10:00", "Parcel arrives Tuesday"]
+    assert listed[0]["expires_at"] < listed[1]["expires_at"]
+    code, out = run("list", "--expiring")
+    assert code == 0 and "expires" in out and "Lyon" not in out
+    for bad in ("7 days", "-1d", "0"):
+        code, out = run("remember", "x", "--ttl", bad, "--json")
+        assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request", bad
+
+
+def test_get_recall_and_list_as_of_answer_with_what_was_true_then() -> None:
+    for when, plan in (("2024-03-01", "free"), ("2024-08-15", "pro"), ("2025-05-05", "team")):
+        assert run("remember", plan, "--key", "plan", "--created-at", when)[0] == 0
+    code, out = run("get", "--key", "plan", "--as-of", "2024-09-01", "--json")
+    memory = json.loads(out)["memory"]
+    assert code == 0 and memory["value"] == "pro"
+    assert (memory["valid_from"], memory["valid_to"]) == ("2024-08-15T00:00:00.000Z", "2025-05-05T00:00:00.000Z")
+    assert run("recall", "which plan?", "--as-of", "2024-04-01")[1].strip() == "plan: free"
+    assert run("recall", "which plan?")[1].strip() == "plan: team"
+    code, out = run("list", "--as-of", "2023-01-01", "--json")
+    assert code == 0 and json.loads(out)["memories"] == []
+    code, out = run("get", "--key", "plan", "--as-of", "last spring", "--json")
+    assert code == 2 and "as_of" in json.loads(out)["error"]["message"]

@@ -57,3 +57,26 @@ def test_add_batch_refuses_bad_items_before_sending(sdk: Make) -> None:
     assert caught.value.details[0]["code"] == "too_small" and caught.value.details[0]["origin"] == "array"
     with pytest.raises(ValueError, match="timezone-aware"):
         client.add("chat", "x", extract=False, created_at=datetime(2023, 1, 1))
+
+
+def test_expiry_and_as_of_through_the_sdk(sdk: Make) -> None:
+    client = sdk()
+    later = datetime(2099, 1, 1, tzinfo=UTC)
+    note = client.add("t", "A note for this week", extract=False, expires_at=later).memories[0]
+    assert note.expires_at == later and note.valid_from is None
+    session = client.add("t", "draft", key="session", ttl_seconds=3600).memories[0]
+    assert session.expires_at is not None and session.expires_at > datetime.now(UTC)
+    client.add_batch("t", [{"value": "batch note", "ttl_seconds": 60}, {"value": "kept"}])
+    expiring = client.list(scope="t", expiring=True, order_by="expires_at", order_dir="asc")
+    assert [mem.value for mem in expiring.memories] == ["batch note", "draft", "A note for this week"]
+    for when, plan in (("2024-03-01T00:00:00Z", "free"), ("2024-08-15T00:00:00Z", "pro")):
+        client.add("t", plan, key="plan", created_at=when)
+    then = client.get("t", "plan", as_of="2024-05-01T00:00:00Z").memory
+    assert then is not None and then.value == "free"
+    assert (then.valid_from, then.valid_to) == (datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 8, 15, tzinfo=UTC))
+    assert client.get("t", "plan").memory.value == "pro"
+    assert client.recall("t", "which plan?", as_of=datetime(2024, 5, 1, tzinfo=UTC)).context == "plan: free"
+    listed = client.list(scope="t", as_of="2024-05-01T00:00:00Z")
+    assert [mem.value for mem in listed.memories] == ["free"]
+    with pytest.raises(InvalidRequest, match="ttlSeconds"):
+        client.add("t", "x", key="k", ttl_seconds=0)

@@ -276,3 +276,25 @@ async def test_recall_with_max_tokens_8000_is_refused_by_its_own_schema_not_by_t
     assert result.content[0].text == (  # type: ignore[union-attr]
         "[invalid_request] memory_recall: max_tokens: Input should be less than or equal to 2000 (got 8000)"
     )
+
+
+async def test_store_with_a_ttl_and_recall_or_search_as_of_a_past_time(server: Any, call: Any, call_error: Any) -> None:
+    async with Client(server) as client:
+        stored = await call(client, "memory_store", content="Standup moved to 10:00 this week", ttl_seconds=86_400)
+        memory = await call(client, "memory_get", memory_id=stored["memory_id"])
+        assert memory["expires_at"] > memory["created_at"] and memory["valid_to"] is None
+        for when, city in (("2024-01-10T00:00:00Z", "Paris"), ("2025-03-01T00:00:00Z", "Berlin")):
+            await call(client, "memory_store", content=city, key="residence", namespace="u", created_at=when)
+        recalled = await call(
+            client, "memory_recall", query="where does the user live?", namespace="u", as_of="2024-06-01"
+        )
+        assert recalled["context"] == "residence: Paris"
+        assert recalled["memories"][0]["valid_to"] == "2025-03-01T00:00:00.000Z"
+        now = await call(client, "memory_recall", query="where does the user live?", namespace="u")
+        assert now["context"] == "residence: Berlin"
+        found = await call(client, "memory_search", query="residence", namespace="u", as_of="2024-06-01")
+        assert [hit["content"] for hit in found] == ["Paris"]
+        text = await call_error(client, "memory_store", content="x", ttl_seconds=0)
+        assert text.startswith("[invalid_request] memory_store:")
+        text = await call_error(client, "memory_recall", query="where?", as_of="last spring")
+        assert text.startswith("[invalid_request]") and "as_of" in text

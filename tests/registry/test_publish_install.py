@@ -142,3 +142,34 @@ def test_memories_embedded_by_another_model_are_re_embedded_on_install(
     assert out.code == 0 and out.json["installed"][0]["reembedded"] is True
     found = dave.run("search", "when do invoices go out", "-n", "billing", "--json").json["results"]
     assert found and found[0]["value"] == "Invoices are sent on the first of the month"
+
+
+def test_an_installed_package_keeps_its_memories_expiry_and_leaves_out_the_expired(
+    registry: Registry, alice: User, dave: User
+) -> None:
+    path = alice.home / "expiring.tgz"
+    manifest = {"name": "@alice/expiring", "version": "1.0.0", "memorylayer": {"namespace": "x", "memories": 3}}
+    later = 4_102_444_800_000  # 2100-01-01
+    with path.open("wb") as out:
+        write_package(
+            out,
+            manifest,
+            [
+                PackedMemory(None, "The spring offer ends in 2100", {}, None, None, None, None, later),
+                PackedMemory(None, "The winter offer ended in 2001", {}, None, None, None, None, 978_307_200_000),
+                PackedMemory(None, "Support answers within a day", {}, None, None, None, None),
+            ],
+        )
+    uploaded = httpx.put(
+        f"{registry.url}/registry/v1/packages/@alice/expiring/versions/1.0.0",
+        content=path.read_bytes(),
+        headers={"Authorization": f"Bearer {alice.key}", "Content-Type": "application/octet-stream"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    out = dave.run("add", "@alice/expiring", "-n", "offers", "--json")
+    assert out.code == 0, out.out
+    memories = dave.run("list", "-n", "offers", "--json").json["memories"]
+    assert sorted((m["value"], m["expires_at"]) for m in memories) == [
+        ("Support answers within a day", None),
+        ("The spring offer ends in 2100", "2100-01-01T00:00:00.000Z"),
+    ]

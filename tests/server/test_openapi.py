@@ -84,6 +84,7 @@ DEVIATIONS = {
     "lengths are UTF-16 units": lambda f: f.code == "ST202" and f.only_utf16_lengths(),
     "no NUL inside metadata": lambda f: f.code == "ST202" and f.only_nul_in_objects(),
     "a registry upload must be a package tarball": lambda f: f.code == "ST202" and f.error_code == "unsafe_archive",
+    "a sync upload must be a sync blob": lambda f: f.code == "ST202" and "not a MemoryLayer sync blob" in f.message,
 }
 
 
@@ -121,7 +122,7 @@ class Finding:
         """Every issue is a length that JSON Schema (code points) and the wire (UTF-16 units) count apart."""
         issues, body = self._issues(), self.request if isinstance(self.request, dict) else {}
         return bool(issues) and all(
-            i["code"] in ("too_big", "too_small")
+            i.get("code") in ("too_big", "too_small")
             and isinstance(value := body.get(i["path"][0]), str)
             and len(value) != utf16_len(value)
             for i in issues

@@ -113,3 +113,22 @@ def test_installs_are_recorded_per_namespace_and_keep_earlier_memories(registry:
         registry.forget_install("local", "work", "@ada/notes")
         and registry.install("local", "work", "@ada/notes") is None
     )
+
+
+def test_a_sync_blob_is_per_account_and_namespace_and_a_push_replaces_it(
+    registry: RegistryStore, accounts: AccountStore
+) -> None:
+    from memorylayer.store.registry import SyncBlob
+
+    ada, bo = _account(accounts, "ada@example.com"), _account(accounts, "bo@example.com")
+    assert registry.sync_blob(ada, "work") is None and registry.sync_blobs(ada) == []
+    first = SyncBlob(ada, "work", "a" * 128, 100, 3, 10)
+    assert registry.put_sync_blob(first) is None
+    assert registry.put_sync_blob(SyncBlob(bo, "work", "b" * 128, 50, 1, 11)) is None
+    second = SyncBlob(ada, "work", "c" * 128, 120, 4, 12)
+    assert registry.put_sync_blob(second) == "a" * 128  # the replaced digest, for its bytes to go
+    assert registry.sync_blob(ada, "work") == second
+    assert registry.sync_blob(bo, "work") == SyncBlob(bo, "work", "b" * 128, 50, 1, 11)
+    assert not registry.sync_digest_used("a" * 128) and registry.sync_digest_used("b" * 128)
+    registry.put_sync_blob(SyncBlob(ada, "notes", "d" * 128, 1, 0, 13))
+    assert [b.namespace for b in registry.sync_blobs(ada)] == ["notes", "work"]

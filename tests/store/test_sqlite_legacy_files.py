@@ -76,7 +76,9 @@ def test_a_file_made_by_the_separate_lists_opens_with_its_data(tmp_path: Path, l
 def test_a_file_from_before_the_document_count_counts_its_existing_memories(tmp_path: Path) -> None:
     path = tmp_path / "older.db"
     old = Database(path)
-    old.migrate([m for m in MEMORY if m.name < "m006"])
+    # Today's store writes the rows, so the file also has the columns it writes (m009), which
+    # leave the document count alone.
+    old.migrate([m for m in MEMORY if m.name < "m006" or m.name.startswith("m009")])
     store = SqliteStore(old)
     for i in range(3):
         put(store, f"early memory {i}")

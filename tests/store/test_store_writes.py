@@ -203,6 +203,15 @@ def test_delete_scope_removes_one_scope_with_its_history_and_leaves_the_rest(sto
     assert store.scope_exists(OTHER_ACCOUNT, "drop-me")
 
 
+def test_a_scope_emptied_and_written_again_in_one_transaction_still_exists(store: Store) -> None:
+    # A restore: delete the scope, then write it anew, as one unit of work.
+    with store.transaction():
+        put(store, "old fact", scope="restored")
+        assert store.delete_scope(ACCOUNT, "restored") == 1
+        _, new = put(store, "new fact", scope="restored")
+    assert store.scope_exists(ACCOUNT, "restored") and store.get(ACCOUNT, new.id) == new
+
+
 def test_delete_scope_of_none_removes_the_whole_account_and_nothing_else(store: Store) -> None:
     for scope in ("a", "b", "c"):
         _, record = put(store, f"fact in {scope}", scope=scope)

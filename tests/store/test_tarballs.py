@@ -45,3 +45,14 @@ def test_a_missing_or_malformed_digest_is_not_found(backend: Backend, tmp_path: 
     for bad in ("../../etc/passwd", "AB" * 64, "ab" * 63):
         with pytest.raises(NotFound):
             tarballs.path(bad)
+
+
+def test_a_discarded_blob_is_gone_and_discarding_twice_is_no_error(backend: Backend, tmp_path: Path) -> None:
+    tarballs = backend.tarballs(tmp_path / "home")
+    digest, source = _upload(tarballs.scratch(), b"sync blob bytes" * 100_000)
+    tarballs.put(digest, source)
+    assert tarballs.path(digest).is_file()
+    tarballs.discard(digest)
+    tarballs.discard(digest)
+    with pytest.raises(NotFound):
+        tarballs.path(digest)

@@ -21,7 +21,7 @@ _LOCAL = {"typer", "rich", "click", "platformdirs", "numpy", "onnxruntime", "tok
 
 
 def _build() -> typer.Typer:
-    from . import admin, bulk, doctor, mcp_cmd, memory, migrate_store, registry, registry_access, serve  # noqa: F401  (each registers its commands)
+    from . import admin, bulk, doctor, mcp_cmd, memory, migrate_store, registry, registry_access, serve, sync  # noqa: F401  (each registers its commands)
     from .root import app
 
     return app

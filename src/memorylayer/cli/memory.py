@@ -7,6 +7,7 @@ when a command embeds (remember, recall, search, import, reindex), so ``list`` a
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ OptionalNamespace = Annotated[str | None, typer.Option("--namespace", "-n", help
 # The engine's own choices (limits.THRESHOLDS, engine.core.SOURCES and ORDER_BY; a test keeps them equal).
 Threshold = Literal["strict", "balanced", "permissive"]
 Source = Literal["explicit", "extracted", "imported"]
-OrderBy = Literal["updated_at", "created_at", "importance", "last_recalled_at"]
+OrderBy = Literal["updated_at", "created_at", "importance", "last_recalled_at", "expires_at"]
 OrderDir = Literal["asc", "desc"]
 
 
@@ -57,6 +58,34 @@ def engine_for(home: Path | None, database: str | None, as_json: bool) -> Iterat
         engine.close()
 
 
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Answer with what was valid at this ISO 8601 time (UTC unless it has an offset)."),
+]
+_UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+
+
+def parse_ttl(raw: str | None) -> int | None:
+    """Seconds from a duration: ``90`` or ``90s``, ``30m``, ``12h``, ``7d``, ``2w``.
+
+    Raises:
+        InvalidRequest: anything else.
+    """
+    if raw is None:
+        return None
+    match = _DURATION.match(raw)
+    if match is None:
+        raise InvalidRequest(f"ttl: bad duration {raw!r} (expected a number with s, m, h, d or w, e.g. 7d)")
+    return int(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def _as_of(raw: str | None) -> int | None:
+    from ..engine.jsonl import parse_time
+
+    return parse_time(raw, "as_of")
+
+
 def _parse_metadata(raw: str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
@@ -69,11 +98,12 @@ def _parse_metadata(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
-def _memories(memories: list[MemoryRecord], scores: list[float] | None = None) -> None:
-    columns = [*(["score"] if scores is not None else []), "id", "namespace", "key", "value", "updated"]
+def _memories(memories: list[MemoryRecord], scores: list[float] | None = None, *, expiring: bool = False) -> None:
+    last = "expires" if expiring else "updated"
+    columns = [*(["score"] if scores is not None else []), "id", "namespace", "key", "value", last]
     rows = []
     for i, m in enumerate(memories):
-        row = [m.id[:8], m.scope, m.key or "", m.value, iso_ms(m.updated_at) or ""]
+        row = [m.id[:8], m.scope, m.key or "", m.value, iso_ms(m.expires_at if expiring else m.updated_at) or ""]
         rows.append([f"{scores[i]:.3f}", *row] if scores is not None else row)
     table(columns, rows, right=["score"])
 
@@ -108,6 +138,12 @@ def remember(
         str | None,
         typer.Option(help="When it happened: an ISO 8601 time, UTC unless it has an offset (default: now)."),
     ] = None,
+    ttl: Annotated[
+        str | None, typer.Option(help="Forget it on its own after this long: 90s, 30m, 12h, 7d, 2w.")
+    ] = None,
+    expires_at: Annotated[
+        str | None, typer.Option(help="Forget it on its own at this ISO 8601 time (not with --ttl).")
+    ] = None,
     home: Home = None,
     database: Database = None,
     as_json: Json = False,
@@ -116,7 +152,8 @@ def remember(
 
     Examples: memorylayer remember "Deploys run on merge to main" -n work;
     memorylayer remember "Alice Chen" --key name -n user-alice;
-    memorylayer remember "I'm allergic to peanuts" --extract -n user-alice
+    memorylayer remember "I'm allergic to peanuts" --extract -n user-alice;
+    memorylayer remember "Parcel arrives Tuesday" --ttl 7d
     """
     with engine_for(home, database, as_json) as engine:
         from ..engine.jsonl import parse_time
@@ -129,6 +166,8 @@ def remember(
             metadata=_parse_metadata(metadata),
             extract=extract if key is None else None,
             created_at=parse_time(created_at, "created_at"),
+            expires_at=parse_time(expires_at, "expires_at"),
+            ttl=parse_ttl(ttl),
         )
         if as_json:
             emit_json(
@@ -156,6 +195,7 @@ def recall(
         int, typer.Option(help="Context budget in word pieces of the model's tokenizer (10-2000).")
     ] = 150,
     threshold: Annotated[Threshold, typer.Option(help="How relevant a memory must be.")] = "balanced",
+    as_of: AsOf = None,
     home: Home = None,
     database: Database = None,
     as_json: Json = False,
@@ -165,7 +205,9 @@ def recall(
     Example: memorylayer recall "how do deploys work here?" -n work --max-items 3
     """
     with engine_for(home, database, as_json) as engine:
-        result = engine.recall(namespace, query, max_items=max_items, max_tokens=max_tokens, threshold=threshold)
+        result = engine.recall(
+            namespace, query, max_items=max_items, max_tokens=max_tokens, threshold=threshold, as_of=_as_of(as_of)
+        )
         if as_json:
             emit_json(
                 {
@@ -184,6 +226,7 @@ def search(
     namespace: OptionalNamespace = None,
     top_k: Annotated[int, typer.Option(help="Number of results.")] = 5,
     min_score: Annotated[float, typer.Option(help="Minimum score, 0-1.")] = 0.0,
+    as_of: AsOf = None,
     home: Home = None,
     database: Database = None,
     as_json: Json = False,
@@ -193,7 +236,7 @@ def search(
     Example: memorylayer search "deploy" --top-k 3 --json
     """
     with engine_for(home, database, as_json) as engine:
-        hits = engine.search(query, scope=namespace, top_k=top_k, min_score=min_score)
+        hits = engine.search(query, scope=namespace, top_k=top_k, min_score=min_score, as_of=_as_of(as_of))
         if as_json:
             emit_json({"results": [{**shapes.memory(h.memory), "score": round(h.score, 4)} for h in hits]})
         else:
@@ -205,17 +248,18 @@ def get(
     memory_id: Annotated[str | None, typer.Argument(help="Memory id.")] = None,
     key: Annotated[str | None, typer.Option(help="Get by key instead of id.")] = None,
     namespace: Namespace = "default",
+    as_of: AsOf = None,
     home: Home = None,
     database: Database = None,
     as_json: Json = False,
 ) -> None:
-    """Show one memory by id, or by --key in a namespace.
+    """Show one memory by id, or by --key in a namespace (--as-of: the value the key had then).
 
     Examples: memorylayer get 0b7c…; memorylayer get --key name -n user-alice --json
     """
     with engine_for(home, database, as_json) as engine:
         if key is not None:
-            record = engine.get_key(namespace, key)
+            record = engine.get_key(namespace, key, as_of=_as_of(as_of))
             if record is None:
                 raise NotFound(f"no memory under key {key!r} in namespace {namespace!r}")
         elif memory_id is not None:
@@ -239,14 +283,21 @@ def list_memories(
     order_dir: Annotated[OrderDir, typer.Option(help="Sort direction.")] = "desc",
     limit: Annotated[int, typer.Option(help="Page size.")] = 50,
     cursor: Annotated[str | None, typer.Option(help="Cursor from a previous page.")] = None,
+    expiring: Annotated[
+        bool, typer.Option("--expiring", help="Only memories that will expire, soonest first.")
+    ] = False,
+    as_of: AsOf = None,
     home: Home = None,
     database: Database = None,
     as_json: Json = False,
 ) -> None:
     """List memories, newest first, one page at a time.
 
-    Examples: memorylayer list -n work --limit 20; memorylayer list --search deploy --json
+    Examples: memorylayer list -n work --limit 20; memorylayer list --search deploy --json;
+    memorylayer list --expiring; memorylayer list -n user --as-of 2025-03-01
     """
+    if expiring and order_by == "updated_at":  # --expiring alone lists what goes first, first
+        order_by, order_dir = "expires_at", "asc"
     with engine_for(home, database, as_json) as engine:
         page = engine.list(
             scope=namespace,
@@ -256,11 +307,13 @@ def list_memories(
             order_dir=order_dir,
             limit=limit,
             cursor=cursor,
+            expiring=expiring,
+            as_of=_as_of(as_of),
         )
         if as_json:
             emit_json({"memories": [shapes.memory(m) for m in page.memories], "next_cursor": page.next_cursor})
             return
-        _memories(page.memories)
+        _memories(page.memories, expiring=expiring)
         if page.next_cursor:
             note("more: --cursor ", page.next_cursor)
 

@@ -30,6 +30,9 @@ def memory(record: MemoryRecord) -> dict[str, Any]:
         "last_recalled_at": iso_ms(record.last_recalled_at),
         "recall_count": record.recall_count,
         "superseded_by": record.superseded_by,
+        "expires_at": iso_ms(record.expires_at),
+        "valid_from": iso_ms(record.valid_from if record.valid_from is not None else record.created_at),
+        "valid_to": iso_ms(record.valid_to),
     }
 
 
@@ -56,6 +59,8 @@ def history_entry(entry: HistoryEntry) -> dict[str, Any]:
         "event": entry.event,
         "replaced_at": iso_ms(entry.replaced_at),
         "replaced_by": entry.replaced_by,
+        "valid_from": iso_ms(entry.valid_from),
+        "valid_to": iso_ms(entry.valid_to),
     }
 
 

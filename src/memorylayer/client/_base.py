@@ -28,7 +28,6 @@ from ..errors import MemoryLayerError, NetworkError, RateLimited, Timeout, Unaut
 from . import models as m
 from ._checks import (
     BatchItem,
-    batch_created_at,
     batch_issues,
     batch_item,
     check,
@@ -38,6 +37,8 @@ from ._checks import (
     number,
     text,
 )
+from ._checks import compact as _compact
+from ._checks import iso as _iso
 
 T = TypeVar("T", bound=m.Envelope)
 
@@ -134,6 +135,7 @@ _ORDER_BY = {
     "created_at": "createdAt",
     "importance": "importance",
     "last_recalled_at": "lastRecalledAt",
+    "expires_at": "expiresAt",
 }
 
 
@@ -173,21 +175,8 @@ def _env(names: Sequence[str]) -> str | None:
     return None
 
 
-def _compact(**fields: Any) -> dict[str, Any]:
-    return {name: value for name, value in fields.items() if value is not None}
-
-
 def _segment(value: str) -> str:
     return quote(value, safe="")
-
-
-def _iso(value: datetime | str | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        raise ValueError("datetime filters must be timezone-aware (e.g. datetime.now(UTC))")
-    stamp = value.astimezone(UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
 USER_AGENT = f"memorylayer-python/{__version__}"
@@ -391,25 +380,27 @@ class _BaseClient:
         importance: float | None,
         created_at: datetime | str | None = None,
         extract: bool | None = None,
+        expires_at: datetime | str | None = None,
+        ttl_seconds: int | None = None,
     ) -> Call[m.AddResponse]:
         check(
             text("scope", scope, L.SCOPE),
             text("key", key, L.KEY),
             text("value", value, L.VALUE),
             number("importance", importance, L.IMPORTANCE_MIN, L.IMPORTANCE_MAX),
+            integer("ttlSeconds", ttl_seconds, L.TTL_SECONDS),
         )
         extracting = key is None and extract is not False
         if extracting:
             extraction_size(value)
-        body = _compact(
-            scope=scope, key=key, value=value, importance=importance, createdAt=_iso(created_at), extract=extract
-        )
+        body = _compact(scope=scope, key=key, value=value, importance=importance, createdAt=_iso(created_at),
+                        extract=extract, expiresAt=_iso(expires_at), ttlSeconds=ttl_seconds)  # fmt: skip
         # Extraction is the one non-idempotent call: one key per logical add, reused by every retry.
         idem = str(uuid.uuid4()) if extracting else None
         return Call("POST", "/v1/memories", m.AddResponse, body, idempotency_key=idem)
 
     def _add_batch(self, scope: str, items: Sequence[BatchItem | str], dedup: bool | None) -> Call[m.BatchResponse]:
-        wire = [_compact(**batch_item(item), createdAt=_iso(batch_created_at(item))) for item in items_list(items)]
+        wire = [batch_item(item) for item in items_list(items)]
         check(text("scope", scope, L.SCOPE), batch_issues(wire))
         body = _compact(scope=scope, items=wire, dedup=dedup)
         # Keyed items upsert and exact repeats are skipped, so a retried batch stores nothing twice.
@@ -423,6 +414,7 @@ class _BaseClient:
         max_items: int | None,
         max_tokens: int | None,
         defaults: Mapping[str, str] | None,
+        as_of: datetime | str | None = None,
     ) -> Call[m.RecallResponse]:
         check(
             text("scope", scope, L.SCOPE),
@@ -438,12 +430,13 @@ class _BaseClient:
             maxTokens=max_tokens,
             defaults=merged or None,
             threshold=threshold,
+            asOf=_iso(as_of),
         )
         return Call("POST", "/v1/recall", m.RecallResponse, body)
 
-    def _get(self, scope: str, key: str) -> Call[m.GetResponse]:
+    def _get(self, scope: str, key: str, as_of: datetime | str | None = None) -> Call[m.GetResponse]:
         check(text("scope", scope, L.SCOPE), text("key", key, L.KEY))
-        return Call("POST", "/v1/memories/get", m.GetResponse, {"scope": scope, "key": key})
+        return Call("POST", "/v1/memories/get", m.GetResponse, _compact(scope=scope, key=key, asOf=_iso(as_of)))
 
     def _remove(self, scope: str, key: str) -> Call[m.DeleteResponse]:
         check(text("scope", scope, L.SCOPE), text("key", key, L.KEY))
@@ -464,6 +457,8 @@ class _BaseClient:
         limit: int | None,
         cursor: str | None,
         include_total: bool | None,
+        expiring: bool | None = None,
+        as_of: datetime | str | None = None,
     ) -> Call[m.ListResponse]:
         check(
             text("scope", scope, L.SCOPE),
@@ -481,6 +476,8 @@ class _BaseClient:
             limit=limit,
             cursor=cursor,
             includeTotal=include_total,
+            expiring=expiring,
+            asOf=_iso(as_of),
         )
         return Call("POST", "/v1/memories/list", m.ListResponse, body)
 

@@ -11,7 +11,7 @@ address) and rules that need the server's state are left to the server::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from .. import limits as L
@@ -101,6 +101,8 @@ class BatchItem(TypedDict, total=False):
     key: str
     importance: float
     created_at: datetime | str
+    expires_at: datetime | str
+    ttl_seconds: int
 
 
 def items_list(items: Any) -> Sequence[BatchItem | str]:
@@ -109,14 +111,27 @@ def items_list(items: Any) -> Sequence[BatchItem | str]:
     return items
 
 
+def compact(**fields: Any) -> dict[str, Any]:
+    """The fields that are set (a body leaves out what the caller did not give)."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def iso(value: datetime | str | None) -> str | None:
+    """The wire's ``…Z`` form of a timezone-aware datetime (a string passes as it is)."""
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        raise ValueError("datetime filters must be timezone-aware (e.g. datetime.now(UTC))")
+    stamp = value.astimezone(UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
 def batch_item(item: BatchItem | str) -> dict[str, Any]:
-    """An item's wire fields but its time (which the caller formats)."""
+    """An item's wire fields, its times in the wire's form."""
     item = {"value": item} if isinstance(item, str) else item
-    return {"key": item.get("key"), "value": item.get("value"), "importance": item.get("importance")}
-
-
-def batch_created_at(item: BatchItem | str) -> datetime | str | None:
-    return None if isinstance(item, str) else item.get("created_at")
+    return compact(key=item.get("key"), value=item.get("value"), importance=item.get("importance"),
+                   createdAt=iso(item.get("created_at")), expiresAt=iso(item.get("expires_at")),
+                   ttlSeconds=item.get("ttl_seconds"))  # fmt: skip
 
 
 def batch_issues(wire: list[dict[str, Any]]) -> list[Issue]:

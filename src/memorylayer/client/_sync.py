@@ -130,16 +130,20 @@ class Client(_BaseClient):
         importance: float | None = None,
         created_at: datetime | str | None = None,
         extract: bool | None = None,
+        expires_at: datetime | str | None = None,
+        ttl_seconds: int | None = None,
         **options: Unpack[RequestOptions],
     ) -> m.AddResponse:
         """Store ``value`` under ``key`` (upsert), or, without ``key``, extract durable facts from it.
 
         ``importance`` (0–1) needs ``key`` or ``extract=False`` (which stores the text verbatim).
         ``created_at`` (a timezone-aware datetime or an ISO ``…Z`` string) says when it happened.
+        ``expires_at`` (the same forms) or ``ttl_seconds`` make the memory disappear on its own.
         Both are this server's extensions of the wire. An extraction add carries a fresh
         ``Idempotency-Key`` that every retry reuses, so a retried add never extracts twice.
         """
-        return self._send(self._add(scope, value, key, importance, created_at, extract), options)
+        call = self._add(scope, value, key, importance, created_at, extract, expires_at, ttl_seconds)
+        return self._send(call, options)
 
     def add_batch(
         self,
@@ -165,14 +169,21 @@ class Client(_BaseClient):
         max_items: int | None = None,
         max_tokens: int | None = None,
         defaults: Mapping[str, str] | None = None,
+        as_of: datetime | str | None = None,
         **options: Unpack[RequestOptions],
     ) -> m.RecallResponse:
-        """A prompt-ready ``context`` for ``query``; registered defaults merge under ``defaults``."""
-        return self._send(self._recall(scope, query, threshold, max_items, max_tokens, defaults), options)
+        """A prompt-ready ``context`` for ``query``; registered defaults merge under ``defaults``.
 
-    def get(self, scope: str, key: str, **options: Unpack[RequestOptions]) -> m.GetResponse:
-        """The live memory under ``(scope, key)``; ``response.memory`` is ``None`` if there is none."""
-        return self._send(self._get(scope, key), options)
+        ``as_of`` (an extension) recalls what was valid at that instant instead of now.
+        """
+        call = self._recall(scope, query, threshold, max_items, max_tokens, defaults, as_of)
+        return self._send(call, options)
+
+    def get(
+        self, scope: str, key: str, *, as_of: datetime | str | None = None, **options: Unpack[RequestOptions]
+    ) -> m.GetResponse:
+        """The live memory under ``(scope, key)`` (or, ``as_of``, the value it had then); ``memory`` may be ``None``."""
+        return self._send(self._get(scope, key, as_of), options)
 
     def remove(self, scope: str, key: str, **options: Unpack[RequestOptions]) -> m.DeleteResponse:
         """Delete the memory under ``(scope, key)``; ``result.deleted`` says whether one existed."""
@@ -195,16 +206,19 @@ class Client(_BaseClient):
         limit: int | None = None,
         cursor: str | None = None,
         include_total: bool | None = None,
+        expiring: bool | None = None,
+        as_of: datetime | str | None = None,
         **options: Unpack[RequestOptions],
     ) -> m.ListResponse:
         """One page of memories; pass ``response.next_cursor`` as ``cursor`` for the next one.
 
         ``order_by`` is ``updated_at`` (default), ``created_at``, ``importance`` or
-        ``last_recalled_at`` (the wire's camelCase names work too).
+        ``last_recalled_at`` or ``expires_at`` (the wire's camelCase names work too). Extensions:
+        ``expiring`` lists only memories with an expiry; ``as_of`` what was valid at that instant.
         """
         call = self._list(
             scope, source, search, created_after, created_before, order_by, order_dir, limit, cursor,
-            include_total,
+            include_total, expiring, as_of,
         )  # fmt: skip
         return self._send(call, options)
 

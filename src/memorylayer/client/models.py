@@ -42,6 +42,11 @@ class Memory(WireModel):
     status_error: str | None = None
     created_at: datetime
     updated_at: datetime
+    #: Extensions: when it disappears on its own (if it does), and, in as-of answers, the interval
+    #: its value held (``valid_to`` None: it still holds).
+    expires_at: datetime | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
 
 class AddResponse(Envelope):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -13,11 +12,11 @@ import numpy as np
 
 from .. import limits
 from ..config import Settings
-from ..embedding.embedder import DefaultEmbedder, Embedder
+from ..embedding.embedder import Embedder
 from ..errors import InvalidRequest, NotFound
 from ..files import secure_home
 from ..store import open_backend
-from ..store.base import Backend, ListQuery, Store, VectorIndex
+from ..store.base import Backend, ListQuery, Store
 from ..types import (
     LOCAL_ACCOUNT,
     AddResult,
@@ -33,61 +32,22 @@ from ..types import (
 )
 from . import jsonl
 from . import validation as v
+from .asof import list_as_of, ordered_as_of, rank_as_of
 from .cursor import decode_cursor, encode_cursor
-from .dedup import content_hash
 from .extraction import extract_facts
 from .ranking import DEFAULT_RANKING, RankingConfig, build_context
 from .recall import budget as recall_budget
 from .recall import ordered
-from .retrieval import Retriever
-from .writes import Admit, Dedup, Prepared, Writer, history_entry, index_terms
+from .shared import Shared
+from .writes import Admit, Dedup, Prepared, Writer
 
 Progress = Callable[[int, int], None]
-ORDER_BY = ("updated_at", "created_at", "importance", "last_recalled_at")
+ORDER_BY = ("updated_at", "created_at", "importance", "last_recalled_at", "expires_at")
 SOURCES = ("explicit", "extracted", "imported")
 #: Texts embedded per model call by imports and reindexing (progress is reported per batch).
 EMBED_BATCH = 256
-
-
-@dataclass
-class _Shared:
-    """What every account's view of one database shares: the backend and the loaded models."""
-
-    settings: Settings
-    backend: Backend
-    ranking: RankingConfig
-    embedder_override: Embedder | None = None
-    extractor_override: Any = None
-    reranker_override: Any = None
-
-    @cached_property
-    def embedder(self) -> Embedder:
-        return self.embedder_override or DefaultEmbedder(self.settings.embed_threads)
-
-    @cached_property
-    def extractor(self) -> Any:
-        if self.extractor_override is not None:
-            return self.extractor_override
-        from .extraction import extractor_from_settings
-
-        return extractor_from_settings(self.settings)
-
-    @cached_property
-    def reranker(self) -> Any:
-        if self.reranker_override is not None:
-            return self.reranker_override
-        from ..embedding.reranker import reranker_from_settings
-
-        return reranker_from_settings(self.settings)
-
-    @cached_property
-    def index(self) -> VectorIndex:
-        embedder = self.embedder
-        return self.backend.vector_index(embedder.model_id, embedder.dimensions, threads=self.settings.embed_threads)
-
-    @cached_property
-    def retriever(self) -> Retriever:
-        return Retriever(self.backend.memories, self.index, self.embedder, self.ranking, self.reranker)
+#: How often (at most) a process's writes purge expired memories.
+SWEEP_SECONDS = 60
 
 
 class Engine:
@@ -96,7 +56,7 @@ class Engine:
     All methods are synchronous and thread-safe; each write is one transaction.
     """
 
-    def __init__(self, shared: _Shared, account: str = LOCAL_ACCOUNT) -> None:
+    def __init__(self, shared: Shared, account: str = LOCAL_ACCOUNT) -> None:
         self._shared = shared
         self.account = account
 
@@ -130,7 +90,7 @@ class Engine:
         if not settings.database:  # the default database is in the home, which is MemoryLayer's own
             secure_home(settings.home)
         backend = open_backend(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
-        shared = _Shared(settings, backend, ranking or DEFAULT_RANKING, embedder, extractor, reranker)
+        shared = Shared(settings, backend, ranking or DEFAULT_RANKING, embedder, extractor, reranker)
         return cls(shared)
 
     def for_account(self, account: str) -> Engine:
@@ -188,9 +148,14 @@ class Engine:
         extract: bool | None = None,
         prompt: str | None = None,
         created_at: int | None = None,
+        expires_at: int | None = None,
+        ttl: int | None = None,
         admit: Admit | None = None,
     ) -> AddResult:
         """Store a keyed fact (upsert by ``(scope, key)``) or free text.
+
+        ``expires_at`` (ms) or ``ttl`` (seconds) make what is written disappear on its own; re-adding
+        a key sets its expiry to what this add says (none if it says none).
 
         Free text goes through the extractor (zero or more facts) unless ``extract=False``, which
         stores it verbatim. Unkeyed facts pass the dedup rules of :mod:`memorylayer.engine.dedup`.
@@ -206,11 +171,10 @@ class Engine:
         if importance is not None:
             importance = v.unit_interval(importance, "importance")
         created_at = v.optional_time(created_at, "created_at")
-        if key is not None:
-            item = NewMemory(value, key=v.key(key), metadata=meta, importance=importance, created_at=created_at)
-            return self.commit(self.prepare(scope, [item]), admit)
-        if extract is False:
-            item = NewMemory(value, metadata=meta, importance=importance, created_at=created_at)
+        expiry = v.expiry(expires_at, ttl, now_ms())
+        if key is not None or extract is False:
+            keyed = None if key is None else v.key(key)
+            item = NewMemory(value, keyed, meta, importance, created_at=created_at, expires_at=expiry)
             return self.commit(self.prepare(scope, [item]), admit)
         if importance is not None:
             raise InvalidRequest(
@@ -219,7 +183,11 @@ class Engine:
             )
         items = [
             NewMemory(
-                fact, metadata={**meta, "slot": slot} if slot else meta, created_at=created_at, source="extracted"
+                fact,
+                metadata={**meta, "slot": slot} if slot else meta,
+                created_at=created_at,
+                source="extracted",
+                expires_at=expiry,
             )
             for fact, slot in extract_facts(self._shared.extractor, value, prompt)
         ]
@@ -234,9 +202,11 @@ class Engine:
         created_at: builtins.list[int] | None = None,
         dedup: bool = True,
         source: str = "explicit",
+        expires_at: int | None = None,
+        ttl: int | None = None,
         admit: Admit | None = None,
     ) -> AddResult:
-        """Store many texts verbatim in one transaction, embedded in batches.
+        """Store many texts verbatim in one transaction, embedded in batches (all with one expiry, if given).
 
         ``dedup=False`` stores every value even when it repeats (an append-only log, e.g. chat turns).
         """
@@ -253,7 +223,11 @@ class Engine:
             if created_at is not None
             else [None] * len(values)
         )
-        items = [NewMemory(x, metadata=meta, created_at=t, source=source) for x, t in zip(values, stamps, strict=True)]
+        expiry = v.expiry(expires_at, ttl, now_ms())
+        items = [
+            NewMemory(x, metadata=meta, created_at=t, source=source, expires_at=expiry)
+            for x, t in zip(values, stamps, strict=True)
+        ]
         return self.commit(self.prepare(scope, items, dedup="similar" if dedup else "none"), admit)
 
     def add_batch(
@@ -291,7 +265,24 @@ class Engine:
         Raises:
             MemoryLayerError: whatever ``admit`` raises; nothing is written.
         """
+        self._sweep_now_and_then()
         return self._writer.commit(prepared, admit)
+
+    def purge_expired(self, *, limit: int = 500) -> int:
+        """Delete memories past their expiry, of every account in this database: text, vectors, terms, history.
+
+        Expired memories are already gone for every read; this frees their space. Any number of
+        processes and replicas may sweep at once (each row goes once, nothing live is touched).
+        Returns how many went; call again while it returns ``limit``.
+        """
+        return self.store.purge_expired(now_ms(), limit=v.integer(limit, "limit", limits.LIST_LIMIT))
+
+    def _sweep_now_and_then(self) -> None:
+        """Writes purge what has expired, at most once per ``SWEEP_SECONDS`` in each process."""
+        now = now_ms()
+        if now - self._shared.last_sweep >= SWEEP_SECONDS * 1000:
+            self._shared.last_sweep = now
+            self.store.purge_expired(now)
 
     def update(
         self,
@@ -319,28 +310,14 @@ class Engine:
         if importance is not None:
             importance = v.unit_interval(importance, "importance")
         vector = self.embedder.embed([value])[0] if value is not None else None
-        with self.store.transaction():
-            existing = self.store.get(self.account, memory_id)
-            if existing is None or existing.superseded_by is not None:
-                raise NotFound(f"memory {memory_id} does not exist")
-            new_value = existing.value if value is None else value
-            new_metadata = meta if replace_metadata and metadata is not None else {**existing.metadata, **meta}
-            new_importance = existing.importance if importance is None else importance
-            if (new_value, new_metadata, new_importance) == (existing.value, existing.metadata, existing.importance):
-                return existing  # nothing changes: no history entry, no new timestamp
-            record = replace(
-                existing,
-                value=new_value,
-                metadata=new_metadata,
-                importance=new_importance,
-                updated_at=max(now_ms(), existing.updated_at + 1),
-                content_hash=content_hash(new_value),
-                model=self.embedder.model_id if vector is not None else existing.model,
-            )
-            self.store.add_history(history_entry(existing, "updated", None), self.account)
-            terms = index_terms(record) if value is not None else None
-            self.store.replace(record, vector, terms)
-            return record
+        return self._writer.update(
+            memory_id,
+            vector,
+            value=value,
+            metadata=None if metadata is None else meta,
+            importance=importance,
+            replace_metadata=replace_metadata,
+        )
 
     def remove(self, scope: str, key: str) -> bool:
         """Delete the memory stored under ``(scope, key)``, with its history; False if there was none."""
@@ -376,9 +353,13 @@ class Engine:
             raise NotFound(f"memory {memory_id} does not exist")
         return record
 
-    def get_key(self, scope: str, key: str) -> MemoryRecord | None:
-        """The live memory under ``(scope, key)``, or None."""
-        return self.store.get_by_key(self.account, v.scope(scope), v.key(key))
+    def get_key(self, scope: str, key: str, *, as_of: int | None = None) -> MemoryRecord | None:
+        """The live memory under ``(scope, key)``, or None; ``as_of`` (ms): the value it had then, with its interval."""
+        scope, key = v.scope(scope), v.key(key)
+        if as_of is None:
+            return self.store.get_by_key(self.account, scope, key)
+        found = self.store.valid_at(self.account, scope, v.integer(as_of, "as_of", limits.TIME_MS), key)
+        return found[0] if found else None
 
     def list(
         self,
@@ -394,10 +375,14 @@ class Engine:
         limit: int = limits.DEFAULT_LIST_LIMIT,
         cursor: str | None = None,
         include_total: bool = False,
+        expiring: bool = False,
+        as_of: int | None = None,
     ) -> Page:
         """One page of live memories. ``cursor`` continues exactly where the previous page ended.
 
-        ``search`` is a substring of the value or key, ``key_search`` a substring of the key.
+        ``search`` is a substring of the value or key, ``key_search`` a substring of the key;
+        ``expiring`` keeps only memories with an expiry; ``as_of`` (ms) lists what was valid then
+        (superseded values with their interval; see :mod:`.asof`).
 
         Raises:
             InvalidRequest: a bad filter, limit or cursor ("Invalid cursor").
@@ -414,7 +399,11 @@ class Engine:
             order_dir=v.choice(order_dir, "order_dir", ("asc", "desc")),
             limit=v.integer(limit, "limit", limits.LIST_LIMIT),
             after=decode_cursor(cursor, order_by) if cursor else None,
+            expiring=bool(expiring),
         )
+        if as_of is not None:
+            at = v.integer(as_of, "as_of", limits.TIME_MS)
+            return list_as_of(self._shared.retriever, self.account, query, at, include_total)
         rows = self.store.list(replace(query, limit=query.limit + 1))
         more = len(rows) > query.limit
         rows = rows[: query.limit]
@@ -468,15 +457,21 @@ class Engine:
         scope: str | None = None,
         top_k: int = limits.DEFAULT_TOP_K,
         min_score: float = 0.0,
+        as_of: int | None = None,
     ) -> builtins.list[SearchHit]:
         """Hybrid keyword + semantic search; results best first with scores in [0, 1].
 
-        Searches every scope of the account when ``scope`` is None.
+        Searches every scope of the account when ``scope`` is None; ``as_of`` (ms) searches what was
+        valid then instead of now.
         """
         query = v.query(query)
         top_k = v.integer(top_k, "top_k", limits.TOP_K)
         min_score = v.score(min_score, "min_score")
         scopes = [v.scope(scope)] if scope is not None else self.store.scopes(self.account)
+        if as_of is not None:
+            at = v.integer(as_of, "as_of", limits.TIME_MS)
+            found = rank_as_of(self._shared.retriever, self.account, scopes, query, at, top_k)
+            return [hit for hit in found if hit.score >= min_score]
         hits = self._shared.retriever.rank(self.account, scopes, query, self.ranking.pool_size(top_k), top_k)
         return [hit for hit in hits if hit.score >= min_score]
 
@@ -492,6 +487,7 @@ class Engine:
         record_access: bool = True,
         near_misses: int = 0,
         chars_per_token: int | None = None,
+        as_of: int | None = None,
     ) -> RecallResult:
         """Prompt-ready context for ``query`` from ``scope``, within ``max_items`` and ``max_tokens``.
 
@@ -503,6 +499,7 @@ class Engine:
         ``record_access=False`` leaves the memories' access history as it was (a preview, not a use).
         ``near_misses`` > 0 also returns, in ``left_out``, the best candidates that did not make the
         context (under the threshold or over the budget), from the same single retrieval.
+        ``as_of`` (ms) recalls what was valid at that instant (superseded values with their interval).
 
         Raises:
             InvalidRequest: a bad scope, query, budget, threshold or defaults.
@@ -513,13 +510,19 @@ class Engine:
         near_misses = v.integer(near_misses, "near_misses", limits.NEAR_MISSES)
         level = v.choice(threshold or limits.DEFAULT_THRESHOLD, "threshold", limits.THRESHOLDS)
         defaults = v.defaults(defaults)
+        at = None if as_of is None else v.integer(as_of, "as_of", limits.TIME_MS)
         budget, measure = recall_budget(max_tokens, chars_per_token)
         if not self.store.scope_exists(self.account, scope):
             context, _ = build_context([], defaults, max_items, budget, measure)
             return RecallResult(context=context, memories=[], ranking=Ranking("user_not_found"))
-        ranked, hits, ranking = ordered(
-            self._shared.retriever, self.account, scope, query, level, max_items, near_misses
-        )
+        if at is not None:
+            ranked, hits, ranking = ordered_as_of(
+                self._shared.retriever, self.account, scope, query, at, level, max_items
+            )
+        else:
+            ranked, hits, ranking = ordered(
+                self._shared.retriever, self.account, scope, query, level, max_items, near_misses
+            )
         context, kept = build_context([h.memory for h in hits], defaults, max_items, budget, measure)
         kept_ids = {m.id for m in kept}
         kept_hits = [h for h in hits if h.memory.id in kept_ids]
@@ -546,15 +549,13 @@ class Engine:
         """Read JSON Lines written by :meth:`export_jsonl`; returns how many memories were written.
 
         Keyed lines upsert; unkeyed lines already stored with the same text are skipped, and neither
-        is embedded. All lines are checked before anything is written, and the import is one
-        transaction.
+        is embedded. A line's ``expires_at`` is kept; a line already expired is not imported. All
+        lines are checked before anything is written, and the import is one transaction.
 
         Raises:
             InvalidRequest: a line is not valid JSON, not UTF-8 or not a memory (its line number is given).
         """
-        by_scope: dict[str, builtins.list[NewMemory]] = {}
-        for line_scope, item in jsonl.parse(jsonl.read_lines(fp), scope):
-            by_scope.setdefault(line_scope, []).append(item)
+        by_scope = jsonl.by_scope(fp, scope, now_ms())
         total = sum(len(items) for items in by_scope.values())
         prepared, done = [], 0
         embedded: dict[str, np.ndarray] = {}  # a line repeated anywhere in the file is embedded once

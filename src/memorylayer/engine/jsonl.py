@@ -26,6 +26,7 @@ def export_line(record: MemoryRecord) -> str:
         "source": record.source,
         "created_at": iso_ms(record.created_at),
         "updated_at": iso_ms(record.updated_at),
+        "expires_at": iso_ms(record.expires_at),
     }
     return json.dumps(line, ensure_ascii=False) + "\n"
 
@@ -99,7 +100,22 @@ def _memory(data: dict[str, Any], scope: str | None) -> tuple[str, NewMemory]:
         created_at=parse_time(data.get("created_at"), "created_at"),
         updated_at=parse_time(data.get("updated_at"), "updated_at"),
         source="imported",
+        expires_at=parse_time(data.get("expires_at"), "expires_at"),
     )
+
+
+def by_scope(fp: IO[str], scope: str | None, now: int) -> dict[str, list[NewMemory]]:
+    """The memories of a JSON Lines stream by scope (``scope`` overrides the lines' own), less those
+    that expired since the export: importing them would bring back what is gone.
+
+    Raises:
+        InvalidRequest: a line is not valid JSON, not UTF-8 or not a memory (its line number is given).
+    """
+    found: dict[str, list[NewMemory]] = {}
+    for line_scope, item in parse(read_lines(fp), scope):
+        if item.expires_at is None or item.expires_at > now:
+            found.setdefault(line_scope, []).append(item)
+    return found
 
 
 def parse_time(value: Any, field: str = "time") -> int | None:

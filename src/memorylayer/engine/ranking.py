@@ -56,6 +56,10 @@ class RankingConfig:
     #: A user fact that bears on what the question is for (engine/affinity.py: cooking -> diet,
     #: allergies) is recalled at least at this relevance. 0 turns the map off.
     affinity_relevance: float = 0.3
+    #: A query naming a time ("in May 2023", "last March"; engine/when.py) moves the memories written
+    #: in that window this far towards the top of the order (relevance thresholds are unchanged).
+    #: 0 turns it off. Chosen by leave-one-conversation-out on LoCoMo (docs/benchmarks.md).
+    time_window_weight: float = 0.35
     #: With a cross-encoder, relevance = rerank_weight * rerank + (1 - rerank_weight) * fused.
     rerank_weight: float = 0.7
     rerank_depth: int = 30

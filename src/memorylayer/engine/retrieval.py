@@ -21,6 +21,7 @@ from ..types import SearchHit, now_ms
 from .affinity import bears_on, topics_for
 from .ranking import RankingConfig, coverage, final_score, fuse, idf, ordering_relevance
 from .text import analyze_query
+from .when import TimeWindow, time_window
 
 Signals = dict[int, dict[str, float]]
 
@@ -47,7 +48,8 @@ class Retriever:
     ) -> list[SearchHit]:
         """The best ``limit`` memories of ``scopes`` with relevance >= ``floor``, in final order.
 
-        ``query_vector`` is the query's embedding when the caller already made it.
+        ``query_vector`` is the query's embedding when the caller already made it. A time the query
+        names (engine/when.py) lifts the memories written then, by ``time_window_weight``.
         """
         if query_vector is None:
             query_vector = self.embedder.embed([query])[0]
@@ -64,6 +66,9 @@ class Retriever:
             signals.update(scoped)
         self._affinity(account, query, signals)
         return self._order(account, query, signals, limit, floor)
+
+    def _window(self, query: str, now: int) -> TimeWindow | None:
+        return time_window(query, now) if self.config.time_window_weight > 0 else None
 
     def _signals(self, found: dict[int, list[float]], weights: dict[str, float]) -> Signals:
         memory_terms = self.store.terms_for(list(found)) if found else {}
@@ -126,9 +131,14 @@ class Retriever:
         signals = {r: s for r, s in signals.items() if r in fields}
         self._rerank(account, query, signals)
         now = now_ms()
+        window = self._window(query, now)
+        if window is not None:
+            for rowid, s in signals.items():
+                if window.holds(fields[rowid].created_at):
+                    s["time"] = self.config.time_window_weight
         ranked = sorted(
             (
-                (final_score(fields[rowid], ordering_relevance(s), now, self.config), rowid)
+                (final_score(fields[rowid], timed_relevance(s), now, self.config), rowid)
                 for rowid, s in signals.items()
                 if s["relevance"] >= floor
             ),
@@ -150,6 +160,12 @@ class Retriever:
             s = signals[rowid]
             s["rerank"] = float(score)
             s["relevance"] = config.rerank_weight * float(score) + (1 - config.rerank_weight) * s["relevance"]
+
+
+def timed_relevance(signals: dict[str, float]) -> float:
+    """The ordering relevance, moved ``time`` of the way to 1 for a memory written in the window the query names."""
+    base = ordering_relevance(signals)
+    return base + signals.get("time", 0.0) * (1.0 - base)
 
 
 def lift_neighbours(signals: Signals, config: RankingConfig) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from .. import limits
 from ..errors import InvalidRequest
 from ..limits import Bounds, has_control_character, has_lone_surrogate, utf16_len
-from ..types import NewMemory
+from ..types import NewMemory, now_ms
 
 
 def _bad(field: str, message: str) -> InvalidRequest:
@@ -84,6 +84,24 @@ def optional_time(value: Any, field: str) -> int | None:
     return None if value is None else integer(value, field, limits.TIME_MS)
 
 
+def expiry(expires_at: Any, ttl: Any, now: int, field: str = "expires_at") -> int | None:
+    """When a memory disappears: an instant (ms) still to come, or ``now`` + ``ttl`` seconds; None if neither.
+
+    Raises:
+        InvalidRequest: both given, a past instant, or a ttl out of bounds.
+    """
+    if expires_at is not None and ttl is not None:
+        raise _bad(field, "give an expiry or a ttl, not both")
+    if ttl is not None:
+        return now + 1000 * integer(ttl, "ttl", limits.TTL_SECONDS)
+    if expires_at is None:
+        return None
+    stamp = integer(expires_at, field, limits.TIME_MS)
+    if stamp <= now:
+        raise _bad(field, "is not in the future (a memory cannot be added already expired)")
+    return stamp
+
+
 def metadata(value: Any) -> dict[str, Any]:
     if value is None:
         return {}
@@ -152,6 +170,7 @@ def new_memories(value: Any) -> list[NewMemory]:
                 importance=importance,
                 created_at=optional_time(item.created_at, f"items[{i}].created_at"),
                 source=choice(item.source, f"items[{i}].source", ("explicit", "imported")),
+                expires_at=expiry(item.expires_at, None, now_ms(), f"items[{i}].expires_at"),
             )
         )
     return out

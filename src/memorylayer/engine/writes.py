@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
+from ..errors import NotFound
 from ..store.base import Store, VectorIndex
 from ..types import AddResult, HistoryEntry, MemoryRecord, NewMemory, now_ms
 from .dedup import RELATED, Decision, content_hash, decide, overlap
@@ -105,6 +106,52 @@ class Writer:
             unchanged=out.unchanged,
         )
 
+    def update(
+        self,
+        memory_id: str,
+        vector: np.ndarray | None,
+        *,
+        value: str | None,
+        metadata: dict[str, Any] | None,
+        importance: float | None,
+        replace_metadata: bool,
+    ) -> MemoryRecord:
+        """Change a live memory in place (validated input; ``vector`` is the new value's), in one transaction.
+
+        A new value starts a new validity interval and ends the old value's, in history.
+
+        Raises:
+            NotFound: no live memory with this id in this account.
+        """
+        meta = metadata or {}
+        with self.store.transaction():
+            existing = self.store.get(self.account, memory_id)
+            if existing is None or existing.superseded_by is not None:
+                raise NotFound(f"memory {memory_id} does not exist")
+            new_value = existing.value if value is None else value
+            new_metadata = meta if replace_metadata and metadata is not None else {**existing.metadata, **meta}
+            new_importance = existing.importance if importance is None else importance
+            if (new_value, new_metadata, new_importance) == (existing.value, existing.metadata, existing.importance):
+                return existing  # nothing changes: no history entry, no new timestamp
+            now = now_ms()
+            changed = new_value != existing.value
+            since = max(valid_from(existing), now) if changed else valid_from(existing)
+            record = replace(
+                existing,
+                value=new_value,
+                metadata=new_metadata,
+                importance=new_importance,
+                updated_at=max(now, existing.updated_at + 1),
+                content_hash=content_hash(new_value),
+                model=self.model_id if vector is not None else existing.model,
+                valid_from=since,
+            )
+            entry = history_entry(existing, "updated", None, valid_to=since if changed else None)
+            self.store.add_history(entry, self.account)
+            terms = index_terms(record) if value is not None else None
+            self.store.replace(record, vector, terms)
+            return record
+
     def _vector(self, vector: np.ndarray | None, value: str) -> np.ndarray:
         return vector if vector is not None else self.embed([value])[0]
 
@@ -112,6 +159,8 @@ class Writer:
         assert item.key is not None
         existing = self.store.get_by_key(self.account, scope, item.key)
         if existing is None:
+            # An expired value a sweep has not purged yet still holds the key in the table.
+            self.store.purge_expired(now_ms(), account=self.account, scope=scope, key=item.key)
             record = self.new_record(scope, item)
             self.store.insert(record, self._vector(vector, item.value), index_terms(record))
             out.memories.append(record)
@@ -119,12 +168,20 @@ class Writer:
             return
         merged = {**existing.metadata, **item.metadata}
         importance = existing.importance if item.importance is None else item.importance
-        if (existing.value, existing.metadata, existing.importance) == (item.value, merged, importance):
+        before = (existing.value, existing.metadata, existing.importance, existing.expires_at)
+        if before == (item.value, merged, importance, item.expires_at):
             out.memories.append(existing)
             out.unchanged.append(existing.id)
             return
-        self.store.add_history(history_entry(existing, "updated", None), self.account)
-        new_vector = None if existing.value == item.value else self._vector(vector, item.value)
+        # A new value starts its own interval (when it happened, if the item says so); the old
+        # value's interval ends there, in history. A change of metadata alone keeps the interval.
+        changed = existing.value != item.value
+        old_from = valid_from(existing)
+        new_from = max(old_from, item.created_at if item.created_at is not None else now_ms()) if changed else old_from
+        self.store.add_history(
+            history_entry(existing, "updated", None, valid_to=new_from if changed else None), self.account
+        )
+        new_vector = self._vector(vector, item.value) if changed else None
         record = replace(
             existing,
             value=item.value,
@@ -134,6 +191,8 @@ class Writer:
             content_hash=content_hash(item.value),
             model=self.model_id if new_vector is not None else existing.model,
             source="explicit" if item.source == "explicit" else existing.source,
+            expires_at=item.expires_at,
+            valid_from=new_from,
         )
         self.store.replace(record, new_vector, index_terms(record) if new_vector is not None else None)
         out.memories.append(record)
@@ -153,8 +212,7 @@ class Writer:
         out.added += 1
         replaced = decision.target if decision.action == "supersede" else None
         if replaced is not None:
-            self.store.add_history(history_entry(replaced, "superseded", record.id), self.account)
-            self.store.supersede(self.account, replaced.id, record.id)
+            self._end(replaced, record)
             out.superseded.append(replaced.id)
             out.added -= 1
         self._supersede_slot(scope, record, out)
@@ -169,10 +227,15 @@ class Writer:
         for old in self.store.find_by_slot(self.account, scope, slot):
             if old.id == record.id or old.source != "extracted":
                 continue
-            self.store.add_history(history_entry(old, "superseded", record.id), self.account)
-            self.store.supersede(self.account, old.id, record.id)
+            self._end(old, record)
             out.superseded.append(old.id)
             out.added -= 1
+
+    def _end(self, old: MemoryRecord, by: MemoryRecord) -> None:
+        """``by`` supersedes ``old``: the old value held until the new one's time (never before its own)."""
+        until = max(valid_from(old), valid_from(by))
+        self.store.add_history(history_entry(old, "superseded", by.id, valid_to=until), self.account)
+        self.store.supersede(self.account, old.id, by.id, valid_to=until)
 
     def new_record(self, scope: str, item: NewMemory) -> MemoryRecord:
         now = now_ms()
@@ -192,6 +255,8 @@ class Writer:
             content_hash=content_hash(item.value),
             model=self.model_id,
             account=self.account,
+            expires_at=item.expires_at,
+            valid_from=created,
         )
 
 
@@ -273,8 +338,19 @@ class _BatchDedup:
         self._fresh.append(record)
 
 
-def history_entry(old: MemoryRecord, event: str, replaced_by: str | None) -> HistoryEntry:
-    """The past state ``old`` as a history entry: ``updated``, ``superseded`` or ``deleted``."""
+def valid_from(record: MemoryRecord) -> int:
+    """Since when a memory's value holds: its own ``valid_from``, else (rows older than validity) its creation."""
+    return record.valid_from if record.valid_from is not None else record.created_at
+
+
+def history_entry(
+    old: MemoryRecord, event: str, replaced_by: str | None, *, valid_to: int | None = None
+) -> HistoryEntry:
+    """The past state ``old`` as a history entry: ``updated``, ``superseded`` or ``deleted``.
+
+    ``valid_to`` (when the value stopped holding) gives the entry its interval; without it (a change
+    of metadata alone) the entry has none, as the value still holds.
+    """
     return HistoryEntry(
         memory_id=old.id,
         scope=old.scope,
@@ -286,6 +362,8 @@ def history_entry(old: MemoryRecord, event: str, replaced_by: str | None) -> His
         event=event,
         replaced_at=now_ms(),
         replaced_by=replaced_by,
+        valid_from=valid_from(old) if valid_to is not None else None,
+        valid_to=valid_to,
     )
 
 

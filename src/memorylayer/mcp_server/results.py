@@ -22,6 +22,10 @@ class MemoryOut(BaseModel):
     source: str
     created_at: str | None
     updated_at: str | None
+    #: When it disappears on its own (None: never), and the interval its value holds (valid_to None: now).
+    expires_at: str | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None
 
 
 class SearchResultOut(BaseModel):
@@ -99,6 +103,9 @@ def memory_out(record: MemoryRecord) -> dict[str, Any]:
         "source": record.source,
         "created_at": data["created_at"],
         "updated_at": data["updated_at"],
+        "expires_at": data["expires_at"],
+        "valid_from": data["valid_from"] or data["created_at"],
+        "valid_to": data["valid_to"],
     }
 
 

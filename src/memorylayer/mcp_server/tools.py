@@ -104,6 +104,18 @@ CreatedAt = Annotated[
     str | None, Field(description="When it happened, ISO 8601 (UTC unless it has an offset). Default: now")
 ]
 
+ExpiresAt = Annotated[
+    str | None, Field(description="Forget it on its own at this ISO 8601 time (not with ttl_seconds). Default: never")
+]
+TtlSeconds = Annotated[
+    int | None,
+    Field(ge=L.TTL_SECONDS.min, le=L.TTL_SECONDS.max, description="Forget it on its own after this many seconds"),
+]
+AsOf = Annotated[
+    str | None,
+    Field(description="Answer with what was valid at this ISO 8601 time (superseded values included). Default: now"),
+]
+
 # ---- the tools -----------------------------------------------------------------------------------
 
 
@@ -115,17 +127,28 @@ def memory_store(
     key: StoreKey = None,
     importance: Importance = None,
     created_at: CreatedAt = None,
+    expires_at: ExpiresAt = None,
+    ttl_seconds: TtlSeconds = None,
 ) -> Annotated[CallToolResult, StoreOut]:
     """Store a new memory, verbatim. With a key it is a keyed fact: storing the key again replaces
     its value (the old one stays in history). Embeddings are generated locally — content never
     leaves the machine. Storing unkeyed text that is already remembered in the namespace stores
-    nothing and answers status "duplicate" with the existing memory's id."""
+    nothing and answers status "duplicate" with the existing memory's id. A ttl or expiry makes
+    the memory disappear on its own (a reminder, a session note)."""
     from ..engine.jsonl import parse_time
 
     engine = engine_for(ctx, "memory_store", WRITE_SCOPE)
     when = parse_time(created_at, "created_at")
     added = engine.add(
-        namespace, content, key=key, importance=importance, metadata=metadata, extract=False, created_at=when
+        namespace,
+        content,
+        key=key,
+        importance=importance,
+        metadata=metadata,
+        extract=False,
+        created_at=when,
+        expires_at=parse_time(expires_at, "expires_at"),
+        ttl=ttl_seconds,
     )
     if added.memories:
         return obj({"memory_id": added.memories[0].id, "status": "stored"})
@@ -138,11 +161,16 @@ def memory_search(
     namespace: SearchNamespace = None,
     top_k: TopK = L.DEFAULT_TOP_K,
     min_score: MinScore = 0.0,
+    as_of: AsOf = None,
 ) -> Annotated[CallToolResult, SearchOut]:
     """Search memories using hybrid semantic + keyword retrieval (with cross-encoder reranking when
-    one is configured). Returns the most relevant results, best first, with scores in [0, 1]."""
+    one is configured). Returns the most relevant results, best first, with scores in [0, 1].
+    With as_of, searches what was true at that time instead of now."""
+    from ..engine.jsonl import parse_time
+
     engine = engine_for(ctx, "memory_search", READ_SCOPE)
-    hits = engine.search(query, scope=namespace, top_k=top_k, min_score=min_score)
+    at = parse_time(as_of, "as_of")
+    hits = engine.search(query, scope=namespace, top_k=top_k, min_score=min_score, as_of=at)
     items = []
     for hit in hits:
         mem = memory_out(hit.memory)
@@ -215,11 +243,22 @@ def memory_recall(
     max_items: MaxItems = L.DEFAULT_MAX_ITEMS,
     max_tokens: MaxTokens = L.DEFAULT_MAX_TOKENS,
     threshold: Threshold = "balanced",
+    as_of: AsOf = None,
 ) -> Annotated[CallToolResult, RecallOut]:
     """Prompt-ready context: the few memories of a namespace that matter for this query, rendered
-    as text to put in front of the next model call (keyed facts as `key: value`)."""
+    as text to put in front of the next model call (keyed facts as `key: value`). With as_of, what
+    was true at that time ("where did the user live in March 2025?")."""
+    from ..engine.jsonl import parse_time
+
     engine = engine_for(ctx, "memory_recall", READ_SCOPE)
-    res = engine.recall(namespace, query, max_items=max_items, max_tokens=max_tokens, threshold=threshold)
+    res = engine.recall(
+        namespace,
+        query,
+        max_items=max_items,
+        max_tokens=max_tokens,
+        threshold=threshold,
+        as_of=parse_time(as_of, "as_of"),
+    )
     return obj(
         {
             "context": res.context,

@@ -41,6 +41,8 @@ class PackedMemory:
     created_at: int | None
     model: str | None
     vector: np.ndarray | None
+    #: When the memory disappears on its own (ms); an installed copy disappears then too.
+    expires_at: int | None = None
 
 
 def memory_line(memory: PackedMemory) -> bytes:
@@ -50,6 +52,7 @@ def memory_line(memory: PackedMemory) -> bytes:
         "metadata": memory.metadata,
         "importance": memory.importance,
         "created_at": memory.created_at,
+        "expires_at": memory.expires_at,
         "model": memory.model if memory.vector is not None else None,
         "vector": None
         if memory.vector is None
@@ -215,6 +218,7 @@ def _memories(handle: IO[bytes]) -> Iterator[PackedMemory]:
                 created_at=data.get("created_at"),
                 model=data.get("model"),
                 vector=None if vector is None else np.frombuffer(base64.b64decode(vector), dtype="<f4"),
+                expires_at=data.get("expires_at"),
             )
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             raise UnsafeArchive(f"package tarball: memories.jsonl line {number} is not a memory ({exc})") from None

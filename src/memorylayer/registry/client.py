@@ -257,6 +257,42 @@ class RegistryClient:
         )["org"]
         return org
 
+    # -- sync (memorylayer sync) -------------------------------------------------------------
+    def sync_status(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._call("GET", "/registry/v1/sync")["namespaces"]
+        return found
+
+    def sync_push(
+        self, namespace: str, memories: int, blob: IO[bytes], progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, Any]:
+        """Upload an encrypted blob (read from its current position) in chunks, replacing the namespace's."""
+        pushed: dict[str, Any] = self._call(
+            "PUT",
+            "/registry/v1/sync/blob",
+            params={"namespace": namespace, "memories": str(memories)},
+            content=_chunks(blob, progress),
+            headers={"Content-Type": "application/octet-stream"},
+        )["blob"]
+        return pushed
+
+    def sync_pull(self, namespace: str, out: IO[bytes], progress: Callable[[int, int], None] | None = None) -> int:
+        """Stream the namespace's blob into ``out``; returns its size."""
+        done = 0
+        try:
+            with self._http.stream("GET", "/registry/v1/sync/blob", params={"namespace": namespace}) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise error_from_response(response)
+                total = int(response.headers.get("content-length") or 0)
+                for chunk in response.iter_bytes(1 << 16):
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, TIMEOUT) from None
+        return done
+
 
 def _chunks(fp: IO[bytes], progress: Callable[[int, int], None] | None) -> Any:
     start = fp.tell()

@@ -129,7 +129,7 @@ def _with_vectors(engine: Engine, records: list[Any]) -> Iterator[PackedMemory]:
     for r in records:
         model, vector = vectors.get(r.id, (None, None))
         metadata = {k: v for k, v in r.metadata.items() if k not in ("package", "package_version")}
-        yield PackedMemory(r.key, r.value, metadata, r.importance, r.created_at, model, vector)
+        yield PackedMemory(r.key, r.value, metadata, r.importance, r.created_at, model, vector, r.expires_at)
 
 
 # -- install -------------------------------------------------------------------------------------
@@ -304,8 +304,12 @@ def _write(engine: Engine, path: Path, report: Installed, dry_run: bool, progres
         items: list[NewMemory] = []
         vectors: dict[str, np.ndarray] = {}
         dims = engine.embedder.dimensions
+        now = now_ms()
         for n, m in enumerate(opened.memories, start=1):
             try:
+                expires = None if m.expires_at is None else v.integer(m.expires_at, "expires_at", limits.TIME_MS)
+                if expires is not None and expires <= now:
+                    continue  # it expired since it was packed
                 item = NewMemory(
                     value=v.memory_value(m.value),
                     key=None if m.key is None else v.key(m.key),
@@ -313,6 +317,7 @@ def _write(engine: Engine, path: Path, report: Installed, dry_run: bool, progres
                     importance=None if m.importance is None else v.unit_interval(m.importance, "importance"),
                     created_at=None if m.created_at is None else v.integer(m.created_at, "created_at", limits.TIME_MS),
                     source="imported",
+                    expires_at=expires,
                 )
             except InvalidRequest as exc:
                 raise UnsafeArchive(f"package memory {n}: {exc.message}") from None

@@ -20,6 +20,8 @@ from ..config import Settings
 from ..errors import MemoryLayerError, NotFound, RateLimited
 from ..registry.routes import document as document_registry
 from ..registry.routes import mount_registry
+from ..sync.routes import document as document_sync
+from ..sync.routes import mount_sync
 from ..types import iso_ms, now_ms
 from .auth import authenticate
 from .core import UUID_PATTERN, Json, ServerState, request_id, route, state, wants_html
@@ -95,6 +97,7 @@ def create_app(
     for module in (memories, account, containers, cache, signin):
         app.include_router(module.router)
     mount_registry(app, srv)  # /registry/v1: packages on the same accounts and keys
+    mount_sync(app, srv)  # /registry/v1/sync: encrypted namespace blobs, per account
     _meta_routes(app)
     mount_dashboard(app)  # the web pages: /memories, /playground, /keys, ..., /claim/{token}, /docs
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -150,6 +153,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     # Ids are UUIDs; any other text answers 404 (400 for memories, spec §5.4).
                     parameter["schema"]["pattern"] = UUID_PATTERN
     document_registry(schema)
+    document_sync(schema)
     schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
     schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
     schema.setdefault("components", {})["securitySchemes"] = {

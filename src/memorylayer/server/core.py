@@ -217,9 +217,13 @@ def route(
     )
 
 
-def memory_json(record: MemoryRecord, scope: str | None = None) -> dict[str, Any]:
-    """The wire Memory object (spec §4)."""
-    return {
+def memory_json(record: MemoryRecord, scope: str | None = None, *, validity: bool = False) -> dict[str, Any]:
+    """The wire Memory object (spec §4), with our extensions only where they say something.
+
+    ``expiresAt`` when the memory has an expiry; ``validFrom`` / ``validTo`` in as-of answers
+    (``validity``), so a client using neither extension sees exactly the spec's object.
+    """
+    data = {
         "id": record.id,
         "scope": scope if scope is not None else record.scope,
         "key": record.key,
@@ -230,9 +234,15 @@ def memory_json(record: MemoryRecord, scope: str | None = None) -> dict[str, Any
         "createdAt": iso_ms(record.created_at),
         "updatedAt": iso_ms(record.updated_at),
     }
+    if record.expires_at is not None:
+        data["expiresAt"] = iso_ms(record.expires_at)
+    if validity:
+        data["validFrom"] = iso_ms(record.valid_from if record.valid_from is not None else record.created_at)
+        data["validTo"] = iso_ms(record.valid_to)
+    return data
 
 
-def recall_json(result: RecallResult) -> dict[str, Any]:
+def recall_json(result: RecallResult, *, validity: bool = False) -> dict[str, Any]:
     """The body of ``POST /v1/recall`` for ``result`` (spec §6), without ``request_id``."""
     ranking: dict[str, Any] = {"strategy": result.ranking.strategy}
     if result.ranking.reason:
@@ -242,7 +252,8 @@ def recall_json(result: RecallResult) -> dict[str, Any]:
         ranking["ordering"] = result.ranking.ordering
         ranking["signals"] = result.ranking.signals
         ranking["scores"] = result.ranking.scores
-    return {"context": result.context, "memories": [memory_json(m) for m in result.memories], "ranking": ranking}
+    memories = [memory_json(m, validity=validity) for m in result.memories]
+    return {"context": result.context, "memories": memories, "ranking": ranking}
 
 
 def wants_html(request: Request) -> bool:

@@ -17,7 +17,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InternalError, MemoryLayerError, PayloadTooLarge, RateLimited
-from ..limits import REQUEST_BODY_MAX_BYTES, TARBALL_MAX_BYTES
+from ..limits import REQUEST_BODY_MAX_BYTES, SYNC_BLOB_MAX_BYTES, TARBALL_MAX_BYTES
 
 log = logging.getLogger("memorylayer.server")
 #: Characters escaped in log lines: C0/C1 controls, DEL, the backslash itself (so an escape in the
@@ -86,7 +86,9 @@ class RequestContext:
         failure = ""
         # A package upload is a tarball of up to TARBALL_MAX_BYTES, streamed to disk by its route.
         upload = scope["method"] == "PUT" and scope["path"].startswith("/registry/v1/packages/")
-        max_body = TARBALL_MAX_BYTES if upload else self.max_body
+        # A sync blob is streamed to disk too; its route applies the plan's own, lower limit.
+        sync = scope["method"] == "PUT" and scope["path"] == "/registry/v1/sync/blob"
+        max_body = TARBALL_MAX_BYTES if upload else SYNC_BLOB_MAX_BYTES if sync else self.max_body
         try:
             if _declared_length(headers) > max_body:
                 await self._refuse(scope, send_with_id, _too_large(max_body), rid)

@@ -28,17 +28,21 @@ class Plan:
     containers: int | None
     custom_prompt: bool
     mcp_daily_calls: int
+    #: Largest encrypted namespace ``sync push`` may store (bytes, per namespace).
+    sync_bytes: int = 64 * 1024 * 1024
 
 
+_MIB = 1024 * 1024
 #: The hosted service's tiers (spec §10.2) with the MCP server's daily call limits (seed 001: Free 200,
-#: Pro 2,000, Pro+ 20,000; basic counts as Pro, team and enterprise as Pro+). A ``[plans.<tier>]``
+#: Pro 2,000, Pro+ 20,000; basic counts as Pro, team and enterprise as Pro+), and the largest sync blob
+#: per namespace (Pro's holds a namespace of its 100k memories with their vectors). A ``[plans.<tier>]``
 #: table in server.toml overrides or adds one.
 DEFAULT_PLANS: dict[str, Plan] = {
-    "free": Plan("free", 1_000, 10_000, 0, False, 200),
-    "basic": Plan("basic", 10_000, 100_000, 0, False, 2_000),
-    "pro": Plan("pro", 100_000, 1_000_000, 10, True, 2_000),
-    "team": Plan("team", 500_000, 5_000_000, 100, True, 20_000),
-    "enterprise": Plan("enterprise", 100_000_000, 100_000_000, UNLIMITED, True, 20_000),
+    "free": Plan("free", 1_000, 10_000, 0, False, 200, 16 * _MIB),
+    "basic": Plan("basic", 10_000, 100_000, 0, False, 2_000, 64 * _MIB),
+    "pro": Plan("pro", 100_000, 1_000_000, 10, True, 2_000, 512 * _MIB),
+    "team": Plan("team", 500_000, 5_000_000, 100, True, 20_000, 2048 * _MIB),
+    "enterprise": Plan("enterprise", 100_000_000, 100_000_000, UNLIMITED, True, 20_000, 8192 * _MIB),
 }
 
 TRUSTED_IP_HEADERS = ("", "cf-connecting-ip", "x-forwarded-for", "x-real-ip")
@@ -133,7 +137,7 @@ class ServerSettings:
 def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
     if not isinstance(spec, dict):
         raise InvalidRequest(f"plans.{tier} must be a table")
-    allowed = {"memory_limit", "monthly_api_calls", "containers", "custom_prompt", "mcp_daily_calls"}
+    allowed = {"memory_limit", "monthly_api_calls", "containers", "custom_prompt", "mcp_daily_calls", "sync_bytes"}
     extra = set(spec) - allowed
     if extra:
         raise InvalidRequest(f"plans.{tier}: unknown key(s): {', '.join(sorted(extra))}")
@@ -143,6 +147,7 @@ def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
         "containers": base.containers if base else 0,
         "custom_prompt": base.custom_prompt if base else False,
         "mcp_daily_calls": base.mcp_daily_calls if base else DEFAULT_PLANS["free"].mcp_daily_calls,
+        "sync_bytes": base.sync_bytes if base else DEFAULT_PLANS["free"].sync_bytes,
     }
     merged.update(spec)
     containers = merged["containers"]
@@ -160,6 +165,7 @@ def _plan(tier: str, spec: Any, base: Plan | None) -> Plan:
             containers,
             bool(merged["custom_prompt"]),
             int(merged["mcp_daily_calls"]),
+            int(merged["sync_bytes"]),
         )
     except (TypeError, ValueError) as exc:
         raise InvalidRequest(f"plans.{tier}: {exc}") from exc

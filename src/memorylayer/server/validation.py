@@ -478,6 +478,9 @@ def _integer(bounds: L.Bounds, **options: Any) -> Num:
 
 
 SCOPE = _length(L.SCOPE, kind="name", description="Partition of memories (1-255 UTF-16 units).")
+_EXPIRES_AT = "Extension: when the memory disappears on its own (a future instant; not with ttlSeconds)."
+_TTL = "Extension: the memory disappears this many seconds after the add (not with expiresAt)."
+_AS_OF = "Extension: answer with what was valid at this instant (superseded values with validFrom/validTo)."
 KEY = _length(L.KEY, kind="name")
 
 ADD = Schema(
@@ -495,6 +498,8 @@ ADD = Schema(
             optional=True,
             description="Extension: false stores an unkeyed value verbatim instead of extracting facts from it.",
         ),
+        "expiresAt": Str(format="memory-time", optional=True, description=_EXPIRES_AT),
+        "ttlSeconds": _integer(L.TTL_SECONDS, optional=True, description=_TTL),
     },
     refine=_importance_needs_key,
     name="AddMemory",
@@ -514,6 +519,8 @@ BATCH_ITEM = Schema(
         "value": _length(L.VALUE, kind="text"),
         "importance": Num(L.IMPORTANCE_MIN, L.IMPORTANCE_MAX, optional=True),
         "createdAt": Str(format="memory-time", optional=True),
+        "expiresAt": Str(format="memory-time", optional=True, description=_EXPIRES_AT),
+        "ttlSeconds": _integer(L.TTL_SECONDS, optional=True, description=_TTL),
     },
     name="BatchItem",
 )
@@ -525,7 +532,9 @@ BATCH = Schema(
     },
     name="AddMemoryBatch",
 )
-GET = Schema({"scope": SCOPE, "key": KEY}, name="GetMemory")
+GET = Schema(
+    {"scope": SCOPE, "key": KEY, "asOf": Str(format="memory-time", optional=True, description=_AS_OF)}, name="GetMemory"
+)
 REMOVE = Schema({"scope": SCOPE, "key": KEY}, name="RemoveMemory")
 LIST = Schema(
     {
@@ -534,11 +543,13 @@ LIST = Schema(
         "search": _length(L.LIST_SEARCH, kind="text", optional=True),
         "createdAfter": Str(format="datetime", optional=True),
         "createdBefore": Str(format="datetime", optional=True),
-        "orderBy": Enum(("updatedAt", "createdAt", "importance", "lastRecalledAt"), optional=True),
+        "orderBy": Enum(("updatedAt", "createdAt", "importance", "lastRecalledAt", "expiresAt"), optional=True),
         "orderDir": Enum(("desc", "asc"), optional=True),
         "limit": _integer(L.WIRE_LIST_LIMIT, optional=True),
         "cursor": Str(optional=True),
         "includeTotal": Bool(optional=True),
+        "expiring": Bool(optional=True, description="Extension: only memories with an expiry (what will go)."),
+        "asOf": Str(format="memory-time", optional=True, description=_AS_OF),
     },
     name="ListMemories",
 )
@@ -550,6 +561,7 @@ RECALL = Schema(
         "maxTokens": _integer(L.MAX_TOKENS, optional=True),
         "defaults": StrRecord(optional=True),
         "threshold": Enum(L.THRESHOLDS, optional=True),
+        "asOf": Str(format="memory-time", optional=True, description=_AS_OF),
     },
     name="Recall",
 )

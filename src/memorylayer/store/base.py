@@ -10,9 +10,10 @@ suite (``tests/store/``) runs against each backend.
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,10 +58,36 @@ class ListQuery:
     key_search: str | None = None
     created_after: int | None = None
     created_before: int | None = None
+    #: Only memories with an expiry (``list --expiring``).
+    expiring: bool = False
     order_by: str = "updated_at"
     order_dir: str = "desc"
     limit: int = 50
     after: tuple[Any, str] | None = None  # (order value, id) of the last row of the previous page
+
+
+def earlier_value(live: MemoryRecord, row: Any) -> MemoryRecord:
+    """A keyed memory as it was: ``live`` with the value, metadata, importance and interval of a history
+    row (columns ``h_value``, ``h_metadata``, ``h_importance``, ``h_from``, ``h_to``). No vector is kept
+    for an earlier value, so ``model`` is None."""
+    return replace(
+        live,
+        value=row["h_value"],
+        metadata=json.loads(row["h_metadata"]),
+        importance=row["h_importance"],
+        content_hash="",
+        model=None,
+        valid_from=row["h_from"],
+        valid_to=row["h_to"],
+    )
+
+
+def ids_by_account(rows: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """(account, id) rows grouped as {account: [ids]} (a sweep deletes account by account)."""
+    grouped: dict[str, list[str]] = {}
+    for account, memory_id in rows:
+        grouped.setdefault(account, []).append(memory_id)
+    return grouped
 
 
 class Store(Protocol):
@@ -84,7 +111,33 @@ class Store(Protocol):
         """
         ...
 
-    def supersede(self, account: str, memory_id: str, by_id: str) -> None: ...
+    def supersede(self, account: str, memory_id: str, by_id: str, valid_to: int | None = None) -> None:
+        """Mark ``memory_id`` superseded by ``by_id``; its value held until ``valid_to``."""
+        ...
+
+    def purge_expired(
+        self,
+        now: int,
+        *,
+        limit: int = 500,
+        account: str | None = None,
+        scope: str | None = None,
+        key: str | None = None,
+    ) -> int:
+        """Delete up to ``limit`` memories whose expiry is at or before ``now`` (text, vectors, terms, history).
+
+        Safe with several processes and replicas sweeping at once: each row goes exactly once, and
+        a row whose expiry was moved later is not touched. Returns how many this call deleted.
+        """
+        ...
+
+    def valid_at(self, account: str, scope: str, at: int, key: str | None = None) -> builtins.list[MemoryRecord]:
+        """The memories of ``scope`` (of ``key`` if given) whose value held at instant ``at``, unexpired now.
+
+        A superseded memory comes with its interval; a keyed memory whose value changed since comes
+        with the value it had then (from its history; ``model`` None as no vector is kept for it).
+        """
+        ...
 
     def delete(self, account: str, memory_ids: Sequence[str], *, keep_history: bool = False) -> int: ...
 

@@ -9,6 +9,7 @@ method is one transaction unless called inside :meth:`RegistryStore.atomic`.
 
 from __future__ import annotations
 
+import json
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -71,6 +72,57 @@ class Install:
     integrity: str
     installed_at: int
     memory_ids: list[str] = field(default_factory=list)
+
+
+class NamedRow(Protocol):
+    """A database row whose columns are named: ``sqlite3.Row`` or the PostgreSQL store's ``Row``."""
+
+    def keys(self) -> Any: ...
+
+    def __getitem__(self, key: Any) -> Any: ...
+
+
+# Rows to records: both backends keep the same columns (lists and objects as JSON text).
+def package_of(row: NamedRow) -> Package:
+    data = dict(row)
+    return Package(**{**data, "keywords": json.loads(data["keywords"]), "private": bool(data["private"])})
+
+
+def version_of(row: NamedRow) -> Version:
+    data = dict(row)
+    return Version(**{**data, "manifest": json.loads(data["manifest"])})
+
+
+def share_link_of(row: NamedRow) -> ShareLink:
+    data = dict(row)
+    data.pop("token_hash", None)
+    return ShareLink(**data)
+
+
+def install_of(row: NamedRow) -> Install:
+    data = dict(row)
+    data.pop("account")
+    return Install(**{**data, "memory_ids": json.loads(data["memory_ids"])})
+
+
+def sync_blob_of(row: NamedRow) -> SyncBlob:
+    return SyncBlob(**dict(row))
+
+
+@dataclass(frozen=True)
+class SyncBlob:
+    """The encrypted snapshot of one namespace of one account (``memorylayer sync push``).
+
+    The server never sees inside it: ``memory_count`` is what the client said it holds, ``size`` the
+    bytes stored (under ``digest``, a SHA-512 hex, in the backend's tarball store).
+    """
+
+    account_id: str
+    namespace: str
+    digest: str
+    size: int
+    memory_count: int
+    pushed_at: int
 
 
 class RegistryStore(Protocol):
@@ -168,3 +220,16 @@ class RegistryStore(Protocol):
         ...
 
     def forget_install(self, account: str, scope: str, package: str) -> bool: ...
+
+    # -- sync blobs (server side) ------------------------------------------------------------
+    def sync_blob(self, account_id: str, namespace: str) -> SyncBlob | None: ...
+
+    def sync_blobs(self, account_id: str) -> list[SyncBlob]: ...
+
+    def put_sync_blob(self, blob: SyncBlob) -> str | None:
+        """Point (account, namespace) at ``blob`` in one statement; returns the digest it replaced, if any."""
+        ...
+
+    def sync_digest_used(self, digest: str) -> bool:
+        """Whether any sync blob still points at ``digest`` (before its bytes are discarded)."""
+        ...

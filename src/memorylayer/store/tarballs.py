@@ -34,6 +34,10 @@ class TarballStore(Protocol):
         """A directory for uploads in progress, from which :meth:`put` moves them."""
         ...
 
+    def discard(self, digest_hex: str) -> None:
+        """Forget the bytes under ``digest_hex`` (a replaced sync blob); nothing stored is no error."""
+        ...
+
 
 def tarball_file(root: Path, digest_hex: str) -> Path:
     """Where a tarball's file goes under ``root``. Raises NotFound: ``digest_hex`` is not a SHA-512."""
@@ -68,3 +72,9 @@ class DirectoryTarballs:
     def scratch(self) -> Path:
         """A directory for uploads in progress, on the same file system (so ``put`` is a rename)."""
         return private_dir(self.root / "incoming")
+
+    def discard(self, digest_hex: str) -> None:
+        try:
+            tarball_file(self.root, digest_hex).unlink(missing_ok=True)
+        except OSError as exc:
+            raise storage_error(exc, self.root, "remove a replaced blob") from exc

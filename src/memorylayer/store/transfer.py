@@ -98,13 +98,19 @@ TABLES: list[tuple[str, str, str]] = [
         "account, scope, package, version, integrity, installed_at, memory_ids",
         "account, scope, package",
     ),
+    (
+        "sync_blobs",
+        "account_id, namespace, digest, size, memory_count, pushed_at",
+        "account_id, namespace",
+    ),
 ]
 _MEMORY_COLUMNS = (
     "rowid, id, account, scope, key, value, metadata, importance, source, status, created_at, updated_at,"
-    " last_recalled_at, recall_count, content_hash, superseded_by"
+    " last_recalled_at, recall_count, content_hash, superseded_by, expires_at, valid_from, valid_to"
 )
 _HISTORY_COLUMNS = (
-    "account, memory_id, scope, key, value, metadata, importance, source, event, replaced_at, replaced_by"
+    "account, memory_id, scope, key, value, metadata, importance, source, event, replaced_at, replaced_by,"
+    " valid_from, valid_to"
 )
 
 
@@ -173,7 +179,7 @@ def _array(vector: Any) -> np.ndarray:
 
 def _record(row: tuple[Any, ...], model: str | None) -> MemoryRecord:
     (_, memory_id, account, scope, key, value, metadata, importance, source, status, created, updated, recalled,
-     recalls, content_hash, superseded_by) = row  # fmt: skip
+     recalls, content_hash, superseded_by, expires_at, valid_from, valid_to) = row  # fmt: skip
     return MemoryRecord(
         id=memory_id,
         scope=scope,
@@ -191,6 +197,9 @@ def _record(row: tuple[Any, ...], model: str | None) -> MemoryRecord:
         model=model,
         superseded_by=superseded_by,
         account=account,
+        expires_at=None if expires_at is None else int(expires_at),
+        valid_from=None if valid_from is None else int(valid_from),
+        valid_to=None if valid_to is None else int(valid_to),
     )
 
 
@@ -240,6 +249,7 @@ _KEYS = {
     "reg_collaborators": "package, account_id",
     "reg_share_claims": "claim_hash",
     "reg_installs": "account, scope, package",
+    "sync_blobs": "account_id, namespace",
 }
 
 
@@ -286,6 +296,7 @@ def _tarball_digests(raw: _Raw) -> list[str]:
         base64.b64decode(str(r[0]).removeprefix("sha512-")).hex()
         for r in raw.rows("SELECT integrity FROM reg_versions")
     }
+    found.update(str(r[0]) for r in raw.rows("SELECT digest FROM sync_blobs"))  # sync blobs share the store
     return sorted(found)
 
 

@@ -269,3 +269,25 @@ def test_api_docs_render_from_the_installed_package_under_the_policy(browser: An
     paths = {e.text for e in browser.find_elements("css selector", ".opblock-summary-path")}
     assert "/v1/recall" in {p.replace("\u200b", "") for p in paths}
     shot(browser, "docs")
+
+
+def test_the_memory_page_shows_the_timeline_of_a_key_and_when_a_memory_expires(browser: Any, site: Site) -> None:
+    sign_in(browser, site, EMAIL)
+    engine = engine_of(site)
+    for when, city in ((1704844800000, "Paris"), (1740787200000, "Berlin"), (1771113600000, "Tromsø")):
+        engine.add("home", city, key="residence", created_at=when)
+    engine.update(engine.get_key("home", "residence").id, metadata={"checked": True})  # not a new value
+    note = engine.add("home", "Parcel arrives Tuesday", extract=False, ttl=7 * 86_400).memories[0]
+    browser.get(f"{site.url}/memories/{engine.get_key('home', 'residence').id}")
+    spans = [li.text for li in browser.find_elements("css selector", "ol.timeline li")]
+    assert spans == [
+        "2024-01-10 00:00 UTC → 2025-03-01 00:00 UTC: Paris",
+        "2025-03-01 00:00 UTC → 2026-02-15 00:00 UTC: Berlin",
+        "2026-02-15 00:00 UTC → now: Tromsø (current)",
+    ]
+    assert browser.find_element("css selector", "ol.timeline li[aria-current=true]").text.endswith("(current)")
+    assert browser.find_element("id", "memory-validity").text == "from 2026-02-15 00:00 UTC, still holds"
+    shot(browser, "timeline")
+    browser.get(f"{site.url}/memories/{note.id}")
+    assert browser.find_elements("css selector", "ol.timeline") == []
+    assert browser.find_element("id", "memory-expiry").text.endswith("UTC")

@@ -194,6 +194,25 @@ def _history(engine: Any, memory: MemoryRecord) -> list[HistoryEntry]:
     return entries
 
 
+@dataclass(frozen=True)
+class Span:
+    """One value of a key's timeline: what it was, from when, until when (None: it still holds)."""
+
+    value: str
+    valid_from: int | None
+    valid_to: int | None
+    current: bool
+
+
+def _timeline(history: list[HistoryEntry], memory: MemoryRecord) -> list[Span]:
+    """The values a key held, oldest first, each with its interval (changes of metadata alone are not values)."""
+    if memory.key is None:
+        return []
+    spans = [Span(h.value, h.valid_from, h.valid_to, False) for h in history if h.valid_to is not None]
+    since = memory.valid_from if memory.valid_from is not None else memory.created_at
+    return [*spans, Span(memory.value, since, memory.valid_to, memory.superseded_by is None)]
+
+
 def _memory_page(
     request: Request, viewer: Viewer, account: Account, memory_id: str, **extra: Any
 ) -> tuple[dict[str, Any], MemoryRecord]:
@@ -201,7 +220,8 @@ def _memory_page(
     engine = srv.engine_for(account.id)
     memory = engine.get(memory_id)
     context = base_context(viewer, srv, account, "Memory")
-    context.update(memory=memory, history=_history(engine, memory), error=None, notice=None)
+    history = _history(engine, memory)
+    context.update(memory=memory, history=history, timeline=_timeline(history, memory), error=None, notice=None)
     context["draft"] = {
         "value": memory.value,
         "metadata": json.dumps(memory.metadata, indent=2, ensure_ascii=False, sort_keys=True),

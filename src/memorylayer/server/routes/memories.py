@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from ...engine.validation import expiry
 from ...errors import InvalidRequest
 from ...limits import CHARS_PER_TOKEN, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
-from ...types import NewMemory
+from ...types import NewMemory, now_ms
 from .. import accounts, idempotency
 from .. import validation as v
 from ..auth import READ, WRITE, Caller, authenticate, require
@@ -22,6 +23,7 @@ ORDER_BY = {
     "createdAt": "created_at",
     "importance": "importance",
     "lastRecalledAt": "last_recalled_at",
+    "expiresAt": "expires_at",
 }
 
 
@@ -51,6 +53,8 @@ def add_memory(
             importance=data.get("importance"),
             extract=False,
             created_at=created_at,
+            expires_at=_time(data, "expiresAt"),
+            ttl=data.get("ttlSeconds"),
             admit=admit,
         )
         return ok(request, {"memories": [memory_json(m) for m in result.memories]})
@@ -64,7 +68,15 @@ def add_memory(
     def extract() -> tuple[int, dict[str, Any]]:
         accounts.check_room(srv, caller)
         prompt = caller.account.extraction_prompt or caller.root.extraction_prompt
-        result = engine.add(scope, value, prompt=prompt, created_at=created_at, admit=admit)
+        result = engine.add(
+            scope,
+            value,
+            prompt=prompt,
+            created_at=created_at,
+            expires_at=_time(data, "expiresAt"),
+            ttl=data.get("ttlSeconds"),
+            admit=admit,
+        )
         return 200, {"memories": [memory_json(m) for m in result.memories]}
 
     key = request.headers.get("idempotency-key")
@@ -93,11 +105,16 @@ def add_batch(
 ) -> JSONResponse:
     require(caller, WRITE)
     srv = state(request)
+    now = now_ms()
     items = [
         NewMemory(
-            item["value"], key=item.get("key"), importance=item.get("importance"), created_at=_time(item, "createdAt")
+            item["value"],
+            key=item.get("key"),
+            importance=item.get("importance"),
+            created_at=_time(item, "createdAt"),
+            expires_at=expiry(_time(item, "expiresAt"), item.get("ttlSeconds"), now, f"items[{i}].expiresAt"),
         )
-        for item in data["items"]
+        for i, item in enumerate(data["items"])
     ]
     engine = srv.engine_for(caller.account.id)
     result = engine.add_batch(
@@ -118,8 +135,9 @@ def get_memory(
     request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.GET)
 ) -> JSONResponse:
     require(caller, READ)
-    record = state(request).engine_for(caller.account.id).get_key(data["scope"], data["key"])
-    return ok(request, {"memory": memory_json(record) if record else None})
+    as_of = _time(data, "asOf")
+    record = state(request).engine_for(caller.account.id).get_key(data["scope"], data["key"], as_of=as_of)
+    return ok(request, {"memory": memory_json(record, validity=as_of is not None) if record else None})
 
 
 @route(
@@ -166,8 +184,12 @@ def list_memories(
         limit=data.get("limit", 50),
         cursor=data.get("cursor") or None,
         include_total=include_total,
+        expiring=bool(data.get("expiring", False)),
+        as_of=_time(data, "asOf"),
     )
-    payload: dict[str, Any] = {"memories": [memory_json(m) for m in page.memories], "nextCursor": page.next_cursor}
+    validity = "asOf" in data
+    memories = [memory_json(m, validity=validity) for m in page.memories]
+    payload: dict[str, Any] = {"memories": memories, "nextCursor": page.next_cursor}
     if include_total:
         payload["total"] = page.total if page.total is not None else 0
     return ok(request, payload)
@@ -198,6 +220,7 @@ def recall(
             threshold=data.get("threshold", DEFAULT_THRESHOLD),
             defaults=data.get("defaults") or None,
             chars_per_token=CHARS_PER_TOKEN,  # the wire's budget: maxTokens × 4 JavaScript characters
+            as_of=_time(data, "asOf"),
         )
     )
-    return ok(request, recall_json(result))
+    return ok(request, recall_json(result, validity="asOf" in data))

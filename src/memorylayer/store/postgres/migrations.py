@@ -120,6 +120,19 @@ MIGRATIONS = [
         """,
     ),
     Migration(
+        "m005_expiry_and_validity",
+        """
+        -- As SQLite's m009: expires_at (gone from every read at that instant, purged by a sweep),
+        -- valid_from / valid_to (the interval a value holds; NULL valid_from reads as created_at).
+        ALTER TABLE memories ADD COLUMN expires_at bigint;
+        ALTER TABLE memories ADD COLUMN valid_from bigint;
+        ALTER TABLE memories ADD COLUMN valid_to bigint;
+        CREATE INDEX memories_expiry ON memories (expires_at) WHERE expires_at IS NOT NULL;
+        ALTER TABLE memory_history ADD COLUMN valid_from bigint;
+        ALTER TABLE memory_history ADD COLUMN valid_to bigint;
+        """,
+    ),
+    Migration(
         "a001_accounts",
         """
         CREATE TABLE wm_accounts (
@@ -329,6 +342,22 @@ MIGRATIONS = [
             seq integer NOT NULL,
             bytes bytea NOT NULL,
             PRIMARY KEY (digest, seq)
+        );
+        """,
+    ),
+    Migration(
+        "g003_sync_blobs",
+        """
+        -- Server side of `memorylayer sync`: which encrypted blob is each account's namespace now. The
+        -- bytes are in the tarball store under ``digest``; a push replaces the row in one statement.
+        CREATE TABLE sync_blobs (
+            account_id text NOT NULL,
+            namespace text NOT NULL,
+            digest text NOT NULL,
+            size bigint NOT NULL,
+            memory_count integer NOT NULL,
+            pushed_at bigint NOT NULL,
+            PRIMARY KEY (account_id, namespace)
         );
         """,
     ),

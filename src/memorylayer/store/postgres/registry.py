@@ -16,30 +16,20 @@ from typing import Any
 from psycopg import errors as pg
 
 from ...errors import LastAdmin, ScopeTaken, VersionExists
-from ..registry import Install, Member, Package, ShareLink, Version
+from ..registry import (
+    Install,
+    Member,
+    Package,
+    ShareLink,
+    SyncBlob,
+    Version,
+    install_of,
+    package_of,
+    share_link_of,
+    sync_blob_of,
+    version_of,
+)
 from .db import Database, Row
-
-
-def _package(row: Row) -> Package:
-    data = dict(row)
-    return Package(**{**data, "keywords": json.loads(data["keywords"]), "private": bool(data["private"])})
-
-
-def _version(row: Row) -> Version:
-    data = dict(row)
-    return Version(**{**data, "manifest": json.loads(data["manifest"])})
-
-
-def _link(row: Row) -> ShareLink:
-    data = dict(row)
-    data.pop("token_hash", None)
-    return ShareLink(**data)
-
-
-def _install(row: Row) -> Install:
-    data = dict(row)
-    data.pop("account")
-    return Install(**{**data, "memory_ids": json.loads(data["memory_ids"])})
 
 
 class PostgresRegistryStore:
@@ -149,7 +139,7 @@ class PostgresRegistryStore:
     # -- packages ----------------------------------------------------------------------------
     def package(self, name: str) -> Package | None:
         row = self._one("SELECT * FROM reg_packages WHERE name = %s", (name,))
-        return None if row is None else _package(row)
+        return None if row is None else package_of(row)
 
     def upsert_package(self, package: Package) -> None:
         self._changed(
@@ -194,11 +184,11 @@ class PostgresRegistryStore:
 
     def versions(self, name: str) -> list[Version]:
         rows = self._all("SELECT * FROM reg_versions WHERE package = %s ORDER BY published_at, version", (name,))
-        return [_version(r) for r in rows]
+        return [version_of(r) for r in rows]
 
     def version(self, name: str, version: str) -> Version | None:
         row = self._one("SELECT * FROM reg_versions WHERE package = %s AND version = %s", (name, version))
-        return None if row is None else _version(row)
+        return None if row is None else version_of(row)
 
     def set_yanked(self, name: str, version: str, yanked_at: int | None, reason: str | None) -> None:
         self._changed(
@@ -226,7 +216,7 @@ class PostgresRegistryStore:
         return self._changed("DELETE FROM reg_dist_tags WHERE package = %s AND tag = %s", (name, tag)) > 0
 
     def packages(self) -> list[Package]:
-        return [_package(r) for r in self._all("SELECT * FROM reg_packages ORDER BY name")]
+        return [package_of(r) for r in self._all("SELECT * FROM reg_packages ORDER BY name")]
 
     # -- access ------------------------------------------------------------------------------
     def collaborators(self, name: str) -> list[tuple[str, str]]:
@@ -257,11 +247,11 @@ class PostgresRegistryStore:
 
     def share_links(self, name: str) -> list[ShareLink]:
         rows = self._all("SELECT * FROM reg_share_links WHERE package = %s ORDER BY created_at, id", (name,))
-        return [_link(r) for r in rows]
+        return [share_link_of(r) for r in rows]
 
     def share_link_by_hash(self, token_hash: str) -> ShareLink | None:
         row = self._one("SELECT * FROM reg_share_links WHERE token_hash = %s", (token_hash,))
-        return None if row is None else _link(row)
+        return None if row is None else share_link_of(row)
 
     def take_share_use(self, token_hash: str, claim_hash: str, *, now: int) -> bool:
         # One conditional UPDATE: concurrent installs on any replica never take more uses than allowed.
@@ -292,13 +282,13 @@ class PostgresRegistryStore:
         row = self._one(
             "SELECT * FROM reg_installs WHERE account = %s AND scope = %s AND package = %s", (account, scope, package)
         )
-        return None if row is None else _install(row)
+        return None if row is None else install_of(row)
 
     def installs(self, account: str, scope: str | None = None) -> list[Install]:
         sql, params = "SELECT * FROM reg_installs WHERE account = %s", [account]
         if scope is not None:
             sql, params = sql + " AND scope = %s", [account, scope]
-        return [_install(r) for r in self._all(sql + " ORDER BY scope, package", params)]
+        return [install_of(r) for r in self._all(sql + " ORDER BY scope, package", params)]
 
     def record_install(self, account: str, install: Install) -> None:
         with self.db.transaction():
@@ -325,3 +315,27 @@ class PostgresRegistryStore:
             "DELETE FROM reg_installs WHERE account = %s AND scope = %s AND package = %s", (account, scope, package)
         )
         return gone > 0
+
+    # -- sync blobs (server side) ------------------------------------------------------------
+    def sync_blob(self, account_id: str, namespace: str) -> SyncBlob | None:
+        row = self._one("SELECT * FROM sync_blobs WHERE account_id = %s AND namespace = %s", (account_id, namespace))
+        return None if row is None else sync_blob_of(row)
+
+    def sync_blobs(self, account_id: str) -> list[SyncBlob]:
+        rows = self._all("SELECT * FROM sync_blobs WHERE account_id = %s ORDER BY namespace", (account_id,))
+        return [sync_blob_of(r) for r in rows]
+
+    def put_sync_blob(self, blob: SyncBlob) -> str | None:
+        with self.db.transaction():
+            earlier = self.sync_blob(blob.account_id, blob.namespace)
+            self.db.execute(
+                "INSERT INTO sync_blobs (account_id, namespace, digest, size, memory_count, pushed_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (account_id, namespace) DO UPDATE SET"
+                " digest = excluded.digest, size = excluded.size, memory_count = excluded.memory_count,"
+                " pushed_at = excluded.pushed_at",
+                (blob.account_id, blob.namespace, blob.digest, blob.size, blob.memory_count, blob.pushed_at),
+            )
+            return None if earlier is None or earlier.digest == blob.digest else earlier.digest
+
+    def sync_digest_used(self, digest: str) -> bool:
+        return self._one("SELECT 1 FROM sync_blobs WHERE digest = %s", (digest,)) is not None

@@ -13,40 +13,19 @@ import numpy as np
 from psycopg import errors as pg
 
 from ...errors import Conflict
-from ...types import HistoryEntry, MemoryRecord, Namespace, now_ms
+from ...types import MemoryRecord, Namespace, now_ms
 from ..base import ListQuery, RankFields, StoredVector
 from .db import Database, Row
+from .rows import COLUMNS as _COLUMNS
+from .rows import FROM as _FROM
+from .rows import LIVE as _LIVE
+from .rows import record_of as _record
+from .timeline import PostgresTimeline
 
-_COLUMNS = (
-    "m.rowid, m.id, m.account, m.scope, m.key, m.value, m.metadata, m.importance, m.source, m.status, "
-    "m.created_at, m.updated_at, m.last_recalled_at, m.recall_count, m.content_hash, m.superseded_by, "
-    "v.model AS model"
-)
-_FROM = "memories m LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
-_ORDER_COLUMNS = {"updated_at", "created_at", "importance", "last_recalled_at"}
+_ORDER_COLUMNS = {"updated_at", "created_at", "importance", "last_recalled_at", "expires_at"}
+_NULLABLE_ORDER = {"last_recalled_at", "expires_at"}
 #: FTS5's BM25 constants (sqlite.org/fts5.html#the_bm25_function), so scores match the SQLite backend.
 BM25_K1, BM25_B = 1.2, 0.75
-
-
-def _record(row: Row) -> MemoryRecord:
-    return MemoryRecord(
-        id=row["id"],
-        scope=row["scope"],
-        key=row["key"],
-        value=row["value"],
-        metadata=json.loads(row["metadata"]),
-        importance=row["importance"],
-        source=row["source"],
-        status=row["status"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        last_recalled_at=row["last_recalled_at"],
-        recall_count=row["recall_count"],
-        content_hash=row["content_hash"],
-        model=row["model"],
-        superseded_by=row["superseded_by"],
-        account=row["account"],
-    )
 
 
 @contextmanager
@@ -70,7 +49,7 @@ def _vector(vector: Any) -> np.ndarray:
     return np.asarray(vector, dtype=np.float32)
 
 
-class PostgresStore:
+class PostgresStore(PostgresTimeline):
     """Implements :class:`memorylayer.store.Store` on one PostgreSQL database."""
 
     def __init__(self, database: Database) -> None:
@@ -82,26 +61,18 @@ class PostgresStore:
     def _run(self, query: str, params: Sequence[Any] | None = None) -> list[Row]:
         return self.database.execute(query, params)
 
-    def _next_seq(self) -> int:
-        row = self.database.one("SELECT nextval('memory_seq')")
-        assert row is not None
-        return int(row[0])
-
     # -- the lexical index ---------------------------------------------------------------------
     def _index_terms(self, rowid: int, account: str, scope: str, terms: Sequence[str]) -> None:
         # FTS5 (unicode61) sees the terms joined by spaces: its tokens are the whitespace-separated words.
         tokens = " ".join(terms).split()
         counts = Counter(tokens)
+        # One round trip for both tables (a data-modifying WITH): writes are bound by round trips.
         self._run(
-            "INSERT INTO memory_terms (memory_rowid, terms, length) VALUES (%s, %s, %s)",
-            (rowid, " ".join(terms), len(tokens)),
+            "WITH terms AS (INSERT INTO memory_terms (memory_rowid, terms, length) VALUES (%s, %s, %s))"
+            " INSERT INTO memory_postings (account, scope, term, memory_rowid, tf)"
+            " SELECT %s, %s, t, %s, n FROM unnest(%s::text[], %s::int[]) AS u(t, n)",
+            (rowid, " ".join(terms), len(tokens), account, scope, rowid, list(counts), list(counts.values())),
         )
-        if counts:
-            self._run(
-                "INSERT INTO memory_postings (account, scope, term, memory_rowid, tf)"
-                " SELECT %s, %s, t, %s, n FROM unnest(%s::text[], %s::int[]) AS u(t, n)",
-                (account, scope, rowid, list(counts), list(counts.values())),
-            )
         self._count(1, len(tokens), counts, +1)
 
     def _count(self, documents: int, tokens: int, terms: Iterable[str], sign: int) -> None:
@@ -147,47 +118,63 @@ class PostgresStore:
 
     # -- writes ------------------------------------------------------------------------------
     def insert(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str]) -> int:
-        with self.database.savepoint(), _unique_key(record):
-            rowid = self._next_seq()
+        with self.database.transaction():
+            self._touch_scope_once(record.account, record.scope)
+            with self.database.savepoint(), _unique_key(record):
+                return self._insert(record, vector, terms)
+
+    def _touch_scope_once(self, account: str, scope: str) -> None:
+        """:meth:`touch_scope`, once per transaction and scope (a batch of writes to one scope)."""
+        touched: set[tuple[str, str]] = self.database.pending().setdefault("touched_scopes", set())
+        if (account, scope) not in touched:
+            self.touch_scope(account, scope)
+            touched.add((account, scope))
+
+    def _insert(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str]) -> int:
+        # The row number is also its change sequence number: one nextval, read back by RETURNING.
+        (row,) = self._run(
+            "INSERT INTO memories (rowid, id, account, scope, key, value, metadata, importance, source, status,"
+            " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq,"
+            " expires_at, valid_from, valid_to)"
+            " VALUES (nextval('memory_seq'), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+            " currval('memory_seq'), %s, %s, %s) RETURNING rowid",
+            (
+                record.id,
+                record.account,
+                record.scope,
+                record.key,
+                record.value,
+                json.dumps(record.metadata, ensure_ascii=False),
+                record.importance,
+                record.source,
+                record.status,
+                record.created_at,
+                record.updated_at,
+                record.last_recalled_at,
+                record.recall_count,
+                record.content_hash,
+                record.superseded_by,
+                record.expires_at,
+                record.valid_from,
+                record.valid_to,
+            ),
+        )
+        rowid = int(row[0])
+        if vector is not None and record.model:
             self._run(
-                "INSERT INTO memories (rowid, id, account, scope, key, value, metadata, importance, source, status,"
-                " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    rowid,
-                    record.id,
-                    record.account,
-                    record.scope,
-                    record.key,
-                    record.value,
-                    json.dumps(record.metadata, ensure_ascii=False),
-                    record.importance,
-                    record.source,
-                    record.status,
-                    record.created_at,
-                    record.updated_at,
-                    record.last_recalled_at,
-                    record.recall_count,
-                    record.content_hash,
-                    record.superseded_by,
-                    rowid,
-                ),
+                "INSERT INTO memory_vectors (memory_rowid, account, scope, live, model, embedding)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (rowid, record.account, record.scope, record.superseded_by is None, record.model, _vector(vector)),
             )
-            if vector is not None and record.model:
-                self._run(
-                    "INSERT INTO memory_vectors (memory_rowid, account, scope, live, model, embedding)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)",
-                    (rowid, record.account, record.scope, record.superseded_by is None, record.model, _vector(vector)),
-                )
-            self._index_terms(rowid, record.account, record.scope, terms)
-            self.touch_scope(record.account, record.scope)
-            return rowid
+        self._index_terms(rowid, record.account, record.scope, terms)
+        return rowid
 
     def replace(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str] | None) -> None:
         with self.database.savepoint(), _unique_key(record):
             row = self.database.one(
                 "UPDATE memories SET value = %s, metadata = %s, importance = %s, updated_at = %s, content_hash = %s,"
-                " key = %s, source = %s, superseded_by = %s, seq = nextval('memory_seq')"
+                " key = %s, source = %s, superseded_by = %s, expires_at = %s, valid_from = %s, valid_to = %s,"
+                " seq = nextval('memory_seq')"
                 " WHERE id = %s AND account = %s RETURNING rowid, scope",
                 (
                     record.value,
@@ -198,6 +185,9 @@ class PostgresStore:
                     record.key,
                     record.source,
                     record.superseded_by,
+                    record.expires_at,
+                    record.valid_from,
+                    record.valid_to,
                     record.id,
                     record.account,
                 ),
@@ -219,12 +209,12 @@ class PostgresStore:
                 self._unindex_terms(rowid)
                 self._index_terms(rowid, record.account, scope, terms)
 
-    def supersede(self, account: str, memory_id: str, by_id: str) -> None:
+    def supersede(self, account: str, memory_id: str, by_id: str, valid_to: int | None = None) -> None:
         with self.transaction():
             row = self.database.one(
-                "UPDATE memories SET superseded_by = %s, seq = nextval('memory_seq') WHERE id = %s AND account = %s"
-                " RETURNING rowid",
-                (by_id, memory_id, account),
+                "UPDATE memories SET superseded_by = %s, valid_to = %s, seq = nextval('memory_seq')"
+                " WHERE id = %s AND account = %s RETURNING rowid",
+                (by_id, valid_to, memory_id, account),
             )
             if row is not None:
                 self._run("UPDATE memory_vectors SET live = false WHERE memory_rowid = %s", (row[0],))
@@ -259,6 +249,8 @@ class PostgresStore:
                     for r in self._run("SELECT id FROM memories WHERE account = %s AND scope = %s", (account, scope))
                 ]
             count = self.delete(account, ids)
+            touched = self.database.pending().get("touched_scopes", set())
+            touched -= {t for t in touched if t[0] == account and (scope is None or t[1] == scope)}
             if scope is None:
                 self._run("DELETE FROM memory_history WHERE account = %s", (account,))
                 self._run("DELETE FROM scopes WHERE account = %s", (account,))
@@ -271,25 +263,6 @@ class PostgresStore:
         self._run(
             "INSERT INTO scopes (account, scope, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
             (account, scope, now_ms()),
-        )
-
-    def add_history(self, entry: HistoryEntry, account: str) -> None:
-        self._run(
-            "INSERT INTO memory_history (account, memory_id, scope, key, value, metadata, importance, source,"
-            " event, replaced_at, replaced_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                account,
-                entry.memory_id,
-                entry.scope,
-                entry.key,
-                entry.value,
-                json.dumps(entry.metadata, ensure_ascii=False),
-                entry.importance,
-                entry.source,
-                entry.event,
-                entry.replaced_at,
-                entry.replaced_by,
-            ),
         )
 
     def mark_recalled(self, account: str, memory_ids: Sequence[str], at: int) -> None:
@@ -324,7 +297,9 @@ class PostgresStore:
     # -- reads -------------------------------------------------------------------------------
     def get(self, account: str, memory_id: str) -> MemoryRecord | None:
         row = self.database.one(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.id = %s AND m.account = %s", (memory_id, account)
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.id = %s AND m.account = %s"
+            " AND (m.expires_at IS NULL OR m.expires_at > %s)",
+            (memory_id, account, now_ms()),
         )
         return _record(row) if row else None
 
@@ -332,9 +307,9 @@ class PostgresStore:
         if not rowids:
             return {}
         rows = self._run(
-            "SELECT rowid, id, source, importance, created_at, updated_at, recall_count FROM memories"
-            " WHERE rowid = ANY(%s::bigint[]) AND account = %s AND superseded_by IS NULL",
-            (list(rowids), account),
+            "SELECT m.rowid, m.id, m.source, m.importance, m.created_at, m.updated_at, m.recall_count FROM memories m"
+            f" WHERE m.rowid = ANY(%s::bigint[]) AND m.account = %s AND {_LIVE}",
+            (list(rowids), account, now_ms()),
         )
         return {row[0]: RankFields(*row) for row in rows}
 
@@ -342,17 +317,15 @@ class PostgresStore:
         if not rowids:
             return {}
         rows = self._run(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.rowid = ANY(%s::bigint[]) AND m.account = %s"
-            " AND m.superseded_by IS NULL",
-            (list(rowids), account),
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.rowid = ANY(%s::bigint[]) AND m.account = %s AND {_LIVE}",
+            (list(rowids), account, now_ms()),
         )
         return {row["rowid"]: _record(row) for row in rows}
 
     def get_by_key(self, account: str, scope: str, key: str) -> MemoryRecord | None:
         row = self.database.one(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND m.scope = %s AND m.key = %s"
-            " AND m.superseded_by IS NULL",
-            (account, scope, key),
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND m.scope = %s AND m.key = %s AND {_LIVE}",
+            (account, scope, key, now_ms()),
         )
         return _record(row) if row else None
 
@@ -370,8 +343,8 @@ class PostgresStore:
             return found
         for row in self._run(
             f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND m.scope = %s"
-            " AND m.content_hash = ANY(%s::text[]) AND m.superseded_by IS NULL ORDER BY m.key IS NULL, m.rowid",
-            (account, scope, unique),
+            f" AND m.content_hash = ANY(%s::text[]) AND {_LIVE} ORDER BY m.key IS NULL, m.rowid",
+            (account, scope, unique, now_ms()),
         ):
             found.setdefault(row["content_hash"], _record(row))
         return found
@@ -380,14 +353,14 @@ class PostgresStore:
         # metadata is JSON text (the same bytes as SQLite keeps); the scope's rows are few enough to parse here.
         rows = self._run(
             f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND m.scope = %s AND m.key IS NULL"
-            " AND m.superseded_by IS NULL AND m.metadata::jsonb ->> 'slot' = %s ORDER BY m.rowid",
-            (account, scope, slot),
+            f" AND {_LIVE} AND m.metadata::jsonb ->> 'slot' = %s ORDER BY m.rowid",
+            (account, scope, now_ms(), slot),
         )
         return [_record(row) for row in rows]
 
     def _where(self, query: ListQuery) -> tuple[str, list[Any]]:
-        clauses = ["m.account = %s", "m.superseded_by IS NULL"]
-        params: list[Any] = [query.account]
+        clauses = ["m.account = %s", _LIVE]
+        params: list[Any] = [query.account, now_ms()]
         if query.scope is not None:
             clauses.append("m.scope = %s")
             params.append(query.scope)
@@ -408,6 +381,8 @@ class PostgresStore:
         if query.created_before is not None:
             clauses.append("m.created_at < %s")
             params.append(query.created_before)
+        if query.expiring:
+            clauses.append("m.expires_at IS NOT NULL")
         return " AND ".join(clauses), params
 
     def list(self, query: ListQuery) -> list[MemoryRecord]:
@@ -415,7 +390,7 @@ class PostgresStore:
             raise ValueError("bad order")
         where, params = self._where(query)
         column, cmp, direction = f"m.{query.order_by}", (">" if query.order_dir == "asc" else "<"), query.order_dir
-        nullable = query.order_by == "last_recalled_at"
+        nullable = query.order_by in _NULLABLE_ORDER
         if query.after is not None:
             value, last_id = query.after
             if value is None:  # already inside the NULLS LAST tail
@@ -441,19 +416,19 @@ class PostgresStore:
     def count_live(self, accounts: Sequence[str], scope: str | None = None) -> int:
         if not accounts:
             return 0
-        sql = "SELECT count(*) FROM memories WHERE account = ANY(%s::text[]) AND superseded_by IS NULL"
-        params: list[Any] = [list(accounts)]
+        sql = f"SELECT count(*) FROM memories m WHERE m.account = ANY(%s::text[]) AND {_LIVE}"
+        params: list[Any] = [list(accounts), now_ms()]
         if scope is not None:
-            sql += " AND scope = %s"
+            sql += " AND m.scope = %s"
             params.append(scope)
         row = self.database.one(sql, params)
         return int(row[0]) if row else 0
 
     def namespaces(self, account: str) -> builtins.list[Namespace]:
         rows = self._run(
-            "SELECT scope, count(*) AS n, max(updated_at) AS last FROM memories"
-            ' WHERE account = %s AND superseded_by IS NULL GROUP BY scope ORDER BY scope COLLATE "C"',
-            (account,),
+            "SELECT m.scope, count(*) AS n, max(m.updated_at) AS last FROM memories m"
+            f' WHERE m.account = %s AND {_LIVE} GROUP BY m.scope ORDER BY m.scope COLLATE "C"',
+            (account, now_ms()),
         )
         return [Namespace(scope=r["scope"], count=int(r["n"]), last_updated=r["last"]) for r in rows]
 
@@ -463,35 +438,6 @@ class PostgresStore:
     def scopes(self, account: str) -> builtins.list[str]:
         rows = self._run('SELECT scope FROM scopes WHERE account = %s ORDER BY scope COLLATE "C"', (account,))
         return [r[0] for r in rows]
-
-    def history(
-        self, account: str, *, memory_id: str | None, scope: str | None, key: str | None
-    ) -> builtins.list[HistoryEntry]:
-        if memory_id is not None:
-            rows = self._run(
-                "SELECT * FROM memory_history WHERE memory_id = %s AND account = %s ORDER BY replaced_at, id",
-                (memory_id, account),
-            )
-        else:
-            rows = self._run(
-                "SELECT * FROM memory_history WHERE account = %s AND scope = %s AND key = %s ORDER BY replaced_at, id",
-                (account, scope, key),
-            )
-        return [
-            HistoryEntry(
-                memory_id=r["memory_id"],
-                scope=r["scope"],
-                key=r["key"],
-                value=r["value"],
-                metadata=json.loads(r["metadata"]),
-                importance=r["importance"],
-                source=r["source"],
-                event=r["event"],
-                replaced_at=r["replaced_at"],
-                replaced_by=r["replaced_by"],
-            )
-            for r in rows
-        ]
 
     def lexical(self, account: str, scope: str, terms: Sequence[str], limit: int) -> builtins.list[tuple[int, float]]:
         if not terms:
@@ -508,10 +454,10 @@ class PostgresStore:
             " / greatest(t.tokens::float8 / greatest(t.n, 1), 1e-9)))) AS score"
             " FROM q JOIN memory_postings p ON p.account = %s AND p.scope = %s AND p.term = q.term"
             " JOIN memory_terms mt ON mt.memory_rowid = p.memory_rowid"
-            " JOIN memories m ON m.rowid = p.memory_rowid AND m.superseded_by IS NULL"
+            f" JOIN memories m ON m.rowid = p.memory_rowid AND {_LIVE}"
             " CROSS JOIN totals t"
             " GROUP BY p.memory_rowid ORDER BY score DESC, p.memory_rowid LIMIT %s",
-            (list(terms), BM25_K1 + 1, BM25_K1, BM25_B, BM25_B, account, scope, limit),
+            (list(terms), BM25_K1 + 1, BM25_K1, BM25_B, BM25_B, account, scope, now_ms(), limit),
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
@@ -562,8 +508,8 @@ class PostgresStore:
         return [change for _, change in changes], high
 
     def iter_records(self, account: str, scope: str | None = None) -> Iterator[MemoryRecord]:
-        sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND m.superseded_by IS NULL"
-        params: list[Any] = [account]
+        sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = %s AND {_LIVE}"
+        params: list[Any] = [account, now_ms()]
         if scope is not None:
             sql += " AND m.scope = %s"
             params.append(scope)

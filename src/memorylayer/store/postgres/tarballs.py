@@ -81,3 +81,10 @@ class DatabaseTarballs:
 
     def scratch(self) -> Path:
         return private_dir(self.cache / "incoming")
+
+    def discard(self, digest_hex: str) -> None:
+        target = tarball_file(self.cache, digest_hex)
+        with self.db.transaction(exclusive=False):
+            self.db.execute("DELETE FROM reg_tarballs WHERE digest = %s", (digest_hex,))
+            self.db.execute("DELETE FROM reg_tarball_chunks WHERE digest = %s", (digest_hex,))
+        target.unlink(missing_ok=True)  # this replica's cache; another's copy is never served without a row

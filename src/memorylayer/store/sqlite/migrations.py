@@ -121,6 +121,20 @@ MIGRATIONS = [
         """,
     ),
     Migration(
+        "m009_expiry_and_validity",
+        """
+        -- expires_at: the memory is gone from every read at that instant and purged by a sweep.
+        -- valid_from / valid_to: the interval its value holds; NULL valid_from reads as created_at,
+        -- NULL valid_to as "still now". History rows keep the interval of the value they hold.
+        ALTER TABLE memories ADD COLUMN expires_at INTEGER;
+        ALTER TABLE memories ADD COLUMN valid_from INTEGER;
+        ALTER TABLE memories ADD COLUMN valid_to INTEGER;
+        CREATE INDEX memories_expiry ON memories (expires_at) WHERE expires_at IS NOT NULL;
+        ALTER TABLE memory_history ADD COLUMN valid_from INTEGER;
+        ALTER TABLE memory_history ADD COLUMN valid_to INTEGER;
+        """,
+    ),
+    Migration(
         "a001_accounts",
         """
         CREATE TABLE wm_accounts (
@@ -348,6 +362,22 @@ MIGRATIONS = [
             installed_at INTEGER NOT NULL,
             memory_ids TEXT NOT NULL,
             PRIMARY KEY (account, scope, package)
+        );
+        """,
+    ),
+    Migration(
+        "g003_sync_blobs",
+        """
+        -- Server side of `memorylayer sync`: which encrypted blob is each account's namespace now. The
+        -- bytes are in the tarball store under ``digest``; a push replaces the row in one statement.
+        CREATE TABLE sync_blobs (
+            account_id TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            memory_count INTEGER NOT NULL,
+            pushed_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, namespace)
         );
         """,
     ),

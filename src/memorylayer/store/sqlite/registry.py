@@ -8,25 +8,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ...errors import LastAdmin, ScopeTaken, VersionExists
-from ..registry import Install, Member, Package, ShareLink, Version
+from ..registry import (
+    Install,
+    Member,
+    Package,
+    ShareLink,
+    SyncBlob,
+    Version,
+    install_of,
+    package_of,
+    share_link_of,
+    sync_blob_of,
+    version_of,
+)
 from .db import Database
 from .faults import translating
-
-
-def _package(row: sqlite3.Row) -> Package:
-    data = dict(row)
-    return Package(**{**data, "keywords": json.loads(data["keywords"]), "private": bool(data["private"])})
-
-
-def _version(row: sqlite3.Row) -> Version:
-    data = dict(row)
-    return Version(**{**data, "manifest": json.loads(data["manifest"])})
-
-
-def _link(row: sqlite3.Row) -> ShareLink:
-    data = dict(row)
-    data.pop("token_hash", None)
-    return ShareLink(**data)
 
 
 @translating(lambda store: (store.db.path, store.db.busy_timeout_ms))
@@ -126,7 +122,7 @@ class SqliteRegistryStore:
     # -- packages ----------------------------------------------------------------------------
     def package(self, name: str) -> Package | None:
         row = self.db.conn.execute("SELECT * FROM reg_packages WHERE name = ?", (name,)).fetchone()
-        return None if row is None else _package(row)
+        return None if row is None else package_of(row)
 
     def upsert_package(self, package: Package) -> None:
         with self.db.transaction() as conn:
@@ -174,13 +170,13 @@ class SqliteRegistryStore:
         rows = self.db.conn.execute(
             "SELECT * FROM reg_versions WHERE package = ? ORDER BY published_at, version", (name,)
         ).fetchall()
-        return [_version(r) for r in rows]
+        return [version_of(r) for r in rows]
 
     def version(self, name: str, version: str) -> Version | None:
         row = self.db.conn.execute(
             "SELECT * FROM reg_versions WHERE package = ? AND version = ?", (name, version)
         ).fetchone()
-        return None if row is None else _version(row)
+        return None if row is None else version_of(row)
 
     def set_yanked(self, name: str, version: str, yanked_at: int | None, reason: str | None) -> None:
         with self.db.transaction() as conn:
@@ -212,7 +208,7 @@ class SqliteRegistryStore:
             return conn.execute("DELETE FROM reg_dist_tags WHERE package = ? AND tag = ?", (name, tag)).rowcount > 0
 
     def packages(self) -> list[Package]:
-        return [_package(r) for r in self.db.conn.execute("SELECT * FROM reg_packages ORDER BY name").fetchall()]
+        return [package_of(r) for r in self.db.conn.execute("SELECT * FROM reg_packages ORDER BY name").fetchall()]
 
     # -- access ------------------------------------------------------------------------------
     def collaborators(self, name: str) -> list[tuple[str, str]]:
@@ -249,11 +245,11 @@ class SqliteRegistryStore:
         rows = self.db.conn.execute(
             "SELECT * FROM reg_share_links WHERE package = ? ORDER BY created_at, id", (name,)
         ).fetchall()
-        return [_link(r) for r in rows]
+        return [share_link_of(r) for r in rows]
 
     def share_link_by_hash(self, token_hash: str) -> ShareLink | None:
         row = self.db.conn.execute("SELECT * FROM reg_share_links WHERE token_hash = ?", (token_hash,)).fetchone()
-        return None if row is None else _link(row)
+        return None if row is None else share_link_of(row)
 
     def take_share_use(self, token_hash: str, claim_hash: str, *, now: int) -> bool:
         # One conditional UPDATE: concurrent installs can never take more uses than the link allows.
@@ -282,23 +278,17 @@ class SqliteRegistryStore:
             return True
 
     # -- installs (client side) --------------------------------------------------------------
-    @staticmethod
-    def _install(row: sqlite3.Row) -> Install:
-        data = dict(row)
-        data.pop("account")
-        return Install(**{**data, "memory_ids": json.loads(data["memory_ids"])})
-
     def install(self, account: str, scope: str, package: str) -> Install | None:
         row = self.db.conn.execute(
             "SELECT * FROM reg_installs WHERE account = ? AND scope = ? AND package = ?", (account, scope, package)
         ).fetchone()
-        return None if row is None else self._install(row)
+        return None if row is None else install_of(row)
 
     def installs(self, account: str, scope: str | None = None) -> list[Install]:
         sql, params = "SELECT * FROM reg_installs WHERE account = ?", [account]
         if scope is not None:
             sql, params = sql + " AND scope = ?", [account, scope]
-        return [self._install(r) for r in self.db.conn.execute(sql + " ORDER BY scope, package", params).fetchall()]
+        return [install_of(r) for r in self.db.conn.execute(sql + " ORDER BY scope, package", params).fetchall()]
 
     def record_install(self, account: str, install: Install) -> None:
         with self.db.transaction() as conn:
@@ -326,3 +316,31 @@ class SqliteRegistryStore:
                 "DELETE FROM reg_installs WHERE account = ? AND scope = ? AND package = ?", (account, scope, package)
             )
             return gone.rowcount > 0
+
+    # -- sync blobs (server side) ------------------------------------------------------------
+    def sync_blob(self, account_id: str, namespace: str) -> SyncBlob | None:
+        row = self.db.conn.execute(
+            "SELECT * FROM sync_blobs WHERE account_id = ? AND namespace = ?", (account_id, namespace)
+        ).fetchone()
+        return None if row is None else sync_blob_of(row)
+
+    def sync_blobs(self, account_id: str) -> list[SyncBlob]:
+        rows = self.db.conn.execute(
+            "SELECT * FROM sync_blobs WHERE account_id = ? ORDER BY namespace", (account_id,)
+        ).fetchall()
+        return [sync_blob_of(r) for r in rows]
+
+    def put_sync_blob(self, blob: SyncBlob) -> str | None:
+        with self.db.transaction() as conn:
+            earlier = self.sync_blob(blob.account_id, blob.namespace)
+            conn.execute(
+                "INSERT INTO sync_blobs (account_id, namespace, digest, size, memory_count, pushed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, namespace) DO UPDATE SET"
+                " digest = excluded.digest, size = excluded.size, memory_count = excluded.memory_count,"
+                " pushed_at = excluded.pushed_at",
+                (blob.account_id, blob.namespace, blob.digest, blob.size, blob.memory_count, blob.pushed_at),
+            )
+            return None if earlier is None or earlier.digest == blob.digest else earlier.digest
+
+    def sync_digest_used(self, digest: str) -> bool:
+        return self.db.conn.execute("SELECT 1 FROM sync_blobs WHERE digest = ?", (digest,)).fetchone() is not None

@@ -12,18 +12,18 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ...errors import Conflict
-from ...types import HistoryEntry, MemoryRecord, Namespace, now_ms
+from ...types import MemoryRecord, Namespace, now_ms
 from ..base import ListQuery, RankFields, StoredVector
 from .db import Database
 from .faults import translating
+from .rows import COLUMNS as _COLUMNS
+from .rows import FROM as _FROM
+from .rows import LIVE as _LIVE
+from .rows import record_of as _record
+from .timeline import SqliteTimeline
 
-_COLUMNS = (
-    "m.rowid, m.id, m.account, m.scope, m.key, m.value, m.metadata, m.importance, m.source, m.status, "
-    "m.created_at, m.updated_at, m.last_recalled_at, m.recall_count, m.content_hash, m.superseded_by, "
-    "v.model AS model"
-)
-_FROM = "memories m LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
-_ORDER_COLUMNS = {"updated_at", "created_at", "importance", "last_recalled_at"}
+_ORDER_COLUMNS = {"updated_at", "created_at", "importance", "last_recalled_at", "expires_at"}
+_NULLABLE_ORDER = {"last_recalled_at", "expires_at"}
 _SQL_BATCH = 500  # stays under SQLite's host-parameter limit
 T = TypeVar("T")
 
@@ -33,27 +33,6 @@ def _in_batches(items: Sequence[T]) -> Iterator[tuple[list[T], str]]:
     for start in range(0, len(items), _SQL_BATCH):
         chunk = list(items[start : start + _SQL_BATCH])
         yield chunk, ",".join("?" * len(chunk))
-
-
-def _record(row: sqlite3.Row) -> MemoryRecord:
-    return MemoryRecord(
-        id=row["id"],
-        scope=row["scope"],
-        key=row["key"],
-        value=row["value"],
-        metadata=json.loads(row["metadata"]),
-        importance=row["importance"],
-        source=row["source"],
-        status=row["status"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        last_recalled_at=row["last_recalled_at"],
-        recall_count=row["recall_count"],
-        content_hash=row["content_hash"],
-        model=row["model"],
-        superseded_by=row["superseded_by"],
-        account=row["account"],
-    )
 
 
 @contextmanager
@@ -74,7 +53,7 @@ def _blob(vector: np.ndarray) -> bytes:
 
 
 @translating(lambda store: (store.database.path, store.database.busy_timeout_ms))
-class SqliteStore:
+class SqliteStore(SqliteTimeline):
     """Implements :class:`memorylayer.store.Store` on one SQLite file."""
 
     def __init__(self, database: Database) -> None:
@@ -102,8 +81,9 @@ class SqliteStore:
             rowid = self._next_seq()
             conn.execute(
                 "INSERT INTO memories (rowid, id, account, scope, key, value, metadata, importance, source, status,"
-                " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq,"
+                " expires_at, valid_from, valid_to)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rowid,
                     record.id,
@@ -122,6 +102,9 @@ class SqliteStore:
                     record.content_hash,
                     record.superseded_by,
                     rowid,
+                    record.expires_at,
+                    record.valid_from,
+                    record.valid_to,
                 ),
             )
             if vector is not None and record.model:
@@ -138,7 +121,8 @@ class SqliteStore:
         with self.transaction() as conn, _unique_key(record):
             row = conn.execute(
                 "UPDATE memories SET value = ?, metadata = ?, importance = ?, updated_at = ?, content_hash = ?,"
-                " key = ?, source = ?, superseded_by = ?, seq = ? WHERE id = ? AND +account = ? RETURNING rowid",
+                " key = ?, source = ?, superseded_by = ?, expires_at = ?, valid_from = ?, valid_to = ?, seq = ?"
+                " WHERE id = ? AND +account = ? RETURNING rowid",
                 (
                     record.value,
                     json.dumps(record.metadata, ensure_ascii=False),
@@ -148,6 +132,9 @@ class SqliteStore:
                     record.key,
                     record.source,
                     record.superseded_by,
+                    record.expires_at,
+                    record.valid_from,
+                    record.valid_to,
                     self._next_seq(),
                     record.id,
                     record.account,
@@ -165,11 +152,11 @@ class SqliteStore:
                 conn.execute("DELETE FROM memory_terms WHERE rowid = ?", (rowid,))
                 conn.execute("INSERT INTO memory_terms (rowid, terms) VALUES (?, ?)", (rowid, " ".join(terms)))
 
-    def supersede(self, account: str, memory_id: str, by_id: str) -> None:
+    def supersede(self, account: str, memory_id: str, by_id: str, valid_to: int | None = None) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE memories SET superseded_by = ?, seq = ? WHERE id = ? AND +account = ?",
-                (by_id, self._next_seq(), memory_id, account),
+                "UPDATE memories SET superseded_by = ?, valid_to = ?, seq = ? WHERE id = ? AND +account = ?",
+                (by_id, valid_to, self._next_seq(), memory_id, account),
             )
 
     def delete(self, account: str, memory_ids: Sequence[str], *, keep_history: bool = False) -> int:
@@ -217,25 +204,6 @@ class SqliteStore:
             (account, scope, now_ms()),
         )
 
-    def add_history(self, entry: HistoryEntry, account: str) -> None:
-        self._conn.execute(
-            "INSERT INTO memory_history (account, memory_id, scope, key, value, metadata, importance, source,"
-            " event, replaced_at, replaced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                account,
-                entry.memory_id,
-                entry.scope,
-                entry.key,
-                entry.value,
-                json.dumps(entry.metadata, ensure_ascii=False),
-                entry.importance,
-                entry.source,
-                entry.event,
-                entry.replaced_at,
-                entry.replaced_by,
-            ),
-        )
-
     def mark_recalled(self, account: str, memory_ids: Sequence[str], at: int) -> None:
         if not memory_ids:
             return
@@ -263,7 +231,9 @@ class SqliteStore:
     # -- reads -------------------------------------------------------------------------------
     def get(self, account: str, memory_id: str) -> MemoryRecord | None:
         row = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.id = ? AND +m.account = ?", (memory_id, account)
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.id = ? AND +m.account = ?"
+            " AND (m.expires_at IS NULL OR m.expires_at > ?)",
+            (memory_id, account, now_ms()),
         ).fetchone()
         return _record(row) if row else None
 
@@ -272,9 +242,9 @@ class SqliteStore:
         for chunk, marks in _in_batches(rowids):
             # "+account" keeps SQLite on the rowid lookups instead of scanning the account index.
             for row in self._conn.execute(
-                "SELECT rowid, id, source, importance, created_at, updated_at, recall_count FROM memories"
-                f" WHERE rowid IN ({marks}) AND +account = ? AND superseded_by IS NULL",
-                (*chunk, account),
+                "SELECT m.rowid, m.id, m.source, m.importance, m.created_at, m.updated_at, m.recall_count"
+                f" FROM memories m WHERE m.rowid IN ({marks}) AND +m.account = ? AND {_LIVE}",
+                (*chunk, account, now_ms()),
             ):
                 found[row[0]] = RankFields(*row)
         return found
@@ -283,18 +253,16 @@ class SqliteStore:
         found: dict[int, MemoryRecord] = {}
         for chunk, marks in _in_batches(rowids):
             for row in self._conn.execute(
-                f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.rowid IN ({marks}) AND +m.account = ?"
-                " AND m.superseded_by IS NULL",
-                (*chunk, account),
+                f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.rowid IN ({marks}) AND +m.account = ? AND {_LIVE}",
+                (*chunk, account, now_ms()),
             ):
                 found[row["rowid"]] = _record(row)
         return found
 
     def get_by_key(self, account: str, scope: str, key: str) -> MemoryRecord | None:
         row = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.scope = ? AND m.key = ?"
-            " AND m.superseded_by IS NULL",
-            (account, scope, key),
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.scope = ? AND m.key = ? AND {_LIVE}",
+            (account, scope, key, now_ms()),
         ).fetchone()
         return _record(row) if row else None
 
@@ -310,8 +278,8 @@ class SqliteStore:
         for chunk, marks in _in_batches(unique):
             for row in self._conn.execute(
                 f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.scope = ? AND m.content_hash IN ({marks})"
-                " AND m.superseded_by IS NULL ORDER BY m.key IS NULL, m.rowid",
-                (account, scope, *chunk),
+                f" AND {_LIVE} ORDER BY m.key IS NULL, m.rowid",
+                (account, scope, *chunk, now_ms()),
             ):
                 found.setdefault(row["content_hash"], _record(row))
         return found
@@ -319,14 +287,14 @@ class SqliteStore:
     def find_by_slot(self, account: str, scope: str, slot: str) -> list[MemoryRecord]:
         rows = self._conn.execute(
             f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.scope = ? AND m.key IS NULL"
-            " AND m.superseded_by IS NULL AND json_extract(m.metadata, '$.slot') = ? ORDER BY m.rowid",
-            (account, scope, slot),
+            f" AND {_LIVE} AND json_extract(m.metadata, '$.slot') = ? ORDER BY m.rowid",
+            (account, scope, now_ms(), slot),
         )
         return [_record(row) for row in rows]
 
     def _where(self, query: ListQuery) -> tuple[str, list[Any]]:
-        clauses = ["m.account = ?", "m.superseded_by IS NULL"]
-        params: list[Any] = [query.account]
+        clauses = ["m.account = ?", _LIVE]
+        params: list[Any] = [query.account, now_ms()]
         if query.scope is not None:
             clauses.append("m.scope = ?")
             params.append(query.scope)
@@ -346,6 +314,8 @@ class SqliteStore:
         if query.created_before is not None:
             clauses.append("m.created_at < ?")
             params.append(query.created_before)
+        if query.expiring:
+            clauses.append("m.expires_at IS NOT NULL")
         return " AND ".join(clauses), params
 
     def list(self, query: ListQuery) -> list[MemoryRecord]:
@@ -356,7 +326,7 @@ class SqliteStore:
         # Only last_recalled_at can be NULL (sorted last). For the others, an ORDER BY without the
         # IS NULL term lets SQLite walk the (account, column, id) index and stop after one page,
         # instead of sorting the whole scope on every page.
-        nullable = query.order_by == "last_recalled_at"
+        nullable = query.order_by in _NULLABLE_ORDER
         if query.after is not None:
             value, last_id = query.after
             if value is None:  # already inside the NULLS LAST tail
@@ -381,18 +351,18 @@ class SqliteStore:
         if not accounts:
             return 0
         marks = ",".join("?" * len(accounts))
-        sql = f"SELECT count(*) FROM memories WHERE account IN ({marks}) AND superseded_by IS NULL"
-        params: list[Any] = list(accounts)
+        sql = f"SELECT count(*) FROM memories m WHERE m.account IN ({marks}) AND {_LIVE}"
+        params: list[Any] = [*accounts, now_ms()]
         if scope is not None:
-            sql += " AND scope = ?"
+            sql += " AND m.scope = ?"
             params.append(scope)
         return int(self._conn.execute(sql, params).fetchone()[0])
 
     def namespaces(self, account: str) -> builtins.list[Namespace]:
         rows = self._conn.execute(
-            "SELECT scope, count(*) AS n, max(updated_at) AS last FROM memories"
-            " WHERE account = ? AND superseded_by IS NULL GROUP BY scope ORDER BY scope",
-            (account,),
+            "SELECT m.scope, count(*) AS n, max(m.updated_at) AS last FROM memories m"
+            f" WHERE m.account = ? AND {_LIVE} GROUP BY m.scope ORDER BY m.scope",
+            (account, now_ms()),
         )
         return [Namespace(scope=r["scope"], count=r["n"], last_updated=r["last"]) for r in rows]
 
@@ -404,35 +374,6 @@ class SqliteStore:
         rows = self._conn.execute("SELECT scope FROM scopes WHERE account = ? ORDER BY scope", (account,))
         return [r[0] for r in rows]
 
-    def history(
-        self, account: str, *, memory_id: str | None, scope: str | None, key: str | None
-    ) -> builtins.list[HistoryEntry]:
-        if memory_id is not None:
-            rows = self._conn.execute(
-                "SELECT * FROM memory_history WHERE memory_id = ? AND +account = ? ORDER BY replaced_at, id",
-                (memory_id, account),
-            )
-        else:
-            rows = self._conn.execute(
-                "SELECT * FROM memory_history WHERE account = ? AND scope = ? AND key = ? ORDER BY replaced_at, id",
-                (account, scope, key),
-            )
-        return [
-            HistoryEntry(
-                memory_id=r["memory_id"],
-                scope=r["scope"],
-                key=r["key"],
-                value=r["value"],
-                metadata=json.loads(r["metadata"]),
-                importance=r["importance"],
-                source=r["source"],
-                event=r["event"],
-                replaced_at=r["replaced_at"],
-                replaced_by=r["replaced_by"],
-            )
-            for r in rows
-        ]
-
     def lexical(self, account: str, scope: str, terms: Sequence[str], limit: int) -> builtins.list[tuple[int, float]]:
         if not terms:
             return []
@@ -440,9 +381,9 @@ class SqliteStore:
         rows = self._conn.execute(
             "SELECT t.rowid, -bm25(memory_terms) AS score FROM memory_terms t"
             " JOIN memories m ON m.rowid = t.rowid"
-            " WHERE memory_terms MATCH ? AND m.account = ? AND m.scope = ? AND m.superseded_by IS NULL"
+            f" WHERE memory_terms MATCH ? AND m.account = ? AND m.scope = ? AND {_LIVE}"
             " ORDER BY bm25(memory_terms) LIMIT ?",
-            (match, account, scope, limit),
+            (match, account, scope, now_ms(), limit),
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
@@ -504,8 +445,8 @@ class SqliteStore:
         return [change for _, change in changes], high
 
     def iter_records(self, account: str, scope: str | None = None) -> Iterator[MemoryRecord]:
-        sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND m.superseded_by IS NULL"
-        params: list[Any] = [account]
+        sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.account = ? AND {_LIVE}"
+        params: list[Any] = [account, now_ms()]
         if scope is not None:
             sql += " AND m.scope = ?"
             params.append(scope)
