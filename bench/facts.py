@@ -42,12 +42,24 @@ def load(engine, scopes: list[dict]) -> dict[str, dict[str, str]]:
     return ids
 
 
-def evaluate(engine, scopes: list[dict], ids: dict, levels=("strict", "balanced", "permissive")) -> dict:
+def evaluate(
+    engine, scopes: list[dict], ids: dict, levels=("strict", "balanced", "permissive"), topics: set[str] | None = None
+) -> dict:
+    """Per threshold and kind: required and forbidden memories recalled, empty results.
+
+    ``topics``: count only the required and forbidden memories of these fixture topics (memory ids),
+    and only the queries that still have one (a held-out half of the topics).
+    """
     report: dict = {}
     for level in levels:
         by_kind: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         for s in scopes:
             for q in s["queries"]:
+                if topics is not None:
+                    q = {**q, "required": [r for r in q["required"] if r in topics]}
+                    q["forbidden"] = [f for f in q["forbidden"] if f in topics]
+                    if not q["required"] and not q["forbidden"]:
+                        continue
                 result = engine.recall(s["scope"], q["query"], threshold=level, record_access=False)
                 got = {ids[s["scope"]].get(m.id) for m in result.memories}
                 k = by_kind[q["kind"]]
@@ -83,14 +95,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", action="store_true", help="also try other balanced and relative floors")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--topics", default=None, help="comma-separated fixture topics to count (a held-out half)")
+    parser.add_argument("--field", default=None, help="a RankingConfig field to try at --values (balanced only)")
+    parser.add_argument("--values", default="", help="comma-separated values of --field")
     args = parser.parse_args(argv)
+    topics = set(args.topics.split(",")) if args.topics else None
     scopes = json.loads(DATA.read_text(encoding="utf-8"))["scopes"]
     embedder = CachedEmbedder(HERE / "results" / "embed_cache_facts")
     out: dict = {"scopes": len(scopes), "queries": sum(len(s["queries"]) for s in scopes)}
     with tempfile.TemporaryDirectory() as home:
         with Engine.open(home=Path(home), embedder=embedder) as engine:
             ids = load(engine, scopes)
-            out["default"] = evaluate(engine, scopes, ids)
+            out["default"] = evaluate(engine, scopes, ids, topics=topics)
+        if args.field:
+            out["grid"] = {}
+            for value in (float(v) for v in args.values.split(",")):
+                ranking = replace(DEFAULT_RANKING, **{args.field: value})
+                with Engine.open(home=Path(home), embedder=embedder, ranking=ranking) as variant:
+                    m = evaluate(variant, scopes, ids, levels=("balanced",), topics=topics)["balanced"]
+                inference = m["kinds"].get("inference", {})
+                out["grid"][str(value)] = {
+                    "required_recalled": m["required_recalled"],
+                    "forbidden_recalled": m["forbidden_recalled"],
+                    "inference_required": inference.get("required_recalled"),
+                    "inference_forbidden": inference.get("forbidden_recalled"),
+                }
+                print(f"{args.field} {value}: {out['grid'][str(value)]}", file=sys.stderr)
         if args.sweep:
             out["sweep"] = {}
             for floor in (0.1, 0.13, 0.16, 0.2, 0.25):

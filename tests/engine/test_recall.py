@@ -108,14 +108,17 @@ CHAT = [
 
 def test_the_turn_after_a_matching_question_is_lifted_next_to_it(engine: Engine) -> None:
     engine.add_many("chat", CHAT, dedup=False)
-    hits = engine.search("When did Melanie take up painting?", scope="chat", top_k=3)
+    hits = engine.search("When did Melanie take up painting?", scope="chat", top_k=5)
     values = [h.memory.value for h in hits]
-    # The question first, then the turns written just before and after it (the answer among them).
-    assert values[0] == CHAT[4] and set(values[1:]) == {CHAT[3], CHAT[5]}
+    # The question first, then the turns written within two writes of it (the answer among them).
+    assert values[0] == CHAT[4] and set(values[1:]) == {CHAT[2], CHAT[3], CHAT[5], CHAT[6]}
     answer = hits[values.index(CHAT[5])].signals
+    top = hits[0].signals["relevance"]
     # The answer shares no word but the speaker's name: its lift comes from the question before it.
-    assert answer["neighbour"] == pytest.approx(engine.ranking.neighbour_lift * hits[0].signals["relevance"])
+    assert answer["neighbour"] == pytest.approx(engine.ranking.neighbour_lift * top)
     assert answer["relevance"] < answer["neighbour"]
+    two_away = hits[values.index(CHAT[6])].signals
+    assert two_away["neighbour"] == pytest.approx(engine.ranking.neighbour_lift_2 * top)
 
 
 def test_a_lifted_turn_is_still_held_to_the_threshold_by_its_own_relevance(memorylayer_home: Path) -> None:

@@ -50,8 +50,12 @@ class RankingConfig:
     #: the best ``neighbour_depth`` candidates join the pool. Chosen by leave-one-conversation-out.
     neighbour_lift: float = 0.85
     neighbour_depth: int = 30
-    #: The same for memories two writes away (0: only the adjacent ones are lifted).
-    neighbour_lift_2: float = 0.0
+    #: The same for memories two writes away (0: only the adjacent ones are lifted); they join the
+    #: pool too. 0.9 was chosen by leave-one-conversation-out (9 of 10 folds, docs/benchmarks.md).
+    neighbour_lift_2: float = 0.9
+    #: A user fact that bears on what the question is for (engine/affinity.py: cooking -> diet,
+    #: allergies) is recalled at least at this relevance. 0 turns the map off.
+    affinity_relevance: float = 0.3
     #: A query naming a time ("in May 2023", "last March"; engine/when.py) moves the memories written
     #: in that window this far towards the top of the order (relevance thresholds are unchanged).
     #: 0 turns it off. Chosen by leave-one-conversation-out on LoCoMo (docs/benchmarks.md).

@@ -18,6 +18,7 @@ from typing import Any
 from ..embedding.embedder import Embedder
 from ..store.base import Store, VectorIndex
 from ..types import SearchHit, now_ms
+from .affinity import bears_on, topics_for
 from .ranking import RankingConfig, coverage, final_score, fuse, idf, ordering_relevance
 from .text import analyze_query
 from .when import TimeWindow, time_window
@@ -63,6 +64,7 @@ class Retriever:
             scoped.update(self._signals(self._neighbours(account, scope, scoped, query_vector), weights))
             lift_neighbours(scoped, self.config)
             signals.update(scoped)
+        self._affinity(account, query, signals)
         return self._order(account, query, signals, limit, floor)
 
     def _window(self, query: str, now: int) -> TimeWindow | None:
@@ -94,6 +96,19 @@ class Retriever:
         wanted = sorted({r + d for r in head for d in steps} - set(signals))
         vectors = self.index.vectors(account, scope, wanted) if wanted else {}
         return {rowid: [float(vector @ query_vector), 0.0] for rowid, vector in vectors.items()}
+
+    def _affinity(self, account: str, query: str, signals: Signals) -> None:
+        """Raise the relevance of candidate user facts that bear on what the question is for, in place."""
+        if self.config.affinity_relevance <= 0 or not signals:
+            return
+        topics = topics_for(query)
+        if not topics:
+            return
+        for rowid, record in self.store.get_many_by_rowid(account, list(signals)).items():
+            if bears_on(record.value, topics):
+                s = signals[rowid]
+                s["affinity"] = self.config.affinity_relevance
+                s["relevance"] = max(s["relevance"], self.config.affinity_relevance)
 
     def _candidates(
         self, account: str, scope: str, match_terms: list[str], query_vector: Any, pool: int
