@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from memorylayer.client import _code
-from memorylayer.errors import NotFound, Unsatisfiable
+from memorylayer.errors import NotFound, PlanRequired, Unsatisfiable
 
 Make = Callable[..., Any]
 
@@ -40,7 +40,7 @@ def test_a_tree_larger_than_one_request_is_sent_in_parts_and_pruned_once(
 
 
 def test_domain_prove_and_audit_through_the_sdk(sdk: Make) -> None:
-    client = sdk()
+    client = sdk(plan="team")  # advanced operations: Pro+
     domain = {
         "entities": {"user": {"attributes": {"role": {"enum": ["admin", "guest"]}, "can_delete": "bool"}}},
         "rules": [{"id": "only-admins-delete", "entity": "user", "assert": "implies(can_delete, role == 'admin')"}],
@@ -58,3 +58,9 @@ def test_domain_prove_and_audit_through_the_sdk(sdk: Make) -> None:
     never = {**domain, "rules": [{"id": "a", "entity": "user", "assert": "can_delete and not can_delete"}]}
     with pytest.raises(Unsatisfiable):
         client.set_domain("acl", never)
+
+
+def test_reasoning_on_a_plan_without_advanced_operations_raises_plan_required(sdk: Make) -> None:
+    with pytest.raises(PlanRequired) as caught:
+        sdk(plan="pro").audit("acl")
+    assert caught.value.details["required_tiers"] == ["team", "enterprise"]

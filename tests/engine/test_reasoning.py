@@ -1,4 +1,4 @@
-"""domain, prove and audit with Z3: the worked examples of docs/code-and-proofs.md, a planted conflict, bad input."""
+"""domain, prove and audit with Z3: the worked examples of docs/reasoning.md, a planted conflict, bad input."""
 
 from __future__ import annotations
 

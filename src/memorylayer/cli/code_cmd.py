@@ -90,7 +90,7 @@ def domain_set(
     database: Database = None,
     as_json: Json = False,
 ) -> None:
-    """Declare (or replace) the namespace's entities, attributes and rules (docs/code-and-proofs.md)."""
+    """Declare (or replace) the namespace's entities, attributes and rules (docs/reasoning.md)."""
     with engine_for(home, database, as_json) as engine:
         parsed = engine.set_domain(namespace, _json_arg(domain, "domain"))
     if as_json:

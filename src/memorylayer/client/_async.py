@@ -224,7 +224,7 @@ class AsyncClient(_BaseClient, CodeCalls):
         """Delete the memory under ``(scope, key)``; ``result.deleted`` says whether one existed."""
         return await self._send(self._remove(scope, key), options)
 
-    # -- code memory and formal reasoning (extensions, docs/code-and-proofs.md) --
+    # -- code memory and formal reasoning (extensions, docs/reasoning.md) --
     async def code_ingest(
         self, scope: str, root: str | Path, *, prune: bool = True, **options: Unpack[RequestOptions]
     ) -> m.CodeIngestResponse:

@@ -1,4 +1,4 @@
-"""The SDK's calls for code memory and formal reasoning (docs/code-and-proofs.md): builders and the tree walk."""
+"""The SDK's calls for code memory and formal reasoning (docs/reasoning.md): builders and the tree walk."""
 
 from __future__ import annotations
 

@@ -230,7 +230,7 @@ class Client(_BaseClient, CodeCalls):
         """Delete the memory under ``(scope, key)``; ``result.deleted`` says whether one existed."""
         return self._send(self._remove(scope, key), options)
 
-    # -- code memory and formal reasoning (extensions, docs/code-and-proofs.md) --
+    # -- code memory and formal reasoning (extensions, docs/reasoning.md) --
     def code_ingest(
         self, scope: str, root: str | Path, *, prune: bool = True, **options: Unpack[RequestOptions]
     ) -> m.CodeIngestResponse:

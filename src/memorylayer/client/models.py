@@ -398,7 +398,7 @@ class VerifyCodeResponse(Envelope):
     result: VerifiedKey
 
 
-# --- code memory and formal reasoning (extensions, docs/code-and-proofs.md) -------------------------
+# --- code memory and formal reasoning (extensions, docs/reasoning.md) -------------------------
 
 
 class CodeIngestResponse(Envelope):

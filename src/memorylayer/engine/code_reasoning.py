@@ -1,4 +1,4 @@
-"""Engine operations beyond store and search: code memory and formal reasoning (docs/code-and-proofs.md).
+"""Engine operations beyond store and search: code memory and formal reasoning (docs/reasoning.md).
 
 A mixin of :class:`~memorylayer.engine.core.Engine`, so each operation is one engine call like the rest.
 """

@@ -275,7 +275,7 @@ def memory_recall(
     )
 
 
-# ---- code memory and formal reasoning (docs/code-and-proofs.md) -----------------------------------
+# ---- code memory and formal reasoning (docs/reasoning.md) -----------------------------------
 SourceFiles = Annotated[
     list[dict[str, str]],
     Field(

@@ -1,4 +1,4 @@
-"""The domain format: a typed vocabulary and rules, as JSON (docs/code-and-proofs.md)::
+"""The domain format: a typed vocabulary and rules, as JSON (docs/reasoning.md)::
 
     {"entities": {"service": {"attributes": {"env": {"enum": ["prod", "staging"]},
                                              "replicas": "int", "approved": "bool", "cost": "real"}}},

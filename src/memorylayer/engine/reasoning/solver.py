@@ -3,7 +3,7 @@
 Every rule instance and every fact is asserted behind its own label (``rule:<id>@<instance>``,
 ``fact:<memory id>``) and checked with those labels as assumptions, so an unsatisfiable set answers
 with the labels in conflict; Z3's core minimisation makes that core exact for the planted conflicts
-of docs/code-and-proofs.md. Each check has the caller's time limit; past it the answer is ``unknown``.
+of docs/reasoning.md. Each check has the caller's time limit; past it the answer is ``unknown``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Extension routes: code memory (``/v1/code/*``) and formal reasoning (``/v1/domain``, ``/v1/prove``, ``/v1/audit``).
 
-Our own design, documented in docs/code-and-proofs.md and the OpenAPI schema. Each route makes one
+Our own design, documented in docs/reasoning.md and the OpenAPI schema. Each route makes one
 engine call; the operation names of :mod:`memorylayer.engine.code` and :mod:`memorylayer.engine.reasoning`
 (``code.ingest``, ``code.locate``, ``domain``, ``prove``, ``audit``) are the hook points where per-key
 monthly metering attaches (``_metered`` below is that one place).
