@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .rows import NamedRow
+
 
 @dataclass(frozen=True)
 class Package:
@@ -72,14 +74,6 @@ class Install:
     integrity: str
     installed_at: int
     memory_ids: list[str] = field(default_factory=list)
-
-
-class NamedRow(Protocol):
-    """A database row whose columns are named: ``sqlite3.Row`` or the PostgreSQL store's ``Row``."""
-
-    def keys(self) -> Any: ...
-
-    def __getitem__(self, key: Any) -> Any: ...
 
 
 # Rows to records: both backends keep the same columns (lists and objects as JSON text).

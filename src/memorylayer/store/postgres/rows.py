@@ -1,41 +1,10 @@
-"""How a memory row is read: the columns every read selects, the live-row test, the record they make."""
+"""How a memory row is read here: the shared columns and record (``store/rows.py``) and the live-row test."""
 
 from __future__ import annotations
 
-import json
+from ..rows import COLUMNS, FROM, record_of
 
-from ...types import MemoryRecord
-from .db import Row
-
-COLUMNS = (
-    "m.rowid, m.id, m.account, m.scope, m.key, m.value, m.metadata, m.importance, m.source, m.status, "
-    "m.created_at, m.updated_at, m.last_recalled_at, m.recall_count, m.content_hash, m.superseded_by, "
-    "m.expires_at, m.valid_from, m.valid_to, v.model AS model"
-)
-FROM = "memories m LEFT JOIN memory_vectors v ON v.memory_rowid = m.rowid"
 #: A row every read sees: not superseded, not expired (the one parameter is now, in ms), as in SQLite.
 LIVE = "m.superseded_by IS NULL AND (m.expires_at IS NULL OR m.expires_at > %s)"
 
-
-def record_of(row: Row) -> MemoryRecord:
-    return MemoryRecord(
-        id=row["id"],
-        scope=row["scope"],
-        key=row["key"],
-        value=row["value"],
-        metadata=json.loads(row["metadata"]),
-        importance=row["importance"],
-        source=row["source"],
-        status=row["status"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        last_recalled_at=row["last_recalled_at"],
-        recall_count=row["recall_count"],
-        content_hash=row["content_hash"],
-        model=row["model"],
-        superseded_by=row["superseded_by"],
-        account=row["account"],
-        expires_at=row["expires_at"],
-        valid_from=row["valid_from"],
-        valid_to=row["valid_to"],
-    )
+__all__ = ["COLUMNS", "FROM", "LIVE", "record_of"]
