@@ -34,12 +34,13 @@ def _answer(srv: Server, key: str, question: str, scope: str = "life") -> Any:
     return srv.call("POST", "/v1/recall/answer", key, {"scope": scope, "question": question})
 
 
-def test_an_offline_answer_is_the_supported_sentence_with_its_memory(srv: Server, user: str) -> None:
+def test_an_offline_answer_is_the_supported_span_with_its_sentence_and_memory(srv: Server, user: str) -> None:
     ids = _remember(srv, user)
     r = _answer(srv, user, "Where did Caroline move?")
     assert r.status_code == 200, r.text
     out = r.json()
-    assert out["answer"] == "Caroline moved to Boston in 2021." and out["found"] is True
+    assert out["answer"] == "Boston" and out["found"] is True
+    assert out["context"] == "Caroline moved to Boston in 2021."
     assert out["citations"] == [ids[0]] and out["method"] == "extractive"
     assert ids[0] in [e["memory"]["id"] for e in out["evidence"]]
 
