@@ -4,12 +4,14 @@ The documents are this repository's own pages (docs/*.md, README.md, CHANGELOG.m
 remembered with ``Engine.remember_document`` into one scope. Each question below was written by
 reading a page and is paired with a *needle*: a phrase of the page that answers it. The right chunks
 are the ones whose text holds the needle (two when the overlap repeats it); a question whose needle no
-chunk holds (the page was edited) is reported as stale and left out. For every question, recall's
-ranked chunks (threshold off, so the ranking alone is measured) are scored:
+chunk holds (the page was edited) is reported as stale and left out. For every question the ranked
+chunks (``Engine.search``, no threshold, so the ranking alone is measured) are scored:
 
 * recall@k: a right chunk is among the first k hits;
 * recall@k with neighbours: a right chunk is among the first k hits or their neighbours
-  (``Engine.neighbours``, radius 1) — what a caller reading each hit with its context sees.
+  (``Engine.neighbours``, radius 1) — what a caller reading each hit with its context sees;
+* in recall's context: a right chunk is in what ``Engine.recall`` returns with its defaults
+  (``balanced`` threshold, 4 items, 150 tokens), and with the 2,000-token maximum.
 
 Ingest time per MB is the wall time of ``remember_document`` over all pages divided by their size
 (embedding included; no cache, so the figure is the real model's).
@@ -79,6 +81,7 @@ def _flat(text: str) -> str:
 
 
 def run(repeat: int) -> dict:
+    from memorylayer import limits
     from memorylayer.engine import Engine
 
     docs = documents()
@@ -91,15 +94,23 @@ def run(repeat: int) -> dict:
             chunks = [c for name, text in docs.items() for c in engine.remember_document("docs", name, text).chunks]
             ingest_s = time.perf_counter() - started
             found: dict[str, list[int]] = {f"recall@{k}": [] for k in KS}
-            found |= {f"recall@{k}+neighbours": [] for k in KS}
+            found |= {f"recall@{k}+neighbours": [] for k in KS} | {
+                "in_recall_context": [],
+                "in_recall_context_2000": [],
+            }
             stale, ranks = [], []
             for question, needle in QUESTIONS:
                 right = {c.id for c in chunks if _flat(needle) in _flat(c.value)}
                 if not right:
                     stale.append(question)
                     continue
-                hits = engine.recall("docs", question, max_items=max(KS), max_tokens=100_000, threshold=None).hits
-                ids = [h.memory.id for h in hits]
+                ids = [h.memory.id for h in engine.search(question, scope="docs", top_k=max(KS))]
+                for name, budget in (
+                    ("in_recall_context", limits.DEFAULT_MAX_TOKENS),
+                    ("in_recall_context_2000", 2000),
+                ):
+                    kept = engine.recall("docs", question, max_tokens=budget).hits
+                    found[name].append(bool(right & {h.memory.id for h in kept}))
                 ranks.append(next((i + 1 for i, m in enumerate(ids) if m in right), None))
                 for k in KS:
                     found[f"recall@{k}"].append(bool(right & set(ids[:k])))

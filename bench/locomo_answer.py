@@ -39,10 +39,12 @@ from locomo import CATEGORIES, DEFAULT_DATA, ingest, load_conversation  # noqa: 
 _ARTICLES = re.compile(r"\b(a|an|the|and)\b")
 #: Refusal cut-offs tried by --folds, and the F1 the refusals may cost the training conversations.
 CUTOFFS = (0.0, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 1.01)
-MAX_F1_COST = 0.005
+MAX_F1_COST = 0.002
 _WORDS = re.compile(r"[a-z0-9]+")
-_STANDIN_STOP = frozenset("what when where which who whom whose how did does do is are was were the a an of to in on "
-                          "for and or with her his their they she he it that this from at by has have had".split())  # fmt: skip
+_STANDIN_STOP = frozenset(
+    """what when where which who whom whose how did does do is are was were the a an of to in on for and or
+    with her his their they she he it that this from at by has have had""".split()
+)
 
 
 def normalise(text: str) -> list[str]:
@@ -108,7 +110,7 @@ def folds(rows: list[tuple[int, int, str, str, list]]) -> dict:
     return {
         "max_f1_cost_on_training_folds": MAX_F1_COST,
         "chosen_per_fold": chosen,
-        "held_out_f1_categories_1_4": round(sum(held_f1) / max(1, len(held_f1)), 3),
+        "held_out_f1_categories_1_4": round(sum(held_f1) / max(1, len(held_f1)), 4),
         "held_out_adversarial_refused": round(sum(held_refused) / max(1, len(held_refused)), 3),
         "all_conversations_by_cutoff": {
             str(c): {"f1_1_4": round(pooled(c, conversations, 0), 4), "refused": round(pooled(c, conversations, 1), 3)}
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[int, int, str, str, list]] = []
     with ExitStack() as stack:
         home = stack.enter_context(tempfile.TemporaryDirectory())
-        extractor = None
+        extractor, server = None, None
         if args.llm and args.standin:
             sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "standins"))
             from openai_chat import ChatCompletionsStandIn
@@ -185,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         "questions": {CATEGORIES[c]: len(v) for c, v in sorted(scores.items())},
         "answer_ms_median": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
     }
+    if server is not None:
+        report["standin_requests"] = len(server.requests)
     if args.folds and not args.llm:
         report["folds"] = folds(rows)
     print(json.dumps(report, indent=2))

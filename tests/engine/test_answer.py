@@ -47,10 +47,16 @@ def test_a_questions_kind_comes_from_its_wording(question: str, kind: str) -> No
         ("When did Mel paint it?", "Mel: I painted that one by the lake.", "8 May 2023"),
         ("How many dogs does Melanie have?", "Melanie has two dogs named Rex and Bo.", "two"),
         ("Where did Caroline move?", "Caroline moved to Boston in 2021.", "Boston"),
-        ("What book did Caroline recommend?", 'Caroline: You should read "Becoming Nicole" by Amy Ellis Nutt.',
-         "Becoming Nicole"),  # fmt: skip
-        ("What hobby is a therapy for John?", "John: When I'm away from the court, cooking is therapy for me.",
-         "away from the court, cooking"),  # fmt: skip
+        (
+            "What book did Caroline recommend?",
+            'Caroline: You should read "Becoming Nicole" by Amy Ellis Nutt.',
+            "Becoming Nicole",
+        ),  # fmt: skip
+        (
+            "What hobby is a therapy for John?",
+            "John: When I'm away from the court, cooking is therapy for me.",
+            "away from the court, cooking",
+        ),  # fmt: skip
     ],
 )
 def test_the_span_is_the_part_of_the_sentence_that_answers_the_question(

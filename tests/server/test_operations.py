@@ -152,6 +152,25 @@ def test_a_configured_model_answers_from_the_evidence_and_cites_it(
     assert sent["question"] == "Where did Caroline move?" and ids[0] in sent["memories"]
 
 
+def test_a_model_answer_computed_from_the_ids_it_was_shown_is_cited_and_has_no_context(
+    llm_srv: Server, llm: ChatCompletionsStandIn
+) -> None:
+    _, key = llm_srv.account("shown@example.com")
+    ids = _remember(llm_srv, key)
+    prompts: list[str] = []
+
+    def answerer(system: str, user: str) -> str:
+        prompts.append(system)
+        shown = json.loads(user)["memories"].splitlines()
+        nurse = next(line for line in shown if "nurse" in line)
+        return json.dumps({"answer": "a nurse", "citations": [nurse[1 : nurse.index("]")]]})
+
+    llm.reply_with(answerer)
+    out = _answer(llm_srv, key, "What does Caroline work as?").json()
+    assert out == {**out, "answer": "a nurse", "citations": [ids[0]], "method": "llm", "context": None}
+    assert prompts and "ONLY the numbered memories" in prompts[0]
+
+
 def test_a_model_refusal_or_an_uncited_answer_is_not_in_memory(llm_srv: Server, llm: ChatCompletionsStandIn) -> None:
     _, key = llm_srv.account("refuse@example.com")
     _remember(llm_srv, key)

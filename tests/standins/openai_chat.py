@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from collections.abc import Callable
 from typing import Any, Self
 
 #: Upper bound on how long a "slow" answer holds its request open, so no test can hang.

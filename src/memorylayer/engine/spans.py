@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from .text import analyze
-from .when import MONTHS
+from .when import DATE, MONTHS
 
 Kind = Literal["when", "count", "where", "what"]
 
@@ -31,12 +31,6 @@ _KINDS: list[tuple[Kind, re.Pattern[str]]] = [
 _LABEL = re.compile(r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,3}):\s+")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve twenty hundred couple few".split()
-_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-_DATE = re.compile(
-    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+(?:19|20)\d\d|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d"
-    rf"|{_MONTH},?\s+(?:19|20)\d\d|(?:19|20)\d\d)\b",
-    re.I,
-)
 _RELATIVE = re.compile(
     r"\b(yesterday|last night|today|tonight|this morning|last (week(?:end)?|month|year|"
     + "|".join(_WEEKDAYS)
@@ -77,7 +71,7 @@ def day(ms: int) -> str:
 
 
 def _when(text: str, created_at: int) -> str:
-    named = _DATE.search(text)
+    named = DATE.search(text)
     if named:
         return named.group(0)
     relative = _RELATIVE.search(text)
