@@ -37,7 +37,7 @@ _RELATIVE = re.compile(
     + r")|(\d+|a|an|one|two|three|four|five|six) (day|week|month|year)s? ago)\b",
     re.I,
 )
-_NUMBER = re.compile(r"\b(\d+(?:[.,]\d+)?|" + "|".join(_NUMBER_WORDS) + r")\b(?:\s+([a-z]+))?", re.I)
+_NUMBER = re.compile(r"\b(\d+(?:[.,]\d+)?|" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
 _PLACE = re.compile(r"\b(?:in|at|to|from|near|around|visit(?:ed)?)\s+((?:the\s+)?[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)")
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 _WORD = re.compile(r"[\w'-]+")
