@@ -292,3 +292,77 @@ def test_a_folder_that_cannot_be_written_leaves_searches_working_from_memory(bac
     assert len(index.search(ACCOUNT, SCOPE, query, 10)) == 6
     put(backend.memories, "one more", vector=toward(query, 77, 0.999))
     assert index.search(ACCOUNT, SCOPE, query, 1)[0][1] == pytest.approx(0.999, abs=2e-3)
+
+
+def _approximate_index(backend: SqliteBackend, monkeypatch: pytest.MonkeyPatch) -> tuple[SqliteVectorIndex, list[int]]:
+    """An index that searches any scope of 200+ rows through its sign bits, rescoring 100 rows; and a
+    list that records the size of each scope it searched approximately."""
+    monkeypatch.setattr(vector_module, "RESCORE_MIN", 100)
+    approximate: list[int] = []
+    real = SqliteVectorIndex._approximate
+
+    def spy(self: SqliteVectorIndex, segments: list, rowids: np.ndarray, queries: np.ndarray, k: int) -> list:
+        approximate.append(len(rowids))
+        return real(self, segments, rowids, queries, k)
+
+    monkeypatch.setattr(SqliteVectorIndex, "_approximate", spy)
+    index = SqliteVectorIndex(
+        backend.memories, MODEL, DIMENSIONS, folder=backend.vector_folder, persist_min_rows=1, approx_min_rows=200
+    )
+    return index, approximate
+
+
+def _planted(backend: SqliteBackend, query: np.ndarray, near: int, far: int) -> list[int]:
+    """``near`` memories close to ``query`` (cosine 0.5 to 0.85) among ``far`` random ones; the near rowids."""
+    planted = []
+    for n in range(far + near):
+        if n % (far // near) == 0 and len(planted) < near:
+            rowid, _ = put(backend.memories, f"near {n}", vector=toward(query, n, 0.5 + 0.35 * len(planted) / near))
+            planted.append(rowid)
+        else:
+            put(backend.memories, f"far {n}")
+    return planted
+
+
+def _ids(found: list[tuple[int, float]]) -> list[int]:
+    return [rowid for rowid, _ in found]
+
+
+def test_a_large_scope_is_searched_through_sign_bits_and_finds_what_the_exact_scan_finds(
+    backend: SqliteBackend, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, approximate = _approximate_index(backend, monkeypatch)
+    query = unit("query")
+    planted = _planted(backend, query, near=10, far=600)
+    found = index.search(ACCOUNT, SCOPE, query, 10)
+    exact = index.search(ACCOUNT, SCOPE, query, 10, exact=True)
+    assert approximate == [610]
+    assert _ids(found) == _ids(exact) == planted[::-1]
+    assert [s for _, s in found] == pytest.approx([s for _, s in exact], abs=1e-6)  # rescored exactly
+
+    # A new process maps the sign bits with the rows and answers the same.
+    second = SqliteBackend(path)
+    try:
+        fresh, seen = _approximate_index(second, monkeypatch)
+        assert fresh.search(ACCOUNT, SCOPE, query, 10) == found
+        assert seen == [610] and isinstance(fresh._scopes[(ACCOUNT, SCOPE)].base.codes, np.memmap)
+    finally:
+        second.close()
+
+
+def test_the_sign_bits_follow_replaced_deleted_and_new_vectors(
+    backend: SqliteBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, approximate = _approximate_index(backend, monkeypatch)
+    query = unit("query")
+    planted = _planted(backend, query, near=10, far=400)
+    index.search(ACCOUNT, SCOPE, query, 10)  # the file is written; what follows lands on top of it
+    records = backend.memories.get_many_by_rowid(ACCOUNT, planted)
+    backend.memories.delete(ACCOUNT, [records[planted[-1]].id])
+    moved = records[planted[-2]]
+    backend.memories.replace(moved, unit("elsewhere"), None)
+    newest, _ = put(backend.memories, "newest", vector=toward(query, 7, 0.99))
+    found = index.search(ACCOUNT, SCOPE, query, 9)
+    assert _ids(found) == _ids(index.search(ACCOUNT, SCOPE, query, 9, exact=True))
+    assert _ids(found) == [newest, *planted[-3::-1]]
+    assert len(approximate) == 2
