@@ -366,3 +366,18 @@ def test_the_sign_bits_follow_replaced_deleted_and_new_vectors(
     assert _ids(found) == _ids(index.search(ACCOUNT, SCOPE, query, 9, exact=True))
     assert _ids(found) == [newest, *planted[-3::-1]]
     assert len(approximate) == 2
+
+
+def test_vectors_of_rows_moved_by_deletes_are_found_and_deleted_rows_are_not(backend: SqliteBackend) -> None:
+    query, rowids = _fill(backend, 12)
+    index = _index(backend)
+    index.search(ACCOUNT, SCOPE, query, 3)  # the rows now come from the mapped file
+    order = sorted(rowids)
+    deleted = [order[1], order[4], order[5]]  # each delete moves the base's last row into its hole
+    backend.memories.delete(ACCOUNT, [rowids[r] for r in deleted])
+    newest, _ = put(backend.memories, "newest", vector=toward(query, 50, 0.3))
+    found = index.vectors(ACCOUNT, SCOPE, [*order, newest, 10_000])
+    assert sorted(found) == sorted(set(order) - set(deleted)) + [newest]
+    stored = {v.rowid: v.vector for v in backend.memories.vector_changes(ACCOUNT, SCOPE, 0, MODEL)[0]}
+    for rowid, vector in found.items():
+        assert vector == pytest.approx(stored[rowid], abs=1e-3)

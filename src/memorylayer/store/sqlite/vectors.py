@@ -163,6 +163,17 @@ class _ScopeVectors:
     #: Rows changed since the base was written to (or read from) the index file.
     changed_since_file: int = 0
     file_seq: int = -1
+    #: The base's rowids sorted, and where each of those rows is now (:meth:`_base_positions`).
+    _sorted: np.ndarray = field(init=False, repr=False)
+    _where: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        rowids = np.array(self.base.rowids[: self.base.size], dtype=np.int64)
+        if len(rowids) > 1 and not bool(np.all(rowids[1:] > rowids[:-1])):
+            order = np.argsort(rowids, kind="stable")
+            self._sorted, self._where = rowids[order], order
+        else:
+            self._sorted, self._where = rowids, np.arange(len(rowids))
 
     @property
     def size(self) -> int:
@@ -171,14 +182,30 @@ class _ScopeVectors:
     def segments(self) -> tuple[_Segment, _Segment]:
         return self.base, self.tail
 
+    def _base_positions(self, rowids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The base's ``rowids`` present and their positions, by binary search: no pass over the base.
+
+        Rows only leave the base (a removal moves its last row into the hole, and :meth:`_remove`
+        keeps ``_where`` up to date for the moved row), so a rowid is present exactly when the row
+        at its recorded position still carries it.
+        """
+        sorted_ids, base = self._sorted, self.base
+        if not len(sorted_ids) or not len(rowids):
+            return rowids[:0], rowids[:0]
+        ranks = np.minimum(np.searchsorted(sorted_ids, rowids), len(sorted_ids) - 1)
+        at = self._where[ranks]
+        present = (sorted_ids[ranks] == rowids) & (at < base.size)
+        present[present] = base.rowids[at[present]] == rowids[present]
+        return rowids[present], at[present]
+
     def _positions(self, rowids: np.ndarray) -> dict[int, tuple[int, int]]:
-        """(segment, index) of each of ``rowids`` present; one vectorised pass per segment."""
-        found: dict[int, tuple[int, int]] = {}
-        for which, segment in enumerate(self.segments()):
-            live = segment.rowids[: segment.size]
-            hits = np.flatnonzero(np.isin(live, rowids))
-            found.update((int(live[i]), (which, int(i))) for i in hits)
-        return found
+        """(segment, index) of each of ``rowids`` present: a binary search of the base, a pass over the tail."""
+        found, at = self._base_positions(rowids)
+        positions = {int(r): (0, int(i)) for r, i in zip(found, at, strict=True)}
+        live = self.tail.rowids[: self.tail.size]
+        hits = np.flatnonzero(np.isin(live, rowids))
+        positions.update((int(live[i]), (1, int(i))) for i in hits)
+        return positions
 
     def apply(self, changes: list[StoredVector], seq: int) -> None:
         if changes:
@@ -215,6 +242,9 @@ class _ScopeVectors:
             segment.matrix[at[1]] = segment.matrix[last]
             segment.codes[at[1]] = segment.codes[last]
             positions[moved] = (at[0], at[1])
+            if at[0] == 0:
+                rank = int(np.searchsorted(self._sorted, moved))
+                self._where[rank] = at[1]
         segment.size = last
 
     def copy(self) -> _ScopeVectors:
@@ -234,9 +264,14 @@ class _ScopeVectors:
         )
 
     def lookup(self, rowids: list[int]) -> dict[int, np.ndarray]:
-        positions = self._positions(np.asarray(rowids, dtype=np.int64))
-        segments = self.segments()
-        return {r: segments[w].matrix[i].astype(np.float32) for r, (w, i) in positions.items()}
+        wanted = np.asarray(rowids, dtype=np.int64)
+        found, at = self._base_positions(wanted)
+        rows = np.asarray(self.base.matrix[at], dtype=np.float32)  # one gather, not a memmap view per row
+        vectors = dict(zip(found.tolist(), rows, strict=True))
+        tail = self.tail
+        hits = np.flatnonzero(np.isin(tail.rowids[: tail.size], wanted))
+        vectors.update(zip(tail.rowids[hits].tolist(), np.asarray(tail.matrix[hits], dtype=np.float32), strict=True))
+        return vectors
 
 
 class _ReadWriteLock:
