@@ -301,9 +301,9 @@ def _approximate_index(backend: SqliteBackend, monkeypatch: pytest.MonkeyPatch) 
     approximate: list[int] = []
     real = SqliteVectorIndex._approximate
 
-    def spy(self: SqliteVectorIndex, segments: list, rowids: np.ndarray, queries: np.ndarray, k: int) -> list:
-        approximate.append(len(rowids))
-        return real(self, segments, rowids, queries, k)
+    def spy(self: SqliteVectorIndex, segments: list, center: np.ndarray, queries: np.ndarray, k: int) -> list:
+        approximate.append(sum(segment.size for segment in segments))
+        return real(self, segments, center, queries, k)
 
     monkeypatch.setattr(SqliteVectorIndex, "_approximate", spy)
     index = SqliteVectorIndex(
