@@ -45,19 +45,12 @@ def connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Conne
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            # Ranking reads ~150 rows scattered over the whole file per search (a 1M-memory scope's
-            # candidates); SQLite's default 2 MB page cache re-reads them from the OS every time.
-            conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         except BaseException:
             conn.close()
             raise
     except sqlite3.Error as exc:
         raise (storage_error(exc, path, busy_timeout_ms) or exc) from exc
     return conn
-
-
-#: Page cache per connection: search at 1M reads its candidates' rows 3x faster than with the default 2 MB.
-PAGE_CACHE_KIB = 32 * 1024
 
 
 class Database:

@@ -20,11 +20,12 @@ file is rewritten (atomically, by rename) once enough rows have changed, so the 
 file's pages plus the changes, with no per-row Python objects.
 
 Scopes of at least :data:`APPROX_MIN_ROWS` vectors are searched approximately: each row also keeps
-its signs as bits (48 bytes for 384 dimensions, a sixteenth of its float16 row), a Hamming scan of
-those bits picks the :func:`rescored` closest rows (1.6 % of the scope, at least 4,000), and those are
-scored exactly in float16. At 1M that reads 48 MB of bits and 12 MB of rows instead of 768 MB, with
-recall@10 against the exact scan of 0.99 (docs/benchmarks.md); there is nothing to build or train,
-so the bits follow every change as the rows do. Smaller scopes stay exact.
+its signs about the scope's mean row as bits (48 bytes for 384 dimensions, a sixteenth of its
+float16 row), a Hamming scan of those bits picks the :func:`rescored` closest rows (1 % of the scope,
+at least 4,000), and those are scored exactly in float16. At 1M that reads 48 MB of bits and 8 MB
+of rows instead of 768 MB, with recall@10 against the exact scan of 0.99 (docs/benchmarks.md);
+there is nothing to build or train, so the bits follow every change as the rows do. Smaller scopes
+stay exact.
 
 Searches of one scope run in parallel (a readers-writer lock): a writer's changes are applied
 under the exclusive side, which readers wait for only as long as that update takes.
@@ -54,7 +55,7 @@ DTYPE = np.float16
 QUERY_BATCH = 64
 #: Scopes at least this large are searched through their sign bits with exact rescoring. Below it
 #: the exact scan costs about what the rescoring alone would (docs/benchmarks.md).
-APPROX_MIN_ROWS = 50_000
+APPROX_MIN_ROWS = 30_000
 #: Rows rescored exactly: this share of the scope, and at least RESCORE_MIN (and 8 x k).
 RESCORE_SHARE = 0.01
 RESCORE_MIN = 4000
