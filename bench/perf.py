@@ -171,7 +171,7 @@ def kept_home(homes: Path, size: int, base: np.ndarray, texts: list[str], real: 
     home = homes / str(size)
     if home.exists():
         return home
-    smaller = sorted((int(p.name) for p in homes.glob("[0-9]*") if p.name.isdigit() and int(p.name) < size))
+    smaller = sorted(int(p.name) for p in homes.glob("[0-9]*") if p.name.isdigit() and int(p.name) < size)
     building = homes / f"{size}.building"
     shutil.rmtree(building, ignore_errors=True)
     if smaller:
@@ -184,18 +184,21 @@ def kept_home(homes: Path, size: int, base: np.ndarray, texts: list[str], real: 
 
 
 def split(engine: Engine, queries: list[str], top_k: int) -> dict[str, float]:
-    """Median time of the vector index and of the keyword side (term statistics and BM25) per query,
-    each called as search calls it; and the index's recall@10/@50 against an exact scan."""
+    """Median time of the vector index, of an exact scan of the same scope, and of the keyword side
+    (term statistics and BM25) per query, each called as search calls it; and the index's
+    recall@10/@50 against the exact scan."""
     retriever = engine._shared.retriever
     store, index, account = retriever.store, retriever.index, engine.account
     pool = engine.ranking.pool_size(top_k)
-    vector_ms, keyword_ms, recall10, recall50 = [], [], [], []
+    vector_ms, exact_ms, keyword_ms, recall10, recall50 = [], [], [], [], []
     for query in queries:
         vector = engine.embedder.embed([query])[0]
         start = time.perf_counter()
         found = index.search(account, "main", vector, pool)
         vector_ms.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
         exact = index.search(account, "main", vector, pool, exact=True)
+        exact_ms.append((time.perf_counter() - start) * 1000)
         for k, out in ((10, recall10), (50, recall50)):
             out.append(len({r for r, _ in found[:k]} & {r for r, _ in exact[:k]}) / k)
         start = time.perf_counter()
@@ -205,6 +208,7 @@ def split(engine: Engine, queries: list[str], top_k: int) -> dict[str, float]:
         keyword_ms.append((time.perf_counter() - start) * 1000)
     return {
         "vector_p50_ms": statistics.median(vector_ms),
+        "exact_scan_p50_ms": statistics.median(exact_ms),
         "keyword_p50_ms": statistics.median(keyword_ms),
         "recall_at_10_vs_exact": statistics.mean(recall10),
         "recall_at_50_vs_exact": statistics.mean(recall50),
@@ -275,9 +279,9 @@ def main() -> None:
         # Embedding alone, search and recall take turns query by query, so all three see the same noise.
         embed_q, search, recall = [], [], []
         for query in queries:
-            embed_q += timed(lambda query=query: embedder.embed([query]), 1)
-            search += timed(lambda query=query: engine.search(query, scope="main", top_k=5), 1)
-            recall += timed(lambda query=query: engine.recall("main", query), 1)
+            embed_q += timed(lambda query=query, embedder=embedder: embedder.embed([query]), 1)
+            search += timed(lambda query=query, engine=engine: engine.search(query, scope="main", top_k=5), 1)
+            recall += timed(lambda query=query, engine=engine: engine.recall("main", query), 1)
         scale[str(size)] = {
             "query_embed_p50_ms": statistics.median(embed_q),
             "search_p50_ms": statistics.median(search),

@@ -33,9 +33,6 @@ under the exclusive side, which readers wait for only as long as that update tak
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,11 +43,19 @@ import numpy as np
 import simsimd
 
 from ...errors import StorageError
-from ...files import PRIVATE_FILE, private_dir
 from ..base import StoredVector
 from .store import SqliteStore
+from .vector_files import (
+    DTYPE,
+    Anchors,
+    IndexFiles,
+    Segment,
+    empty_segment,
+    in_memory_segment,
+    mean_row,
+    signs,
+)
 
-DTYPE = np.float16
 #: Queries scored per scan in search_many (bounds the score table to 64 x scope size floats).
 QUERY_BATCH = 64
 #: Scopes at least this large are searched through their sign bits with exact rescoring. Below it
@@ -69,29 +74,6 @@ REWRITE_MIN_CHANGES = 1024
 #: A cached scope this far behind (and behind by more than its own size) is reloaded in bulk
 #: instead of replaying the changes one Python object per row.
 RELOAD_MIN_CHANGES = 50_000
-#: Index file layout version; any other value is rebuilt.
-FILE_FORMAT = 2
-_HEADER_BYTES = 4096
-_MAGIC = b"MLVX"
-
-
-def signs(matrix: np.ndarray, center: np.ndarray) -> np.ndarray:
-    """Each row's signs about ``center`` as packed bits (1 above it): what the Hamming scan compares.
-
-    Embeddings share a common direction (the scope's mean is about 0.3 long for MiniLM), which
-    makes raw signs agree more than the rows do; signs about the mean separate them better
-    (recall@10 0.975 against 0.947 from 8,000 rescored rows at 1M).
-    """
-    return np.packbits(np.asarray(matrix) > center, axis=-1)
-
-
-def mean_row(parts: list[np.ndarray], dimensions: int) -> np.ndarray:
-    """The mean of the rows of ``parts`` (float16 matrices), accumulated in float32: the sign bits' center."""
-    rows = sum(len(part) for part in parts)
-    if not rows:
-        return np.zeros(dimensions, dtype=DTYPE)
-    total = sum((part.sum(axis=0, dtype=np.float32) for part in parts), np.zeros(dimensions, dtype=np.float32))
-    return (total / rows).astype(DTYPE)
 
 
 def rescored(size: int, k: int) -> int:
@@ -113,6 +95,14 @@ def _closest(distances: np.ndarray, count: int) -> np.ndarray:
     return np.flatnonzero(distances <= threshold)
 
 
+def _hamming(bits: np.ndarray, codes: np.ndarray, threads: int) -> np.ndarray:
+    """Hamming distances from each row of ``bits`` to each row of ``codes``, as uint16 (SimSIMD's
+    default float64 table is four times the memory traffic)."""
+    out = np.empty((len(bits), len(codes)), dtype=np.uint16)
+    simsimd.cdist(bits, codes, metric="hamming", dtype="bin8", out=out, threads=threads)
+    return out
+
+
 def _joined(parts: list[np.ndarray], axis: int = 0) -> np.ndarray:
     """``parts`` end to end; the only part itself when there is one (the base segment, mostly)."""
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
@@ -125,56 +115,14 @@ def _top(scores: np.ndarray, rowids: np.ndarray, k: int) -> list[tuple[int, floa
 
 
 @dataclass
-class _Segment:
-    """Rows ``[0, size)`` of a matrix, their sign bits and rowids; the base segment may be a file mapping."""
-
-    rowids: np.ndarray
-    matrix: np.ndarray
-    size: int
-    codes: np.ndarray
-
-    def grow(self, dimensions: int) -> None:
-        capacity = max(64, 2 * self.size)
-        matrix = np.zeros((capacity, dimensions), dtype=DTYPE)
-        rowids = np.zeros(capacity, dtype=np.int64)
-        codes = np.zeros((capacity, self.codes.shape[1]), dtype=np.uint8)
-        matrix[: self.size] = self.matrix[: self.size]
-        rowids[: self.size] = self.rowids[: self.size]
-        codes[: self.size] = self.codes[: self.size]
-        self.matrix, self.rowids, self.codes = matrix, rowids, codes
-
-    def put(self, at: int, rowid: int, vector: np.ndarray, center: np.ndarray) -> None:
-        self.rowids[at] = rowid
-        self.matrix[at] = vector
-        self.codes[at] = signs(vector, center)
-
-
-def _code_bytes(dimensions: int) -> int:
-    return (dimensions + 7) // 8
-
-
-def _empty(dimensions: int) -> _Segment:
-    return _Segment(
-        np.zeros(0, dtype=np.int64),
-        np.zeros((0, dimensions), dtype=DTYPE),
-        0,
-        np.zeros((0, _code_bytes(dimensions)), dtype=np.uint8),
-    )
-
-
-def _in_memory(rowids: np.ndarray, matrix: np.ndarray, center: np.ndarray) -> _Segment:
-    return _Segment(rowids, matrix, len(rowids), signs(matrix, center))
-
-
-@dataclass
 class _ScopeVectors:
     """One scope's live vectors: a base segment (mapped from the index file, or built in memory) plus
     a tail of rows added since; removals move the segment's last row into the hole."""
 
     dimensions: int
     seq: int = 0
-    base: _Segment = field(default_factory=lambda: _empty(0))
-    tail: _Segment = field(default_factory=lambda: _empty(0))
+    base: Segment = field(default_factory=lambda: empty_segment(0))
+    tail: Segment = field(default_factory=lambda: empty_segment(0))
     #: What the sign bits of both segments are taken about (:func:`signs`); fixed until a rewrite.
     center: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=DTYPE))
     #: Rows changed since the base was written to (or read from) the index file.
@@ -196,7 +144,7 @@ class _ScopeVectors:
     def size(self) -> int:
         return self.base.size + self.tail.size
 
-    def segments(self) -> tuple[_Segment, _Segment]:
+    def segments(self) -> tuple[Segment, Segment]:
         return self.base, self.tail
 
     def _base_positions(self, rowids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -266,8 +214,8 @@ class _ScopeVectors:
 
     def copy(self) -> _ScopeVectors:
         rowids, matrix, codes = self.flat()
-        base = _Segment(rowids.copy(), matrix.copy(), len(rowids), codes.copy())
-        return _ScopeVectors(self.dimensions, self.seq, base, _empty(self.dimensions), self.center)
+        base = Segment(rowids.copy(), matrix.copy(), len(rowids), codes.copy())
+        return _ScopeVectors(self.dimensions, self.seq, base, empty_segment(self.dimensions), self.center)
 
     def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All rowids, rows and sign bits (a copy only when the tail holds rows)."""
@@ -328,146 +276,6 @@ class _ReadWriteLock:
             with self._cond:
                 self._writing = False
                 self._cond.notify_all()
-
-
-#: (memory id, seq) of the scope's latest memories at a sequence number, then ("", deletes by then).
-Anchors = list[tuple[str, int]]
-
-
-def _same_history(recorded: object, now: Anchors) -> bool:
-    """Whether the database still tells the history an index file was written from.
-
-    In that history the memories last written by the file's sequence number can only leave that set
-    (updated or deleted later), and the count of deletes by then never changes. So: the deletes
-    match, one recorded memory is still where it was, and every memory the database now has between
-    the oldest recorded one and the file's number is a recorded one.
-    """
-    if not isinstance(recorded, list) or not recorded:
-        return False
-    try:
-        pairs = [(str(item[0]), int(item[1])) for item in recorded]
-    except (TypeError, ValueError, IndexError):
-        return False
-    *memories, deletes = pairs
-    *current, current_deletes = now
-    if deletes != current_deletes:
-        return False
-    if not memories:
-        return not current
-    known = set(memories)
-    oldest = min(seq for _, seq in memories)
-    return any(pair in known for pair in current) and all(pair in known for pair in current if pair[1] >= oldest)
-
-
-class IndexFiles:
-    """The ``<database>.vectors/`` folder: one file per (account, scope, model), written by rename.
-
-    Layout: a 4 KiB header (magic, then JSON: format, database instance, model, dimensions, seq,
-    anchors (the scope's latest memories and deletes as of seq, :func:`_same_history`), rows), the
-    float16 matrix from byte 4096, then the int64 rowids, then each row's sign bits (:func:`signs`),
-    then their float16 center.
-    """
-
-    def __init__(self, folder: Path, instance: int) -> None:
-        self.folder = folder
-        self.instance = instance
-
-    def path(self, account: str, scope: str, model_id: str) -> Path:
-        digest = hashlib.sha256("\0".join((account, scope, model_id)).encode()).hexdigest()[:32]
-        return self.folder / f"{digest}.mlvx"
-
-    def _header(self, model_id: str, dimensions: int, seq: int, rows: int, anchors: Anchors) -> bytes:
-        meta = {
-            "anchors": anchors,
-            "format": FILE_FORMAT,
-            "instance": self.instance,
-            "model": model_id,
-            "dimensions": dimensions,
-            "seq": seq,
-            "rows": rows,
-        }
-        return (_MAGIC + json.dumps(meta).encode()).ljust(_HEADER_BYTES, b"\0")
-
-    def write(
-        self,
-        path: Path,
-        model_id: str,
-        dimensions: int,
-        seq: int,
-        anchors: Anchors,
-        chunks: Iterator[tuple[np.ndarray, np.ndarray]],
-        center: np.ndarray,
-    ) -> None:
-        """Stream (rowids, rows) chunks into ``path`` through a temporary file and a rename."""
-        private_dir(self.folder)  # the vectors say what the memories say: as private as the database
-        temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        rowid_parts: list[np.ndarray] = []
-        code_parts: list[np.ndarray] = []
-        rows = 0
-        try:
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
-            os.fchmod(descriptor, PRIVATE_FILE)
-            with os.fdopen(descriptor, "wb") as out:
-                out.write(self._header(model_id, dimensions, seq, 0, anchors))
-                for rowids, matrix in chunks:
-                    out.write(np.ascontiguousarray(matrix, dtype=DTYPE).tobytes())
-                    rowid_parts.append(np.asarray(rowids, dtype=np.int64))
-                    code_parts.append(signs(matrix, center))
-                    rows += len(rowids)
-                for part in [*rowid_parts, *code_parts, np.asarray(center, dtype=DTYPE)]:
-                    out.write(np.ascontiguousarray(part).tobytes())
-                out.seek(0)
-                out.write(self._header(model_id, dimensions, seq, rows, anchors))
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
-
-    def open(
-        self, path: Path, model_id: str, dimensions: int, high_seq: int, anchors_at: Callable[[int], Anchors]
-    ) -> tuple[_Segment, int, np.ndarray] | None:
-        """The file's rows (a copy-on-write mapping), sequence number and sign center, or None when it
-        cannot be trusted.
-
-        ``anchors_at(seq)`` is what the store says of the scope's history up to ``seq`` (see
-        :func:`_same_history`).
-        """
-        try:
-            with open(path, "rb") as src:
-                header = src.read(_HEADER_BYTES)
-            size_on_disk = path.stat().st_size
-        except OSError:
-            return None
-        if len(header) != _HEADER_BYTES or not header.startswith(_MAGIC):
-            return None
-        try:
-            meta = json.loads(header[len(_MAGIC) :].rstrip(b"\0"))
-        except ValueError:
-            return None
-        rows = meta.get("rows")
-        seq = meta.get("seq")
-        if (
-            meta.get("format") != FILE_FORMAT
-            or meta.get("instance") != self.instance
-            or meta.get("model") != model_id
-            or meta.get("dimensions") != dimensions
-            or not isinstance(rows, int)
-            or not isinstance(seq, int)
-            or seq > high_seq  # written from a later state than this database has: not this history
-            or size_on_disk != _HEADER_BYTES + rows * (2 * dimensions + 8 + _code_bytes(dimensions)) + 2 * dimensions
-            or not _same_history(meta.get("anchors"), anchors_at(seq))
-        ):
-            return None
-        center = np.fromfile(path, dtype=DTYPE, count=dimensions, offset=size_on_disk - 2 * dimensions)
-        if rows == 0:
-            return _empty(dimensions), seq, center
-        matrix = np.memmap(path, dtype=DTYPE, mode="c", offset=_HEADER_BYTES, shape=(rows, dimensions))
-        at = _HEADER_BYTES + rows * 2 * dimensions
-        rowids = np.memmap(path, dtype=np.int64, mode="c", offset=at, shape=(rows,))
-        shape = (rows, _code_bytes(dimensions))
-        codes = np.memmap(path, dtype=np.uint8, mode="c", offset=at + rows * 8, shape=shape)
-        return _Segment(rowids, matrix, rows, codes), seq, center
 
 
 class SqliteVectorIndex:
@@ -548,12 +356,12 @@ class SqliteVectorIndex:
                 return self._mapped(opened)
         rowids = np.concatenate([r for r, _ in parts]) if parts else np.zeros(0, dtype=np.int64)
         matrix = np.concatenate([m for _, m in parts]) if parts else np.zeros((0, dims), dtype=DTYPE)
-        return _ScopeVectors(dims, high, _in_memory(rowids, matrix, center), _empty(dims), center)
+        return _ScopeVectors(dims, high, in_memory_segment(rowids, matrix, center), empty_segment(dims), center)
 
-    def _mapped(self, opened: tuple[_Segment, int, np.ndarray]) -> _ScopeVectors:
+    def _mapped(self, opened: tuple[Segment, int, np.ndarray]) -> _ScopeVectors:
         """A scope's vectors as of its index file: the file's rows, nothing changed since."""
         base, seq, center = opened
-        return _ScopeVectors(self._dimensions, seq, base, _empty(self._dimensions), center, file_seq=seq)
+        return _ScopeVectors(self._dimensions, seq, base, empty_segment(self._dimensions), center, file_seq=seq)
 
     def _rewrite_if_due(self, account: str, scope: str, entry: _ScopeVectors) -> _ScopeVectors:
         """Write the scope's rows to its index file once enough changed since the last one."""
@@ -636,7 +444,7 @@ class SqliteVectorIndex:
                 return self._exact(segments, queries, k)
             return self._approximate(segments, entry.center, queries, k)
 
-    def _exact(self, segments: list[_Segment], queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    def _exact(self, segments: list[Segment], queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         rowids = _joined([s.rowids[: s.size] for s in segments])
         results: list[list[tuple[int, float]]] = []
         for start in range(0, len(queries), QUERY_BATCH):
@@ -654,7 +462,7 @@ class SqliteVectorIndex:
         return results
 
     def _approximate(
-        self, segments: list[_Segment], center: np.ndarray, queries: np.ndarray, k: int
+        self, segments: list[Segment], center: np.ndarray, queries: np.ndarray, k: int
     ) -> list[list[tuple[int, float]]]:
         """Hamming scan of the sign bits, then exact float16 scores of the :func:`rescored` closest rows."""
         wanted = rescored(sum(s.size for s in segments), k)
@@ -663,22 +471,12 @@ class SqliteVectorIndex:
         for start in range(0, len(queries), APPROX_QUERY_BATCH):
             chunk = queries[start : start + APPROX_QUERY_BATCH].astype(DTYPE)
             bits = signs(chunk, center)
-            table = _joined(
-                [
-                    np.asarray(
-                        simsimd.cdist(
-                            bits, s.codes[: s.size], metric="hamming", dtype="bin8", out_dtype="uint16", threads=self._threads
-                        )
-                    ).reshape(len(chunk), s.size)
-                    for s in segments
-                ],
-                axis=1,
-            )
+            table = _joined([_hamming(bits, s.codes[: s.size], self._threads) for s in segments], axis=1)
             for query, distances in zip(chunk, table, strict=True):
                 near = _closest(distances, wanted)
                 # Each segment's share of ``near``, as positions within it (``near`` is ascending).
                 bounds = np.searchsorted(near, offsets)
-                picks = [near[lo:hi] - offset for lo, hi, offset in zip(bounds[:-1], bounds[1:], offsets[:-1], strict=True)]
+                picks = [near[lo:hi] - at for lo, hi, at in zip(bounds[:-1], bounds[1:], offsets[:-1], strict=True)]
                 rows = _joined([np.take(s.matrix, at, axis=0) for s, at in zip(segments, picks, strict=True)])
                 rowids = _joined([s.rowids[at] for s, at in zip(segments, picks, strict=True)])
                 scores = np.asarray(simsimd.cdist(query[None, :], rows, metric="dot", out_dtype="float32"))[0]
