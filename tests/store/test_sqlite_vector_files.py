@@ -381,3 +381,19 @@ def test_vectors_of_rows_moved_by_deletes_are_found_and_deleted_rows_are_not(bac
     stored = {v.rowid: v.vector for v in backend.memories.vector_changes(ACCOUNT, SCOPE, 0, MODEL)[0]}
     for rowid, vector in found.items():
         assert vector == pytest.approx(stored[rowid], abs=1e-3)
+
+
+def test_the_hamming_selection_keeps_about_the_rows_asked_for_and_never_a_farther_one() -> None:
+    rng = np.random.default_rng(4)
+    for distances in (
+        rng.integers(0, 385, 100_000).astype(np.uint16),  # spread out: read off a sample
+        np.zeros(100_000, dtype=np.uint16),  # all tied: every row is as close
+        np.where(np.arange(100_000) % 8 == 0, 300, 1).astype(np.uint16),  # the sample sees only far rows
+    ):
+        near = vector_module._closest(distances, 1000)
+        assert len(near) >= 500  # the threshold read off a sample of every 8th row lands near 1000
+        # Nothing left out is closer than anything kept.
+        left_out = np.setdiff1d(np.arange(len(distances)), near)
+        assert left_out.size == 0 or distances[left_out].min() > distances[near].max()
+    # The sample saw only the far rows; the full histogram keeps the 87,500 rows at distance 1.
+    assert len(near) == 87_500

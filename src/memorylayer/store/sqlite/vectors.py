@@ -89,10 +89,12 @@ def _closest(distances: np.ndarray, count: int) -> np.ndarray:
     """
     if count >= len(distances):
         return np.arange(len(distances))
-    step = 8 if len(distances) >= 64 * count else 1
-    counts = np.cumsum(np.bincount(distances[::step]))
-    threshold = int(np.searchsorted(counts, count / step))
-    return np.flatnonzero(distances <= threshold)
+    for step in (8, 1) if len(distances) >= 64 * count else (1,):
+        counts = np.cumsum(np.bincount(distances[::step]))
+        near = np.flatnonzero(distances <= int(np.searchsorted(counts, count / step)))
+        if count // 2 <= len(near) <= 4 * count:  # a sample that misjudged the distance: read all rows
+            break
+    return near
 
 
 def _hamming(bits: np.ndarray, codes: np.ndarray, threads: int) -> np.ndarray:
