@@ -229,7 +229,7 @@ def main() -> None:
         f"what does {random.Random(i).choice(SUBJECTS).lower()} {random.Random(i + 1).choice(VERBS)}?"
         for i in range(args.queries)
     ]
-    home = Path(tempfile.mkdtemp(prefix="ml-bench-"))
+    scratch = home = Path(tempfile.mkdtemp(prefix="ml-bench-"))
     engine = Engine.open(home)
     embedder = engine.embedder
     embedder.embed(["warm up"])
@@ -299,8 +299,7 @@ def main() -> None:
         print(size, json.dumps(scale[str(size)]), file=sys.stderr)
     results["scale"] = scale
     engine.close()
-    if not args.homes:
-        shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)  # kept homes (--homes) stay
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
