@@ -2,6 +2,12 @@
 the first search of a new process (cold start), and searches from 1, 2 and 4 concurrent clients.
 
     .venv/bin/python bench/perf.py [--sizes 1000,10000,100000,1000000] [--queries 60] [--out bench/results/perf.json]
+        [--homes DIR]
+
+``--homes DIR`` keeps each size's scope in ``DIR/<size>`` and reuses it on later runs (building the 1M
+scope takes a while); a missing one is built from the largest smaller one kept. Each size also reports
+search time split into its parts (query embed, vector index, keyword side, the rest: fusion, rows) and the
+vector index's recall@10 and recall@50 against an exact scan of the same scope.
 
 Every figure comes from one run, next to the raw embedder's own figures measured in the same run,
 so ratios are meaningful on a noisy 2-core machine. Memories beyond the first ``--real`` ones are
@@ -28,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from memorylayer.engine import Engine
+from memorylayer.engine.retrieval import lexical_match_terms
+from memorylayer.engine.text import analyze_query
 from memorylayer.engine.writes import Prepared
 from memorylayer.types import NewMemory
 
@@ -88,6 +96,8 @@ COLD_START = """
 import json, sys, time
 from pathlib import Path
 from memorylayer.engine import Engine
+from memorylayer.engine.retrieval import lexical_match_terms
+from memorylayer.engine.text import analyze_query
 start = time.perf_counter()
 engine = Engine.open(Path(sys.argv[1]))
 engine.embedder.embed(["warm up"])
@@ -131,12 +141,87 @@ def concurrent_searches(engine: Engine, queries: list[str], clients: int, second
     return sum(counts) / seconds
 
 
+def grow(engine: Engine, base: np.ndarray, texts: list[str], real: int, size: int) -> None:
+    """Fill scope "main" up to ``size`` memories: the first ``real`` with real vectors, then perturbed copies.
+
+    Chunk ``n``'s vectors come from its own seed, so a scope grown in steps (or reused from ``--homes``)
+    holds the same vectors as one grown at once.
+    """
+    stored = scope_size(engine)
+    if stored == 0:
+        engine.commit(Prepared("main", [NewMemory(t) for t in texts[:real]], list(base), dedup="none"))
+        stored = real
+    while stored < size:
+        chunk = min(5000, size - stored)
+        rng = np.random.default_rng((3, stored))
+        vectors = base[rng.integers(0, len(base), chunk)] + rng.normal(0, 0.05, (chunk, base.shape[1]))
+        vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+        items = [NewMemory(text) for text in texts[stored : stored + chunk]]
+        # Bulk load with prepared vectors: the public prepare/commit split, embedding skipped.
+        engine.commit(Prepared("main", items, list(vectors), dedup="none"))
+        stored += chunk
+
+
+def scope_size(engine: Engine) -> int:
+    return engine._shared.index.size(engine.account, "main")
+
+
+def kept_home(homes: Path, size: int, base: np.ndarray, texts: list[str], real: int) -> Path:
+    """``homes/<size>``, built (from the largest smaller home kept, else from nothing) when missing."""
+    home = homes / str(size)
+    if home.exists():
+        return home
+    smaller = sorted(int(p.name) for p in homes.glob("[0-9]*") if p.name.isdigit() and int(p.name) < size)
+    building = homes / f"{size}.building"
+    shutil.rmtree(building, ignore_errors=True)
+    if smaller:
+        shutil.copytree(homes / str(smaller[-1]), building)
+    engine = Engine.open(building)
+    grow(engine, base, texts, real, size)
+    engine.close()
+    building.rename(home)
+    return home
+
+
+def split(engine: Engine, queries: list[str], top_k: int) -> dict[str, float]:
+    """Median time of the vector index, of an exact scan of the same scope, and of the keyword side
+    (term statistics and BM25) per query, each called as search calls it; and the index's
+    recall@10/@50 against the exact scan."""
+    retriever = engine._shared.retriever
+    store, index, account = retriever.store, retriever.index, engine.account
+    pool = engine.ranking.pool_size(top_k)
+    vector_ms, exact_ms, keyword_ms, recall10, recall50 = [], [], [], [], []
+    for query in queries:
+        vector = engine.embedder.embed([query])[0]
+        start = time.perf_counter()
+        found = index.search(account, "main", vector, pool)
+        vector_ms.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        exact = index.search(account, "main", vector, pool, exact=True)
+        exact_ms.append((time.perf_counter() - start) * 1000)
+        for k, out in ((10, recall10), (50, recall50)):
+            out.append(len({r for r, _ in found[:k]} & {r for r, _ in exact[:k]}) / k)
+        start = time.perf_counter()
+        terms = analyze_query(query)
+        documents, frequencies = store.term_stats(terms)
+        store.lexical(account, "main", lexical_match_terms(terms, frequencies, documents, engine.ranking), pool)
+        keyword_ms.append((time.perf_counter() - start) * 1000)
+    return {
+        "vector_p50_ms": statistics.median(vector_ms),
+        "exact_scan_p50_ms": statistics.median(exact_ms),
+        "keyword_p50_ms": statistics.median(keyword_ms),
+        "recall_at_10_vs_exact": statistics.mean(recall10),
+        "recall_at_50_vs_exact": statistics.mean(recall50),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--real", type=int, default=1000, help="memories embedded for real")
     parser.add_argument("--out", default="bench/results/perf.json")
+    parser.add_argument("--homes", help="keep and reuse each size's scope under this folder")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     texts = corpus(max(sizes) + 200)
@@ -144,7 +229,7 @@ def main() -> None:
         f"what does {random.Random(i).choice(SUBJECTS).lower()} {random.Random(i + 1).choice(VERBS)}?"
         for i in range(args.queries)
     ]
-    home = Path(tempfile.mkdtemp(prefix="ml-bench-"))
+    scratch = home = Path(tempfile.mkdtemp(prefix="ml-bench-"))
     engine = Engine.open(home)
     embedder = engine.embedder
     embedder.embed(["warm up"])
@@ -180,25 +265,23 @@ def main() -> None:
     }
 
     base = embedder.embed(sample)
-    rng = np.random.default_rng(3)
-    stored = args.real
     scale: dict[str, object] = {}
     for size in sizes:
-        while stored < size:
-            chunk = min(5000, size - stored)
-            vectors = base[rng.integers(0, len(base), chunk)] + rng.normal(0, 0.05, (chunk, base.shape[1]))
-            vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-            items = [NewMemory(text) for text in texts[stored : stored + chunk]]
-            # Bulk load with prepared vectors: the public prepare/commit split, embedding skipped.
-            engine.commit(Prepared("main", items, list(vectors), dedup="none"))
-            stored += chunk
+        if args.homes:
+            engine.close()
+            home = kept_home(Path(args.homes), size, base, texts, args.real)
+            engine = Engine.open(home)
+            embedder = engine.embedder
+            embedder.embed(["warm up"])
+        else:
+            grow(engine, base, texts, args.real, size)
         engine.search(queries[0], scope="main")  # sync the vector index once
         # Embedding alone, search and recall take turns query by query, so all three see the same noise.
         embed_q, search, recall = [], [], []
         for query in queries:
-            embed_q += timed(lambda query=query: embedder.embed([query]), 1)
-            search += timed(lambda query=query: engine.search(query, scope="main", top_k=5), 1)
-            recall += timed(lambda query=query: engine.recall("main", query), 1)
+            embed_q += timed(lambda query=query, embedder=embedder: embedder.embed([query]), 1)
+            search += timed(lambda query=query, engine=engine: engine.search(query, scope="main", top_k=5), 1)
+            recall += timed(lambda query=query, engine=engine: engine.recall("main", query), 1)
         scale[str(size)] = {
             "query_embed_p50_ms": statistics.median(embed_q),
             "search_p50_ms": statistics.median(search),
@@ -206,6 +289,7 @@ def main() -> None:
             "recall_p50_ms": statistics.median(recall),
             "recall_p95_ms": pct(recall, 0.95),
             "search_vs_embed": statistics.median(search) / statistics.median(embed_q),
+            **split(engine, queries, 5),
             "rss_mb": rss_mb(),
         }
         throughput = {n: concurrent_searches(engine, queries, n) for n in (1, 2, 4)}
@@ -215,7 +299,7 @@ def main() -> None:
         print(size, json.dumps(scale[str(size)]), file=sys.stderr)
     results["scale"] = scale
     engine.close()
-    shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)  # kept homes (--homes) stay
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))

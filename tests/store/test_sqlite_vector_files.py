@@ -292,3 +292,108 @@ def test_a_folder_that_cannot_be_written_leaves_searches_working_from_memory(bac
     assert len(index.search(ACCOUNT, SCOPE, query, 10)) == 6
     put(backend.memories, "one more", vector=toward(query, 77, 0.999))
     assert index.search(ACCOUNT, SCOPE, query, 1)[0][1] == pytest.approx(0.999, abs=2e-3)
+
+
+def _approximate_index(backend: SqliteBackend, monkeypatch: pytest.MonkeyPatch) -> tuple[SqliteVectorIndex, list[int]]:
+    """An index that searches any scope of 200+ rows through its sign bits, rescoring 100 rows; and a
+    list that records the size of each scope it searched approximately."""
+    monkeypatch.setattr(vector_module, "RESCORE_MIN", 100)
+    approximate: list[int] = []
+    real = SqliteVectorIndex._approximate
+
+    def spy(self: SqliteVectorIndex, segments: list, center: np.ndarray, queries: np.ndarray, k: int) -> list:
+        approximate.append(sum(segment.size for segment in segments))
+        return real(self, segments, center, queries, k)
+
+    monkeypatch.setattr(SqliteVectorIndex, "_approximate", spy)
+    index = SqliteVectorIndex(
+        backend.memories, MODEL, DIMENSIONS, folder=backend.vector_folder, persist_min_rows=1, approx_min_rows=200
+    )
+    return index, approximate
+
+
+def _planted(backend: SqliteBackend, query: np.ndarray, near: int, far: int) -> list[int]:
+    """``near`` memories close to ``query`` (cosine 0.5 to 0.85) among ``far`` random ones; the near rowids."""
+    planted = []
+    for n in range(far + near):
+        if n % (far // near) == 0 and len(planted) < near:
+            rowid, _ = put(backend.memories, f"near {n}", vector=toward(query, n, 0.5 + 0.35 * len(planted) / near))
+            planted.append(rowid)
+        else:
+            put(backend.memories, f"far {n}")
+    return planted
+
+
+def _ids(found: list[tuple[int, float]]) -> list[int]:
+    return [rowid for rowid, _ in found]
+
+
+def test_a_large_scope_is_searched_through_sign_bits_and_finds_what_the_exact_scan_finds(
+    backend: SqliteBackend, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, approximate = _approximate_index(backend, monkeypatch)
+    query = unit("query")
+    planted = _planted(backend, query, near=10, far=600)
+    found = index.search(ACCOUNT, SCOPE, query, 10)
+    exact = index.search(ACCOUNT, SCOPE, query, 10, exact=True)
+    assert approximate == [610]
+    assert _ids(found) == _ids(exact) == planted[::-1]
+    assert [s for _, s in found] == pytest.approx([s for _, s in exact], abs=1e-6)  # rescored exactly
+
+    # A new process maps the sign bits with the rows and answers the same.
+    second = SqliteBackend(path)
+    try:
+        fresh, seen = _approximate_index(second, monkeypatch)
+        assert fresh.search(ACCOUNT, SCOPE, query, 10) == found
+        assert seen == [610] and isinstance(fresh._scopes[(ACCOUNT, SCOPE)].base.codes, np.memmap)
+    finally:
+        second.close()
+
+
+def test_the_sign_bits_follow_replaced_deleted_and_new_vectors(
+    backend: SqliteBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, approximate = _approximate_index(backend, monkeypatch)
+    query = unit("query")
+    planted = _planted(backend, query, near=10, far=400)
+    index.search(ACCOUNT, SCOPE, query, 10)  # the file is written; what follows lands on top of it
+    records = backend.memories.get_many_by_rowid(ACCOUNT, planted)
+    backend.memories.delete(ACCOUNT, [records[planted[-1]].id])
+    moved = records[planted[-2]]
+    backend.memories.replace(moved, unit("elsewhere"), None)
+    newest, _ = put(backend.memories, "newest", vector=toward(query, 7, 0.99))
+    found = index.search(ACCOUNT, SCOPE, query, 9)
+    assert _ids(found) == _ids(index.search(ACCOUNT, SCOPE, query, 9, exact=True))
+    assert _ids(found) == [newest, *planted[-3::-1]]
+    assert len(approximate) == 2
+
+
+def test_vectors_of_rows_moved_by_deletes_are_found_and_deleted_rows_are_not(backend: SqliteBackend) -> None:
+    query, rowids = _fill(backend, 12)
+    index = _index(backend)
+    index.search(ACCOUNT, SCOPE, query, 3)  # the rows now come from the mapped file
+    order = sorted(rowids)
+    deleted = [order[1], order[4], order[5]]  # each delete moves the base's last row into its hole
+    backend.memories.delete(ACCOUNT, [rowids[r] for r in deleted])
+    newest, _ = put(backend.memories, "newest", vector=toward(query, 50, 0.3))
+    found = index.vectors(ACCOUNT, SCOPE, [*order, newest, 10_000])
+    assert sorted(found) == sorted(set(order) - set(deleted)) + [newest]
+    stored = {v.rowid: v.vector for v in backend.memories.vector_changes(ACCOUNT, SCOPE, 0, MODEL)[0]}
+    for rowid, vector in found.items():
+        assert vector == pytest.approx(stored[rowid], abs=1e-3)
+
+
+def test_the_hamming_selection_keeps_about_the_rows_asked_for_and_never_a_farther_one() -> None:
+    rng = np.random.default_rng(4)
+    for distances in (
+        rng.integers(0, 385, 100_000).astype(np.uint16),  # spread out: read off a sample
+        np.zeros(100_000, dtype=np.uint16),  # all tied: every row is as close
+        np.where(np.arange(100_000) % 8 == 0, 300, 1).astype(np.uint16),  # the sample sees only far rows
+    ):
+        near = vector_module._closest(distances, 1000)
+        assert len(near) >= 500  # the threshold read off a sample of every 8th row lands near 1000
+        # Nothing left out is closer than anything kept.
+        left_out = np.setdiff1d(np.arange(len(distances)), near)
+        assert left_out.size == 0 or distances[left_out].min() > distances[near].max()
+    # The sample saw only the far rows; the full histogram keeps the 87,500 rows at distance 1.
+    assert len(near) == 87_500
