@@ -19,7 +19,7 @@ from ..embedding.embedder import Embedder
 from ..store.base import Store, VectorIndex
 from ..types import SearchHit, now_ms
 from .affinity import bears_on, topics_for
-from .ranking import RankingConfig, coverage, final_score, fuse, idf, ordering_relevance
+from .ranking import RankingConfig, Scorer, coverage, fuse, idf, ordering_relevance
 from .text import analyze_query
 from .when import TimeWindow, time_window
 
@@ -131,6 +131,7 @@ class Retriever:
         signals = {r: s for r, s in signals.items() if r in fields}
         self._rerank(account, query, signals)
         now = now_ms()
+        score = Scorer(now, self.config)
         window = self._window(query, now)
         if window is not None:
             for rowid, s in signals.items():
@@ -138,7 +139,7 @@ class Retriever:
                     s["time"] = self.config.time_window_weight
         ranked = sorted(
             (
-                (final_score(fields[rowid], timed_relevance(s), now, self.config), rowid)
+                (score(fields[rowid], timed_relevance(s)), rowid)
                 for rowid, s in signals.items()
                 if s["relevance"] >= floor
             ),
