@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..limits import IMPORTANCE_MAX
 from ..types import MemoryRecord
 
 
@@ -187,10 +188,32 @@ class Scorer:
 
     def __init__(self, now: int, config: RankingConfig) -> None:
         self.now = now
-        self.weights = (config.relevance_weight, config.recency_weight, config.importance_weight, config.activation_weight)
+        self.weights = (
+            config.relevance_weight,
+            config.recency_weight,
+            config.importance_weight,
+            config.activation_weight,
+        )
         self.half_life = config.recency_half_life_days
         self.decay = config.activation_decay
         self.source_factor = config.source_factor
+        factors = [1.0, *config.source_factor.values()]
+        #: The ceiling below holds only when no weight or factor is negative (every config in use).
+        self._bounded = min(*self.weights, *factors) >= 0
+        self._top_factor = max(factors)
+
+    def ceiling(self, relevance: float) -> float:
+        """The highest score a memory of ``relevance`` can get: recency, importance and activation at
+        their maximum (1), the largest source factor.
+
+        The same sum in the same order with each part at least as large, so it bounds the floats too
+        (rounding is monotone).
+        """
+        if not self._bounded:
+            return math.inf
+        relevance_weight, recency_weight, importance_weight, activation_weight = self.weights
+        score = relevance_weight * relevance + recency_weight + importance_weight * IMPORTANCE_MAX + activation_weight
+        return min(max(score * self._top_factor, 0.0), 1.0)
 
     def __call__(self, memory: Rankable, relevance: float) -> float:
         now, d = self.now, self.decay
