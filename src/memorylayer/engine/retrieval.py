@@ -6,7 +6,8 @@
 3. An optional cross-encoder blended into the head of the list.
 4. Final order from relevance and the priors of :func:`.ranking.final_score`.
 
-Ranking reads only the store's ranking columns; full rows are fetched for the results alone.
+Ranking reads only the store's ranking columns, and only of the candidates whose relevance can still
+reach the top (:meth:`Retriever._best`); full rows are fetched for the results alone.
 """
 
 from __future__ import annotations
@@ -129,14 +130,13 @@ class Retriever:
         return found
 
     def _order(self, account: str, query: str, signals: Signals, limit: int, floor: float) -> list[SearchHit]:
-        now = now_ms()
         fields = None
         if self.reranker is not None:
             # The cross-encoder reads the head of the live candidates: every ranking column first.
             fields = self.store.rank_fields(account, list(signals))
             signals = {r: s for r, s in signals.items() if r in fields}
             self._rerank(account, query, signals)
-        ranked = self._best(account, query, signals, fields, now, limit, floor)
+        ranked = self._best(account, query, signals, fields, now_ms(), limit, floor)
         records = self.store.get_many_by_rowid(account, [rowid for _, rowid in ranked])
         return [SearchHit(records[rowid], score, signals[rowid]) for score, rowid in ranked if rowid in records]
 
