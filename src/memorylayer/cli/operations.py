@@ -88,6 +88,36 @@ def remember_document(
     say(result.document, ": ", str(len(result.chunks)), " chunks (", str(result.removed), " old ones removed)")
 
 
+@app.command("remember-batch")
+def remember_batch(
+    path: Annotated[Path, typer.Argument(help="JSON Lines: one memory a line, {\"value\", \"key\", \"importance\", \"created_at\"}.")],
+    namespace: Namespace = "default",
+    dedup: Annotated[bool, typer.Option(help="--no-dedup keeps every unkeyed value even when it repeats.")] = True,
+    home: Home = None,
+    database: Database = None,
+    as_json: Json = False,
+) -> None:
+    """Store 1-1,000 memories from a JSON Lines file in one transaction, with what became of each line.
+
+    A bad line (its number is given) refuses the whole file and writes nothing.
+
+    Example: memorylayer remember-batch notes.jsonl -n project
+    """
+    from dataclasses import replace
+
+    from ..engine.jsonl import parse, read_lines
+
+    with engine_for(home, database, as_json) as engine:
+        with path.open(encoding="utf-8", errors="surrogateescape") as fp:
+            items = [replace(item, source="explicit") for _, item in parse(read_lines(fp), namespace)]
+        result = engine.add_batch(namespace, items, dedup=dedup)
+    rows = [{"index": r.index, "status": r.status, "id": r.id, "supersedes": r.supersedes} for r in result.items]
+    if as_json:
+        emit_json({"results": rows, "memories": [shapes.memory(m) for m in result.memories]})
+        return
+    table(["item", "status", "id", "supersedes"], [[str(r["index"] + 1), r["status"], r["id"], " ".join(r["supersedes"])] for r in rows])
+
+
 @app.command()
 def usage(registry: Registry = None, as_json: Json = False) -> None:
     """Show this month's operation budgets of the saved API key on its server (shared by every machine using it).

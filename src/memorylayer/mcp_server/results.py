@@ -85,6 +85,17 @@ class DocumentOut(BaseModel):
     removed: int
 
 
+class BatchItemOut(BaseModel):
+    index: int
+    status: Literal["stored", "updated", "superseded", "duplicate", "unchanged"]
+    memory_id: str
+    supersedes: list[str]
+
+
+class BatchOut(BaseModel):
+    results: list[BatchItemOut]
+
+
 class EvidenceOut(MemoryOut):
     score: float
 
