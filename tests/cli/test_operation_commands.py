@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,3 +93,27 @@ def test_remember_document_stores_a_file_as_chunks_and_replaces_them(tmp_path: P
     (tmp_path / "blank.md").write_text("  \n", encoding="utf-8")
     code, out = run("remember-document", str(tmp_path / "blank.md"), "--json")
     assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request"
+
+
+def test_remember_batch_reports_each_line_and_refuses_a_bad_file(tmp_path: Path) -> None:
+    lines = [
+        {"value": "Caroline moved to Boston in 2021."},
+        {"value": "UTC+1", "key": "timezone", "importance": 0.8},
+        {"value": "Caroline moved to Boston in 2021."},
+    ]
+    good = tmp_path / "notes.jsonl"
+    good.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    code, out = run("remember-batch", str(good), "-n", "life", "--json")
+    assert code == 0, out
+    results = json.loads(out)["results"]
+    assert [(r["index"], r["status"]) for r in results] == [(0, "stored"), (1, "stored"), (2, "duplicate")]
+    assert results[2]["id"] == results[0]["id"]
+    code, out = run("remember-batch", str(good), "-n", "life")
+    assert code == 0 and re.findall(r"\b(stored|updated|duplicate|unchanged)\b", out) == ["duplicate", "unchanged", "duplicate"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"value": "a new fact"}\n{"value": "x", "importance": 7}\n', encoding="utf-8")
+    code, out = run("remember-batch", str(bad), "-n", "life", "--json")
+    assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request"
+    assert "line 2" in json.loads(out)["error"]["message"]
+    code, out = run("list", "-n", "life", "--json")
+    assert "a new fact" not in out

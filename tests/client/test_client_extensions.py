@@ -119,3 +119,15 @@ def test_expiry_and_as_of_through_the_sdk(sdk: Make) -> None:
     assert [mem.value for mem in listed.memories] == ["free"]
     with pytest.raises(InvalidRequest, match="ttlSeconds"):
         client.add("t", "x", key="k", ttl_seconds=0)
+
+
+def test_add_batch_reports_each_item_in_order(sdk: Make) -> None:
+    client = sdk()
+    first = client.add_batch("t", [{"key": "city", "value": "Lisbon"}, "Joanna: Bye Nate!"])
+    assert [(r.index, r.status) for r in first.results] == [(0, "stored"), (1, "stored")]
+    again = client.add_batch("t", [{"key": "city", "value": "Porto"}, "Joanna: Bye, Nate!!", "Joanna: Bye, Nate!!"])
+    assert all(isinstance(r, m.BatchItemResult) for r in again.results)
+    assert [r.status for r in again.results] == ["updated", "superseded", "duplicate"]
+    assert again.results[0].id == first.results[0].id
+    assert again.results[1].supersedes == [first.results[1].id]
+    assert again.results[2].id == again.results[1].id and again.skipped == 1

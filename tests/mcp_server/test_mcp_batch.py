@@ -1,0 +1,44 @@
+"""memory_remember_batch over MCP: what became of each item, and a bad item refusing the batch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from memorylayer.mcp_server import LocalAccess, build_server
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def server(engine: Any) -> Any:
+    return build_server(LocalAccess(engine))
+
+
+async def test_remember_batch_reports_each_item(server: Any, call: Any, call_error: Any, engine: Any) -> None:
+    items = [
+        {"content": "Caroline moved to Boston in 2021."},
+        {"content": "Europe/Lisbon", "key": "timezone", "importance": 0.9},
+        {"content": "Caroline moved to Boston in 2021."},
+        {"content": "Caroline went to a support group", "created_at": "2023-05-08 13:56"},
+    ]
+    async with Client(server) as client:
+        out = await call(client, "memory_remember_batch", items=items, namespace="life")
+        statuses = [(r["index"], r["status"]) for r in out["results"]]
+        assert statuses == [(0, "stored"), (1, "stored"), (2, "duplicate"), (3, "stored")]
+        assert out["results"][2]["memory_id"] == out["results"][0]["memory_id"]
+        again = await call(
+            client, "memory_remember_batch", items=[{"content": "Europe/Berlin", "key": "timezone"}], namespace="life"
+        )
+        assert again["results"] == [
+            {"index": 0, "status": "updated", "memory_id": out["results"][1]["memory_id"], "supersedes": []}
+        ]
+        bad = [{"content": "kept?"}, {"content": "x", "created_at": "next tuesday"}]
+        message = await call_error(client, "memory_remember_batch", items=bad, namespace="life")
+        assert message.startswith("[invalid_request]") and "items[1].created_at" in message
+        empty = await call_error(client, "memory_remember_batch", items=[], namespace="life")
+        assert "items" in empty
+    assert engine.count("life") == 3
+    assert engine.get(out["results"][3]["memory_id"]).created_at == 1683554160000
