@@ -12,6 +12,9 @@ from . import validation as v
 from .answer import EVIDENCE as ANSWER_EVIDENCE
 from .answer import Answer, ask_model, extractive
 from .chunking import chunk_key, split_document
+from .verify import CANDIDATES as VERIFY_CANDIDATES
+from .verify import Verification, judge
+from .verify import ask_model as ask_judge
 
 if TYPE_CHECKING:
     from ..store.base import Backend
@@ -33,7 +36,14 @@ class _Engine(Protocol):
     def get(self, memory_id: str) -> MemoryRecord: ...
     def get_key(self, scope: str, key: str) -> MemoryRecord | None: ...
     def recall(
-        self, scope: str, query: str, *, max_items: int = ..., max_tokens: int = ..., threshold: str | None = ...
+        self,
+        scope: str,
+        query: str,
+        *,
+        max_items: int = ...,
+        max_tokens: int = ...,
+        threshold: str | None = ...,
+        record_access: bool = ...,
     ) -> RecallResult: ...
 
 
@@ -134,3 +144,27 @@ class Operations:
         if not offline and hasattr(model, "complete_json"):
             return ask_model(model, question, result.hits)
         return extractive(question, result.hits)
+
+    def verify(
+        self: _Engine, scope: str, statement: str, *, max_items: int = VERIFY_CANDIDATES, offline: bool = False
+    ) -> Verification:
+        """verify: ``statement`` checked against ``scope``: supported, contradicted or not enough information.
+
+        The candidates are what :meth:`recall` finds for the statement (up to ``max_items``, the
+        permissive threshold; a check is not a use, so access history is untouched). Offline, keyed
+        facts, slots, numbers, dates and negation decide (:mod:`.verify`); with a model configured
+        (and ``offline`` False) the model judges and cites memory ids.
+
+        Raises:
+            InvalidRequest: a bad scope, statement or max_items.
+            ExtractionFailed: the configured model could not be reached or answered no verdict.
+        """
+        statement = v.text(statement, "statement", limits.STATEMENT).strip()
+        budget = limits.MAX_TOKENS.max
+        found = self.recall(
+            scope, statement, max_items=max_items, max_tokens=budget, threshold="permissive", record_access=False
+        )
+        model = self._shared.extractor
+        if not offline and hasattr(model, "complete_json"):
+            return ask_judge(model, statement, found.hits)
+        return judge(statement, found.hits)
