@@ -109,7 +109,11 @@ def test_remember_batch_reports_each_line_and_refuses_a_bad_file(tmp_path: Path)
     assert [(r["index"], r["status"]) for r in results] == [(0, "stored"), (1, "stored"), (2, "duplicate")]
     assert results[2]["id"] == results[0]["id"]
     code, out = run("remember-batch", str(good), "-n", "life")
-    assert code == 0 and re.findall(r"\b(stored|updated|duplicate|unchanged)\b", out) == ["duplicate", "unchanged", "duplicate"]
+    assert code == 0 and re.findall(r"\b(stored|updated|duplicate|unchanged)\b", out) == [
+        "duplicate",
+        "unchanged",
+        "duplicate",
+    ]
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"value": "a new fact"}\n{"value": "x", "importance": 7}\n', encoding="utf-8")
     code, out = run("remember-batch", str(bad), "-n", "life", "--json")

@@ -153,6 +153,25 @@ class AnswerResponse(Envelope):
     evidence: list[Evidence]
 
 
+class VerifyEvidence(WireModel):
+    """A memory a verdict rests on: the ``check`` that decided (``key``, ``slot``, ``negation``,
+    ``number``, ``date``, ``overlap`` or ``llm``) and the ``reason`` in words."""
+
+    memory: Memory
+    check: str
+    reason: str
+
+
+class VerifyResponse(Envelope):
+    """``verify`` (an extension): ``verdict`` is ``supported``, ``contradicted`` or
+    ``not_enough_information``; ``method`` is ``rules`` or ``llm``."""
+
+    statement: str
+    verdict: Literal["supported", "contradicted", "not_enough_information"]
+    method: str
+    evidence: list[VerifyEvidence]
+
+
 class OperationBudget(WireModel):
     used: int
     limit: int | None

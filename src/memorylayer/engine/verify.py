@@ -108,7 +108,11 @@ def _negated(text: str) -> bool:
 def _window(text: str) -> tuple[int | None, int | None] | None:
     # Absolute dates only: a relative phrase ("last May") has no fixed meaning across the two texts.
     found = time_window(text, int(datetime(2100, 1, 1, tzinfo=UTC).timestamp() * 1000))
-    return None if found is None or re.search(r"\bago\b|\blast\b|yesterday", found.phrase, re.I) else (found.start, found.end)
+    return (
+        None
+        if found is None or re.search(r"\bago\b|\blast\b|yesterday", found.phrase, re.I)
+        else (found.start, found.end)
+    )
 
 
 def _disjoint(a: tuple[int | None, int | None], b: tuple[int | None, int | None]) -> bool:
@@ -117,7 +121,7 @@ def _disjoint(a: tuple[int | None, int | None], b: tuple[int | None, int | None]
 
 
 def _as_user(statement: str) -> str:
-    """"I live in Berlin." as the extractor writes facts ("User lives in Berlin."), so slots match it."""
+    """ "I live in Berlin." as the extractor writes facts ("User lives in Berlin."), so slots match it."""
     match = re.match(r"^\s*I\s+(am|was|have|'m)?\s*(\w+)", statement)
     if match is None:
         return statement

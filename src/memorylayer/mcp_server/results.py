@@ -96,6 +96,19 @@ class BatchOut(BaseModel):
     results: list[BatchItemOut]
 
 
+class VerifyEvidenceOut(BaseModel):
+    memory: MemoryOut
+    check: str
+    reason: str
+
+
+class VerifyOut(BaseModel):
+    statement: str
+    verdict: Literal["supported", "contradicted", "not_enough_information"]
+    method: str
+    evidence: list[VerifyEvidenceOut]
+
+
 class EvidenceOut(MemoryOut):
     score: float
 

@@ -34,6 +34,7 @@ from .results import (
     RecallOut,
     SearchOut,
     StoreOut,
+    VerifyOut,
     array,
     memory_out,
     obj,
@@ -431,6 +432,23 @@ def memory_remember_batch(
     return obj({"results": rows})
 
 
+Statement = Annotated[str, _text(L.STATEMENT, "The statement to check against memory")]
+Candidates = Annotated[int, _int(L.MAX_ITEMS, "Most memories to check it against. Default: 8")]
+
+
+def memory_verify(
+    ctx: ToolContext, statement: Statement, namespace: Namespace = DEFAULT_NAMESPACE, max_items: Candidates = 8
+) -> Annotated[CallToolResult, VerifyOut]:
+    """verify: check a statement against a namespace's memories. The verdict is supported,
+    contradicted or not_enough_information, with the memories it rests on and the reason (a keyed
+    fact, a slot, a number, a date, a negation, or the memory stating it). Over HTTP it needs a
+    plan with the advanced operations."""
+    engine = engine_for(ctx, "memory_verify", READ_SCOPE, operation="verify")
+    res = engine.verify(namespace, statement, max_items=max_items)
+    evidence = [{"memory": memory_out(e.memory), "check": e.check, "reason": e.reason} for e in res.evidence]
+    return obj({"statement": res.statement, "verdict": res.verdict, "method": res.method, "evidence": evidence})
+
+
 # ---- registration --------------------------------------------------------------------------------
 
 
@@ -471,6 +489,7 @@ TOOLS = (
     Tool(memory_answer, "Answer from memory", _READ),
     Tool(memory_remember_document, "Remember a document", _CHANGE),
     Tool(memory_remember_batch, "Remember many memories", _CHANGE),
+    Tool(memory_verify, "Verify a statement", _READ),
 )
 TOOL_NAMES = tuple(tool.fn.__name__ for tool in TOOLS)
 
