@@ -121,3 +121,19 @@ def test_remember_batch_reports_each_line_and_refuses_a_bad_file(tmp_path: Path)
     assert "line 2" in json.loads(out)["error"]["message"]
     code, out = run("list", "-n", "life", "--json")
     assert "a new fact" not in out
+
+
+def test_verify_prints_the_verdict_and_the_evidence() -> None:
+    code, out = run("remember", "Melanie has two dogs named Rex and Bo.", "-n", "friends", "--json")
+    dogs = json.loads(out)["memories"][0]["id"]
+    code, out = run("verify", "Melanie has three dogs.", "-n", "friends")
+    assert code == 0 and out.splitlines()[0] == "contradicted"
+    assert out.splitlines()[1].startswith(f"  number {dogs}: 2 rather than 3")
+    code, out = run("verify", "Melanie has 2 dogs.", "-n", "friends", "--json")
+    body = json.loads(out)
+    assert body["verdict"] == "supported" and body["method"] == "rules"
+    assert body["evidence"][0]["memory"]["id"] == dogs and body["evidence"][0]["check"] == "overlap"
+    code, out = run("verify", "Bob drives a red car.", "-n", "friends")
+    assert code == 0 and out.strip() == "not_enough_information"
+    code, out = run("verify", "  ", "-n", "friends", "--json")
+    assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request"

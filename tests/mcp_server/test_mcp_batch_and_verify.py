@@ -1,4 +1,4 @@
-"""memory_remember_batch over MCP: what became of each item, and a bad item refusing the batch."""
+"""memory_remember_batch and memory_verify over MCP: per-item outcomes, verdicts, bad input refused."""
 
 from __future__ import annotations
 
@@ -42,3 +42,16 @@ async def test_remember_batch_reports_each_item(server: Any, call: Any, call_err
         assert "items" in empty
     assert engine.count("life") == 3
     assert engine.get(out["results"][3]["memory_id"]).created_at == 1683554160000
+
+
+async def test_verify_gives_the_verdict_and_the_memories_it_rests_on(server: Any, call: Any, call_error: Any) -> None:
+    async with Client(server) as client:
+        stored = await call(client, "memory_store", content="Melanie has two dogs named Rex and Bo.", namespace="v")
+        out = await call(client, "memory_verify", statement="Melanie has three dogs.", namespace="v")
+        assert out["verdict"] == "contradicted" and out["method"] == "rules"
+        assert out["evidence"][0]["memory"]["memory_id"] == stored["memory_id"]
+        assert out["evidence"][0]["check"] == "number"
+        unknown = await call(client, "memory_verify", statement="Bob drives a red car.", namespace="v")
+        assert unknown["verdict"] == "not_enough_information" and unknown["evidence"] == []
+        blank = await call_error(client, "memory_verify", statement="   ", namespace="v")
+        assert blank.startswith("[invalid_request]") and "statement" in blank
