@@ -51,7 +51,13 @@ def test_verify_needs_the_advanced_operations_and_bad_input_is_refused_first(srv
     budgets = srv.call("GET", "/v1/budgets", user).json()["budgets"]
     assert "verify" in budgets["advancedOperations"]["operations"]
     key = srv.account("verify-bad@example.com", plan="team")[1]
-    for statement, extra in (("   ", {}), ("x" * 2_001, {}), (None, {}), ("fine", {"maxItems": 0}), ("ok", {"colour": 1})):
+    for statement, extra in (
+        ("   ", {}),
+        ("x" * 2_001, {}),
+        (None, {}),
+        ("fine", {"maxItems": 0}),
+        ("ok", {"colour": 1}),
+    ):
         body = {"scope": "life", **extra} if statement is None else {"scope": "life", "statement": statement, **extra}
         r = srv.call("POST", "/v1/verify", key, body)
         assert_error(r, 400, "invalid_request")

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Protocol
 
 from .. import limits
 from ..errors import InvalidRequest
-from ..types import DocumentResult, MemoryRecord, NewMemory
+from ..types import DocumentResult, MemoryRecord, NewMemory, SearchHit
 from . import validation as v
 from .answer import EVIDENCE as ANSWER_EVIDENCE
 from .answer import Answer, ask_model, extractive
 from .chunking import chunk_key, split_document
 from .verify import CANDIDATES as VERIFY_CANDIDATES
-from .verify import Verification, judge
+from .verify import Verification, judge, named_keys
 from .verify import ask_model as ask_judge
 
 if TYPE_CHECKING:
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from ..types import AddResult, RecallResult
     from .shared import Shared
     from .writes import Admit, Dedup, Prepared
+
+
+#: Words and word pairs of a statement looked up as keys, at most.
+_KEY_LOOKUPS = 60
 
 
 class _Engine(Protocol):
@@ -164,7 +168,12 @@ class Operations:
         found = self.recall(
             scope, statement, max_items=max_items, max_tokens=budget, threshold="permissive", record_access=False
         )
+        # A keyed fact the statement names is a candidate even when its value reads nothing like the
+        # statement ("my timezone is UTC+2" against "UTC+1"): looked up by key, not by similarity.
+        seen = {h.memory.id for h in found.hits}
+        keyed = [m for k in named_keys(statement)[:_KEY_LOOKUPS] if (m := self.get_key(scope, k)) is not None]
+        hits = found.hits + [SearchHit(m, 1.0) for m in keyed if m.id not in seen]
         model = self._shared.extractor
         if not offline and hasattr(model, "complete_json"):
-            return ask_judge(model, statement, found.hits)
-        return judge(statement, found.hits)
+            return ask_judge(model, statement, hits)
+        return judge(statement, hits)

@@ -133,12 +133,23 @@ def _as_user(statement: str) -> str:
     return f"User {verb + ' ' if verb else ''}{head}{rest}"
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def named_keys(statement: str) -> list[str]:
+    """Keys the statement may name: its words, and pairs of them joined as keys are ("home_city")."""
+    words = _WORD.findall(statement.lower())
+    pairs = [sep.join(p) for p in zip(words, words[1:], strict=False) for sep in ("_", "-", ".")]
+    return list(dict.fromkeys([*words, *pairs]))
+
+
 def _key_judgement(statement: str, memory: MemoryRecord) -> _Judgement | None:
     key = memory.key
     if key is None or memory.metadata.get("document") is not None:
         return None
-    key_words = set(analyze(re.sub(r"[_.\-:/]+", " ", key)))
-    if not key_words or not key_words <= set(analyze(statement)):
+    # Whole words, not stems: "named" does not name the key "name".
+    key_words = set(_WORD.findall(key.lower()))
+    if not key_words or not key_words <= set(_WORD.findall(statement.lower())):
         return None
     holds = memory.value.strip().lower() in statement.lower() or (
         bool(_words(memory.value) | _numbers(memory.value))
