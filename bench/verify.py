@@ -28,7 +28,6 @@ DEFAULT_OUT = HERE / "results" / "verify.json"
 
 def main(argv: list[str] | None = None) -> int:
     from facts import load
-
     from memorylayer.engine import Engine
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
