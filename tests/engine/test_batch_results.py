@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import closing
 
@@ -63,16 +64,31 @@ def test_a_quota_refusal_writes_nothing(engine: Engine) -> None:
     assert engine.count("q") == 0 and engine.get_key("q", "k") is None
 
 
-@pytest.mark.sqlite_only  # the fault is a trigger in the real SQLite file
-def test_a_store_fault_mid_batch_leaves_nothing_written(engine: Engine) -> None:
-    engine.add_batch("f", [NewMemory("old value", key="k")])
-    path = engine.store.database.path  # type: ignore[attr-defined]
-    with closing(sqlite3.connect(path)) as conn:
+def _fault_on_insert_of(engine: Engine, value: str) -> None:
+    """A trigger in the real database that fails any insert of ``value``, as a disk fault would."""
+    url = os.environ.get("MEMORYLAYER_DATABASE", "")
+    if url.startswith("postgres"):
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "CREATE FUNCTION fault() RETURNS trigger AS $$ BEGIN "
+                "IF NEW.value = '" + value + "' THEN RAISE EXCEPTION 'disk fault'; END IF; RETURN NEW; END $$ "
+                "LANGUAGE plpgsql"
+            )
+            conn.execute("CREATE TRIGGER fault BEFORE INSERT ON memories FOR EACH ROW EXECUTE FUNCTION fault()")
+        return
+    with closing(sqlite3.connect(engine.store.database.path)) as conn:  # type: ignore[attr-defined]
         conn.execute(
-            "CREATE TRIGGER fault BEFORE INSERT ON memories WHEN NEW.value = 'boom' "
+            f"CREATE TRIGGER fault BEFORE INSERT ON memories WHEN NEW.value = '{value}' "
             "BEGIN SELECT RAISE(ABORT, 'disk fault'); END"
         )
         conn.commit()
+
+
+def test_a_store_fault_mid_batch_leaves_nothing_written(engine: Engine) -> None:
+    engine.add_batch("f", [NewMemory("old value", key="k")])
+    _fault_on_insert_of(engine, "boom")
     items = [NewMemory("first fact"), NewMemory("new value", key="k"), NewMemory("boom"), NewMemory("last fact")]
     with pytest.raises(Exception, match="disk fault"):
         engine.add_batch("f", items)
