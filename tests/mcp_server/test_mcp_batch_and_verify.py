@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
+from test_mcp_http import connect
 
 from memorylayer.mcp_server import LocalAccess, build_server
 
@@ -55,3 +57,17 @@ async def test_verify_gives_the_verdict_and_the_memories_it_rests_on(server: Any
         assert unknown["verdict"] == "not_enough_information" and unknown["evidence"] == []
         blank = await call_error(client, "memory_verify", statement="   ", namespace="v")
         assert blank.startswith("[invalid_request]") and "statement" in blank
+
+
+async def test_over_http_verify_needs_an_advanced_plan_and_a_batch_needs_write(
+    tmp_path: Path, serve_mcp: Any, call: Any, call_error: Any
+) -> None:
+    with serve_mcp(tmp_path) as running:
+        async with connect(running.url, running.keys["alice"]) as alice:
+            gated = await call_error(alice, "memory_verify", statement="Alice drinks oat milk")
+            stored = await call(alice, "memory_remember_batch", items=[{"content": "Alice drinks oat milk"}])
+        async with connect(running.url, running.keys["alice-read"]) as reader:
+            refused = await call_error(reader, "memory_remember_batch", items=[{"content": "Alice drinks tea"}])
+    assert gated.startswith("[plan_required] verify is an advanced operation")
+    assert [r["status"] for r in stored["results"]] == ["stored"]
+    assert refused.startswith("[insufficient_scope]")
