@@ -68,7 +68,8 @@ async def test_every_tool_answers_over_http(served: Any, call: Any, call_error: 
         gated = await call_error(client, "audit", namespace="kitchen")  # an advanced operation on Free
         deleted = await call(client, "memory_delete", memory_id=stored["memory_id"])
         again = await call_error(client, "memory_delete", memory_id=stored["memory_id"])
-    assert len(names) == 15  # the seven seed tools, memory_answer, memory_remember_document, code and reasoning
+    # the seven seed tools, answer, remember_document, remember_batch, verify, code and reasoning
+    assert len(names) == 17
     assert gated.startswith("[plan_required]")
     assert answered["found"] and answered["citations"] == [stored["memory_id"]]
     assert answered["answer"] == "soy" and answered["context"] == "Alice drinks soy milk"
