@@ -26,7 +26,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from itertools import combinations
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -121,6 +121,13 @@ class Consolidation:
     def merged(self) -> int:
         """Memories that left the live set by merging (members superseded)."""
         return sum(len(m.members) for m in self.merges)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the CLI's ``--json`` and the MCP tool; REST camel-cases the names)."""
+        data = asdict(self)
+        del data["seconds"]
+        counts = {"merged": self.merged, "decayed": len(self.decays), "composed": len(self.composites)}
+        return {**data, **counts}
 
 
 def is_composite(memory: MemoryRecord) -> bool:
