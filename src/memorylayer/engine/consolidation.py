@@ -164,8 +164,9 @@ def plan_decay(
     return found
 
 
-def _informative(memory: MemoryRecord, terms: set[str]) -> tuple[int, float, int, int]:
-    return (len(terms), memory.importance, memory.recall_count, memory.updated_at)
+def _informative(memory: MemoryRecord, terms: set[str]) -> tuple[int, float, int, int, int, str]:
+    """Most distinct terms first, then importance, use, length and recency (the id settles ties)."""
+    return (len(terms), memory.importance, memory.recall_count, len(memory.value), memory.updated_at, memory.id)
 
 
 def near_duplicate_pairs(vectors: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
