@@ -55,7 +55,10 @@ RELATIONS: dict[str, tuple[list[str], list[str]]] = {
     "city": (CITIES, ["{p} lives in {v}.", "{p} is living in {v}.", "{p} lives in the city of {v}."]),
     "work": (COMPANIES, ["{p} works at {v}.", "{p} is employed at {v}.", "{p} works for {v}."]),
     "pet": ([f"{k} named {n}" for k, n in PETS], ["{p} has a {v}.", "{p} owns a {v}.", "{p} has got a {v}."]),
-    "food": (FOODS, ["{p}'s favourite food is {v}.", "{p} loves eating {v} most.", "The favourite food of {p} is {v}."]),
+    "food": (
+        FOODS,
+        ["{p}'s favourite food is {v}.", "{p} loves eating {v} most.", "The favourite food of {p} is {v}."],
+    ),
     "hobby": (HOBBIES, ["{p} does {v} at weekends.", "At weekends {p} does {v}.", "{p} spends weekends doing {v}."]),
     "music": (INSTRUMENTS, ["{p} plays the {v}.", "{p} can play the {v}.", "{p} plays {v}."]),
     "language": (LANGUAGES, ["{p} is learning {v}.", "{p} studies {v}.", "{p} is studying {v}."]),
@@ -190,8 +193,9 @@ def run(total: int) -> dict:
             ids += [m.id for m in engine.add_batch(scope, items[start : start + 1000], dedup=False).memories]
         load_s = time.perf_counter() - started
         values = {ids[i]: m["value"] for i, m in enumerate(data["memories"])}
+        recalled: set[str] = set()  # whatever any recall returns is used, so it must not decay
         for i in data["recalled_stale"]:
-            engine.recall(scope, data["memories"][i]["value"], max_items=1)
+            recalled |= {m.id for m in engine.recall(scope, data["memories"][i]["value"]).memories}
         parts = [{ids[i] for i in p["parts"]} for p in data["projects"]]
         before = {
             kind: [items_needed(engine, scope, p[kind], s) for p, s in zip(data["projects"], parts, strict=True)]
@@ -199,7 +203,7 @@ def run(total: int) -> dict:
         }
         for _ in range(3):
             for project in data["projects"]:
-                engine.recall(scope, project["question"])
+                recalled |= {m.id for m in engine.recall(scope, project["question"]).memories}
         live_before = engine.count(scope)
         started = time.perf_counter()
         plan = engine.consolidate(scope, dry_run=True)
@@ -214,10 +218,19 @@ def run(total: int) -> dict:
             kind: [items_needed(engine, scope, p[kind], s) for p, s in zip(data["projects"], parts, strict=True)]
             for kind in ("question", "reworded")
         }
+        same_plan = [(m.kept, m.members) for m in plan.merges] == [(m.kept, m.members) for m in done.merges]
+        same_plan = same_plan and [d.memory_id for d in plan.decays] == [d.memory_id for d in done.decays]
+        uncovered = [
+            {"question": p["question"], "parts": [values[i] for i in sorted(s)],
+             "recalled": [m.value for m in engine.recall(scope, p["question"], max_items=20, max_tokens=2000,
+                                                          threshold="permissive", record_access=False).memories]}
+            for p, s, n in zip(data["projects"], parts, after["question"], strict=True)
+            if n is None
+        ]  # fmt: skip
         group_of = {ids[i]: g for g, group in enumerate(data["groups"]) for i in group}
         expected_merges = sum(len(g) - 1 for g in data["groups"])
         right = sum(1 for m in done.merges for x in m.members if group_of.get(x) == group_of.get(m.kept or "", -1))
-        stale = {ids[i] for i in data["stale"]}
+        stale = {ids[i] for i in [*data["stale"], *data["recalled_stale"]]} - recalled
         decayed = {d.memory_id for d in done.decays}
         lost = [i for i, v in values.items() if not readable(engine, i, v)]
         composite_parts = [set(c.parts) for c in composed.composites]
@@ -231,23 +244,25 @@ def run(total: int) -> dict:
             "live_before": live_before,
             "live_after_merge_and_decay": done.live_after,
             "live_after_compose": engine.count(scope),
-            "plan_matches_apply": [(m.kept, m.members) for m in plan.merges] == [(m.kept, m.members) for m in done.merges]
+            "plan_matches_apply": [(m.kept, m.members) for m in plan.merges]
+            == [(m.kept, m.members) for m in done.merges]
             and plan.decays == done.decays,
             "merged": done.merged,
             "known_near_duplicates": expected_merges,
             "merge_precision": round(right / done.merged, 4) if done.merged else None,
             "merge_recall": round(right / expected_merges, 4),
             "decayed": len(decayed),
-            "stale_memories": len(stale),
+            "stale_never_recalled": len(stale),
             "stale_decayed": len(decayed & stale),
             "wrongly_decayed": len(decayed - stale),
-            "recalled_stale_kept": sum(1 for i in data["recalled_stale"] if ids[i] not in decayed),
-            "recalled_stale": len(data["recalled_stale"]),
+            "old_low_importance_recalled": len({ids[i] for i in data["recalled_stale"]} & recalled),
+            "old_low_importance_recalled_kept": len({ids[i] for i in data["recalled_stale"]} & recalled - decayed),
             "lost": len(lost),
             "composites": len(composed.composites),
             "composites_exactly_a_project": exact,
             "items_needed_before": {k: summary(v) for k, v in before.items()},
             "items_needed_after": {k: summary(v) for k, v in after.items()},
+            "not_covered_after": uncovered,
             "cores": os.cpu_count(),
             "load_average": os.getloadavg(),
         }

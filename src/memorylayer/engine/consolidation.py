@@ -4,8 +4,9 @@ Planning is pure and reads the scope once; applying the plan is one transaction.
 
 - **merge**: live unkeyed memories whose vectors are at least ``MERGE_COSINE`` similar *and* that pass
   the write-time dedup rules of :mod:`.dedup` (the same numbers, ``SAME_SUBJECT`` shared terms, the same
-  speaker) form clusters around their most informative member (leader clustering: every member is
-  a near duplicate of the leader, so clusters never chain). Offline the leader stays and the others
+  speaker) and name the same people and places (:func:`same_fact`) form clusters around their most
+  informative member (leader clustering: every member is a near duplicate of the leader, so clusters
+  never chain). Offline the leader stays and the others
   are superseded by it; with a model, one summary stating every member's facts supersedes them all.
 - **decay**: an unkeyed memory of importance at most ``DECAY_IMPORTANCE`` whose ACT-R base-level
   activation ``B = ln(sum_j t_j^-d)`` (``t_j`` days since each access: its write and every recall,
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -69,6 +71,8 @@ RECALL_LOG_DAYS = 365
 MIN_AGE_MS = 60_000
 #: Memories scored against each other per matrix product (a block of the n x n cosine matrix).
 BLOCK = 1024
+
+_TOKEN = re.compile(r"[^\W\d_][\w'’-]*|[.!?:;,]")
 
 SUMMARY_PROMPT = """You merge near-duplicate memories of one user into a single memory.
 Reply with a JSON object {"summary": string}: one short memory stating every fact the given memories
@@ -182,9 +186,31 @@ def near_duplicate_pairs(vectors: np.ndarray, threshold: float) -> list[tuple[in
     return pairs
 
 
+def names(text: str) -> set[str]:
+    """Index terms of the names in ``text``: capitalised words, a sentence's first word only when the
+    next one is capitalised too ("Carlos Eriksen has …" names Carlos, "Every morning …" names nothing)."""
+    tokens = _TOKEN.findall(text)
+    found: set[str] = set()
+    start = True
+    for i, token in enumerate(tokens):
+        if token in ".!?:":
+            start = True
+            continue
+        following = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token[0].isupper() and (not start or following[:1].isupper()):
+            found.update(analyze(token))
+        start = start and token in ",;"
+    return found
+
+
 def same_fact(a: MemoryRecord, b: MemoryRecord, terms_a: set[str], terms_b: set[str]) -> bool:
-    """The dedup module's word rules: the same numbers, enough shared terms, the same speaker."""
-    return speaker(a.value) == speaker(b.value) and overlap(terms_a, terms_b) >= SAME_SUBJECT
+    """The dedup module's word rules (the same numbers, enough shared terms, the same speaker), and
+    the names of one within the other's: "Carlos Eriksen has a dog" is not "Tomas Eriksen has a dog",
+    however close their vectors, while "… in Toronto, Canada" may merge with "… in Toronto"."""
+    if speaker(a.value) != speaker(b.value) or overlap(terms_a, terms_b) < SAME_SUBJECT:
+        return False
+    names_a, names_b = names(a.value), names(b.value)
+    return names_a <= names_b or names_b <= names_a
 
 
 def plan_clusters(
