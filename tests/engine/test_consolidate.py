@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -188,3 +190,26 @@ def test_a_model_that_fails_writes_nothing_and_an_empty_summary_keeps_a_member(
     llm.reply_content(json.dumps({"summary": "  "}))
     (merge,) = llm_engine.consolidate("s").merges
     assert merge.kept == ids[1] and merge.summary is None
+
+
+def test_a_memory_changed_while_the_plan_was_made_is_left_out_of_the_apply(
+    llm_engine: Engine, llm: ChatCompletionsStandIn
+) -> None:
+    colour, toronto = _store(llm_engine, COLOUR), _store(llm_engine, TORONTO)
+    llm.reply_content(json.dumps({"summary": "A summary of the cluster."}))
+    llm.reply_slowly()  # the plan waits on the model; another writer changes a member meanwhile
+    outcome: list[Any] = []
+    worker = threading.Thread(target=lambda: outcome.append(llm_engine.consolidate("s")))
+    worker.start()
+    ready = threading.Event()
+    for _ in range(1000):
+        if llm.requests or ready.wait(0.01):
+            break
+    llm_engine.update(colour[0], value="User's favourite colour is dark blue.")
+    llm.release.set()
+    worker.join(timeout=30)
+    (result,) = outcome
+    assert len(llm.requests) == 2 and [sorted(m.members) for m in result.merges] == [sorted(toronto)]
+    assert llm_engine.get(colour[0]).value == "User's favourite colour is dark blue."
+    assert {m.value for m in llm_engine.iter_all(scope="s")} == {*COLOUR[1:], "User's favourite colour is dark blue.",
+                                                                 "A summary of the cluster."}  # fmt: skip

@@ -12,9 +12,10 @@ Planning is pure and reads the scope once; applying the plan is one transaction.
   activation ``B = ln(sum_j t_j^-d)`` (``t_j`` days since each access: its write and every recall,
   ``d`` = 0.5) is under ``DECAY_BELOW`` leaves the live set; its last state stays in history
   (event ``decayed``). With ``DECAY_BELOW`` = -2, a memory never recalled decays after e^4 ≈ 55 days.
-- **compose**: memories recalled together by at least ``MIN_CORECALLS`` recalls, pairwise, are
-  compiled into one composite memory (ACT-R production compilation); the parts stay. Recall returns a
-  composite in place of its parts (:func:`as_units`), so a repeated multi-fact question needs one item.
+- **compose**: memories recalled together by at least ``MIN_CORECALLS`` recalls, pairwise, and in
+  at least ``MIN_SHARE`` of the recalls of either, are compiled into one composite memory (ACT-R
+  production compilation); the parts stay. Recall returns a composite in place of its parts
+  (:func:`as_units`), so a repeated multi-fact question needs one item.
 
 Nothing is lost: a merged member is a superseded row (readable by id, listed in its history), a
 decayed memory is in history, and composites add without removing.
@@ -62,6 +63,9 @@ DECAY_BELOW = -2.0
 DECAY_EXPONENT = 0.5
 #: Recalls a set of memories must share, pair by pair, to be composed.
 MIN_CORECALLS = 3
+#: Share of the recalls of either memory (the Jaccard index of their recalls) a pair must be recalled
+#: together in: a memory that several different questions recall belongs to none of their groups.
+MIN_SHARE = 0.6
 #: Parts of one composite at most.
 MAX_PARTS = 6
 #: The recall log keeps a year; older recalls still count in ``recall_count`` (spread over the
@@ -247,17 +251,24 @@ def plan_clusters(
 def plan_composites(
     recalls: Sequence[tuple[str, str, int]], live: dict[str, MemoryRecord], existing: set[frozenset[str]]
 ) -> list[Composite]:
-    """Groups of memories pairwise recalled together at least ``MIN_CORECALLS`` times, greedily grown
-    from the most co-recalled pair (each memory in one new composite at most)."""
+    """Groups of memories pairwise recalled together at least ``MIN_CORECALLS`` times and in at least
+    ``MIN_SHARE`` of the recalls of either, greedily grown from the most co-recalled pair (each memory
+    in one new composite at most)."""
     events: dict[str, set[str]] = {}
     for recall_id, memory_id, _ in recalls:
         memory = live.get(memory_id)
         if memory is not None and not is_composite(memory):
             events.setdefault(recall_id, set()).add(memory_id)
     together: Counter[tuple[str, str]] = Counter()
+    alone: Counter[str] = Counter()
     for ids in events.values():
         together.update(combinations(sorted(ids), 2))
-    strong = {pair: n for pair, n in together.items() if n >= MIN_CORECALLS}
+        alone.update(ids)
+    strong = {
+        (a, b): n
+        for (a, b), n in together.items()
+        if n >= MIN_CORECALLS and n / (alone[a] + alone[b] - n) >= MIN_SHARE
+    }
 
     def count(a: str, b: str) -> int:
         return strong.get((a, b) if a < b else (b, a), 0)
@@ -424,8 +435,9 @@ def _apply(
         for c in plan.composites
     ]
     prepared = engine.prepare(scope, new_items, dedup="none") if new_items else None
-    vectors = iter(prepared.vectors if prepared is not None else [])
-    written: list[NewMemory] = []
+    # One (item, vector) per summary, then per composite, taken in plan order even when skipped.
+    pending = iter(zip(new_items, prepared.vectors, strict=True) if prepared is not None else [])
+    added = 0
     merges: list[Merge] = []
     composites: list[Composite] = []
     decays: list[Decay] = []
@@ -439,31 +451,29 @@ def _apply(
             return found if unchanged and found is not None and found.superseded_by is None else None
 
         def write(item: NewMemory, vector: np.ndarray | None) -> MemoryRecord:
-            part = replace(prepared, items=[item], vectors=[vector]) if prepared is not None else None
-            assert part is not None
-            written.append(item)
-            return engine.commit(part).memories[0]
+            nonlocal added
+            assert prepared is not None
+            added += 1
+            return engine.commit(replace(prepared, items=[item], vectors=[vector])).memories[0]
 
         for merge in plan.merges:
-            vector = next(vectors) if merge.summary is not None else None
+            summary = next(pending) if merge.summary is not None else None
             members = [m for m in (current(i) for i in merge.members) if m is not None]
-            if merge.summary is None:
-                kept = current(merge.kept or "")
-                if kept is None or not members:
-                    continue
-            else:
-                if len(members) < 2:
-                    continue
-                kept = write(new_items[len(written)], vector)
+            kept = current(merge.kept or "") if summary is None else None
+            if (summary is None and (kept is None or not members)) or (summary is not None and len(members) < 2):
+                continue
+            if summary is not None:
+                kept = write(*summary)
+            assert kept is not None
             for member in members:
                 writer.supersede(member, kept)
             _link(engine, kept, members, "derived")
             merges.append(replace(merge, kept=kept.id, members=[m.id for m in members]))
         for composite in plan.composites:
-            vector = next(vectors)
+            item, vector = next(pending)
             if any(current(i) is None for i in composite.parts):
                 continue
-            record = write(new_items[len(written)], vector)
+            record = write(item, vector)
             _link(engine, record, [live[i] for i in composite.parts], "part_of")
             composites.append(replace(composite, id=record.id))
         for decay in plan.decays:
@@ -473,8 +483,8 @@ def _apply(
             store.add_history(history_entry(memory, "decayed", None, valid_to=now), account)
             store.delete(account, [memory.id], keep_history=True)
             decays.append(decay)
-        if admit is not None and written:
-            admit(len(written))
+        if admit is not None and added:
+            admit(added)
         store.forget_recalls(account, scope, now - RECALL_LOG_DAYS * DAY_MS)
     return replace(plan, merges=merges, composites=composites, decays=decays)
 
