@@ -265,9 +265,7 @@ def plan_composites(
         together.update(combinations(sorted(ids), 2))
         alone.update(ids)
     strong = {
-        (a, b): n
-        for (a, b), n in together.items()
-        if n >= MIN_CORECALLS and n / (alone[a] + alone[b] - n) >= MIN_SHARE
+        (a, b): n for (a, b), n in together.items() if n >= MIN_CORECALLS and n / (alone[a] + alone[b] - n) >= MIN_SHARE
     }
 
     def count(a: str, b: str) -> int:
