@@ -218,8 +218,15 @@ def run(total: int) -> dict:
             kind: [items_needed(engine, scope, p[kind], s) for p, s in zip(data["projects"], parts, strict=True)]
             for kind in ("question", "reworded")
         }
-        same_plan = [(m.kept, m.members) for m in plan.merges] == [(m.kept, m.members) for m in done.merges]
-        same_plan = same_plan and [d.memory_id for d in plan.decays] == [d.memory_id for d in done.decays]
+        planned = [(m.kept, m.members) for m in plan.merges]
+        applied = [(m.kept, m.members) for m in done.merges]
+        same_plan = planned == applied and [d.memory_id for d in plan.decays] == [d.memory_id for d in done.decays]
+        differences = [
+            {"planned": [values[i] for i in [a[0] or "", *a[1]] if i in values],
+             "applied": [values[i] for i in [b[0] or "", *b[1]] if i in values]}
+            for a, b in zip(planned, applied, strict=False)
+            if a != b
+        ][:3]  # fmt: skip
         uncovered = [
             {"question": p["question"], "parts": [values[i] for i in sorted(s)],
              "recalled": [m.value for m in engine.recall(scope, p["question"], max_items=20, max_tokens=2000,

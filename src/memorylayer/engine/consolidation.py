@@ -12,10 +12,9 @@ Planning is pure and reads the scope once; applying the plan is one transaction.
   activation ``B = ln(sum_j t_j^-d)`` (``t_j`` days since each access: its write and every recall,
   ``d`` = 0.5) is under ``DECAY_BELOW`` leaves the live set; its last state stays in history
   (event ``decayed``). With ``DECAY_BELOW`` = -2, a memory never recalled decays after e^4 ≈ 55 days.
-- **compose**: memories recalled together by at least ``MIN_CORECALLS`` recalls, pairwise, and in
-  at least ``MIN_SHARE`` of the recalls of either, are compiled into one composite memory (ACT-R
-  production compilation); the parts stay. Recall returns a composite in place of its parts
-  (:func:`as_units`), so a repeated multi-fact question needs one item.
+- **compose**: memories recalled together by at least ``MIN_CORECALLS`` recalls, pairwise, are
+  compiled into one composite memory (ACT-R production compilation); the parts stay. Recall returns a
+  composite in place of its parts (:func:`as_units`), so a repeated multi-fact question needs one item.
 
 Nothing is lost: a merged member is a superseded row (readable by id, listed in its history), a
 decayed memory is in history, and composites add without removing.
@@ -63,9 +62,6 @@ DECAY_BELOW = -2.0
 DECAY_EXPONENT = 0.5
 #: Recalls a set of memories must share, pair by pair, to be composed.
 MIN_CORECALLS = 3
-#: Share of the recalls of either memory (the Jaccard index of their recalls) a pair must be recalled
-#: together in: a memory that several different questions recall belongs to none of their groups.
-MIN_SHARE = 0.6
 #: Parts of one composite at most.
 MAX_PARTS = 6
 #: The recall log keeps a year; older recalls still count in ``recall_count`` (spread over the
@@ -251,22 +247,21 @@ def plan_clusters(
 def plan_composites(
     recalls: Sequence[tuple[str, str, int]], live: dict[str, MemoryRecord], existing: set[frozenset[str]]
 ) -> list[Composite]:
-    """Groups of memories pairwise recalled together at least ``MIN_CORECALLS`` times and in at least
-    ``MIN_SHARE`` of the recalls of either, greedily grown from the most co-recalled pair (each memory
-    in one new composite at most)."""
+    """Groups of memories pairwise recalled together at least ``MIN_CORECALLS`` times, greedily grown
+    from the most co-recalled pair (each memory in one new composite at most).
+
+    A memory recalled with the group by the same repeated question joins it even when other questions
+    recall it too: requiring pairs to share most of their recalls (Jaccard >= 0.6) split the groups of
+    similar questions instead and doubled the items they needed (docs/benchmarks.md)."""
     events: dict[str, set[str]] = {}
     for recall_id, memory_id, _ in recalls:
         memory = live.get(memory_id)
         if memory is not None and not is_composite(memory):
             events.setdefault(recall_id, set()).add(memory_id)
     together: Counter[tuple[str, str]] = Counter()
-    alone: Counter[str] = Counter()
     for ids in events.values():
         together.update(combinations(sorted(ids), 2))
-        alone.update(ids)
-    strong = {
-        (a, b): n for (a, b), n in together.items() if n >= MIN_CORECALLS and n / (alone[a] + alone[b] - n) >= MIN_SHARE
-    }
+    strong = {pair: n for pair, n in together.items() if n >= MIN_CORECALLS}
 
     def count(a: str, b: str) -> int:
         return strong.get((a, b) if a < b else (b, a), 0)
