@@ -251,9 +251,8 @@ def run(total: int) -> dict:
             "live_before": live_before,
             "live_after_merge_and_decay": done.live_after,
             "live_after_compose": engine.count(scope),
-            "plan_matches_apply": [(m.kept, m.members) for m in plan.merges]
-            == [(m.kept, m.members) for m in done.merges]
-            and plan.decays == done.decays,
+            "plan_matches_apply": same_plan,
+            "plan_differences": differences,
             "merged": done.merged,
             "known_near_duplicates": expected_merges,
             "merge_precision": round(right / done.merged, 4) if done.merged else None,
