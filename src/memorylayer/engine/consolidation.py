@@ -413,7 +413,6 @@ def _apply(
     engine: _Engine, plan: Consolidation, live: dict[str, MemoryRecord], now: int, admit: Admit | None
 ) -> Consolidation:
     """Write ``plan`` in one transaction; what another writer changed since the plan was read is skipped."""
-    store, account, scope = engine.store, engine.account, plan.scope
     new_items = [
         NewMemory(m.summary, metadata={"derived_from": m.members}, importance=_importance(live, m.members))
         for m in plan.merges
@@ -427,59 +426,69 @@ def _apply(
         )
         for c in plan.composites
     ]
-    prepared = engine.prepare(scope, new_items, dedup="none") if new_items else None
-    # One (item, vector) per summary, then per composite, taken in plan order even when skipped.
-    pending = iter(zip(new_items, prepared.vectors, strict=True) if prepared is not None else [])
-    added = 0
-    merges: list[Merge] = []
-    composites: list[Composite] = []
-    decays: list[Decay] = []
-    writer = engine._writer
+    prepared = engine.prepare(plan.scope, new_items, dedup="none") if new_items else None
     with engine.backend.transaction():
-
-        def current(memory_id: str) -> MemoryRecord | None:
-            found = store.get(account, memory_id)
-            before = live.get(memory_id)
-            unchanged = found is not None and before is not None and found.updated_at == before.updated_at
-            return found if unchanged and found is not None and found.superseded_by is None else None
-
-        def write(item: NewMemory, vector: np.ndarray | None) -> MemoryRecord:
-            nonlocal added
-            assert prepared is not None
-            added += 1
-            return engine.commit(replace(prepared, items=[item], vectors=[vector])).memories[0]
-
-        for merge in plan.merges:
-            summary = next(pending) if merge.summary is not None else None
-            members = [m for m in (current(i) for i in merge.members) if m is not None]
-            kept = current(merge.kept or "") if summary is None else None
-            if (summary is None and (kept is None or not members)) or (summary is not None and len(members) < 2):
-                continue
-            if summary is not None:
-                kept = write(*summary)
-            assert kept is not None
-            for member in members:
-                writer.supersede(member, kept)
-            _link(engine, kept, members, "derived")
-            merges.append(replace(merge, kept=kept.id, members=[m.id for m in members]))
-        for composite in plan.composites:
-            item, vector = next(pending)
-            if any(current(i) is None for i in composite.parts):
-                continue
-            record = write(item, vector)
-            _link(engine, record, [live[i] for i in composite.parts], "part_of")
-            composites.append(replace(composite, id=record.id))
-        for decay in plan.decays:
-            memory = current(decay.memory_id)
-            if memory is None:
-                continue
-            store.add_history(history_entry(memory, "decayed", None, valid_to=now), account)
-            store.delete(account, [memory.id], keep_history=True)
-            decays.append(decay)
-        if admit is not None and added:
-            admit(added)
-        store.forget_recalls(account, scope, now - RECALL_LOG_DAYS * DAY_MS)
+        apply = _Apply(engine, live, prepared)
+        merges = [m for m in (apply.merge(merge) for merge in plan.merges) if m is not None]
+        composites = [c for c in (apply.compose(composite) for composite in plan.composites) if c is not None]
+        decays = [d for d in plan.decays if apply.decay(d.memory_id, now)]
+        if admit is not None and apply.added:
+            admit(apply.added)
+        engine.store.forget_recalls(engine.account, plan.scope, now - RECALL_LOG_DAYS * DAY_MS)
     return replace(plan, merges=merges, composites=composites, decays=decays)
+
+
+class _Apply:
+    """One step of a plan at a time, inside the apply's transaction."""
+
+    def __init__(self, engine: _Engine, live: dict[str, MemoryRecord], prepared: Prepared | None) -> None:
+        self.engine, self.live, self.prepared = engine, live, prepared
+        # One (item, vector) per summary, then per composite, taken in plan order even when skipped.
+        self.pending = iter(zip(prepared.items, prepared.vectors, strict=True) if prepared is not None else [])
+        self.added = 0
+
+    def current(self, memory_id: str) -> MemoryRecord | None:
+        """The memory as the plan read it, or None when it is gone or was changed since."""
+        found = self.engine.store.get(self.engine.account, memory_id)
+        before = self.live.get(memory_id)
+        if found is None or before is None or found.updated_at != before.updated_at or found.superseded_by:
+            return None
+        return found
+
+    def write(self, item: NewMemory, vector: np.ndarray | None) -> MemoryRecord:
+        assert self.prepared is not None
+        self.added += 1
+        return self.engine.commit(replace(self.prepared, items=[item], vectors=[vector])).memories[0]
+
+    def merge(self, merge: Merge) -> Merge | None:
+        summary = next(self.pending) if merge.summary is not None else None
+        members = [m for m in (self.current(i) for i in merge.members) if m is not None]
+        kept = self.current(merge.kept or "") if summary is None else None
+        if summary is None and (kept is None or not members) or summary is not None and len(members) < 2:
+            return None
+        kept = self.write(*summary) if summary is not None else kept
+        assert kept is not None
+        for member in members:
+            self.engine._writer.supersede(member, kept)
+        _link(self.engine, kept, members, "derived")
+        return replace(merge, kept=kept.id, members=[m.id for m in members])
+
+    def compose(self, composite: Composite) -> Composite | None:
+        item, vector = next(self.pending)
+        if any(self.current(i) is None for i in composite.parts):
+            return None
+        record = self.write(item, vector)
+        _link(self.engine, record, [self.live[i] for i in composite.parts], "part_of")
+        return replace(composite, id=record.id)
+
+    def decay(self, memory_id: str, now: int) -> bool:
+        memory = self.current(memory_id)
+        if memory is None:
+            return False
+        store, account = self.engine.store, self.engine.account
+        store.add_history(history_entry(memory, "decayed", None, valid_to=now), account)
+        store.delete(account, [memory.id], keep_history=True)
+        return True
 
 
 def _importance(live: dict[str, MemoryRecord], ids: Sequence[str]) -> float:

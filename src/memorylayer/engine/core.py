@@ -34,7 +34,7 @@ from . import jsonl
 from . import validation as v
 from .asof import list_as_of, ordered_as_of, rank_as_of
 from .code_reasoning import CodeAndReasoning
-from .consolidation import Consolidating, as_units
+from .consolidation import Consolidating
 from .cursor import decode_cursor, encode_cursor
 from .extraction import extract_facts
 from .operations import Operations
@@ -526,7 +526,6 @@ class Engine(Operations, CodeAndReasoning, Consolidating):
             ranked, hits, ranking = ordered(
                 self._shared.retriever, self.account, scope, query, level, max_items, near_misses
             )
-        hits = as_units(hits)  # a composite (consolidate(compose)) stands in for its parts
         context, kept = build_context([h.memory for h in hits], defaults, max_items, budget, measure)
         kept_ids = {m.id for m in kept}
         kept_hits = [h for h in hits if h.memory.id in kept_ids]
