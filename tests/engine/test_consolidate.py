@@ -213,3 +213,24 @@ def test_a_memory_changed_while_the_plan_was_made_is_left_out_of_the_apply(
     assert llm_engine.get(colour[0]).value == "User's favourite colour is dark blue."
     assert {m.value for m in llm_engine.iter_all(scope="s")} == {*COLOUR[1:], "User's favourite colour is dark blue.",
                                                                  "A summary of the cluster."}  # fmt: skip
+
+
+def test_consolidations_racing_on_one_scope_compose_and_merge_once(engine: Engine) -> None:
+    parts = _store(engine, WORK)
+    twins = _store(engine, TORONTO)
+    for _ in range(3):
+        engine.recall("s", WORK_QUESTION)
+    start = threading.Barrier(4, timeout=30)
+    results: list[Any] = []
+
+    def run(mode: str) -> None:
+        start.wait()
+        results.append(engine.consolidate("s", mode=mode))
+
+    threads = [threading.Thread(target=run, args=(mode,)) for mode in ("compose", "compose", "merge", "merge")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(len(r.composites) for r in results) == 1 and sum(r.merged for r in results) == 1
+    assert set(_live(engine)) - set(parts) - {twins[1]} == {c.id for r in results for c in r.composites}

@@ -38,7 +38,7 @@ from .. import limits
 from ..errors import InvalidRequest
 from ..types import MemoryRecord, NewMemory, SearchHit, now_ms
 from . import validation as v
-from .dedup import SAME_SUBJECT, overlap, speaker
+from .dedup import SAME_SUBJECT, content_hash, overlap, speaker
 from .ranking import DAY_MS, render
 from .text import analyze
 from .writes import history_entry
@@ -476,6 +476,11 @@ class _Apply:
     def compose(self, composite: Composite) -> Composite | None:
         item, vector = next(self.pending)
         if any(self.current(i) is None for i in composite.parts):
+            return None
+        assert self.prepared is not None
+        # A consolidation running beside this one may have composed the same parts since the plan.
+        same = self.engine.store.find_by_hashes(self.engine.account, self.prepared.scope, [content_hash(item.value)])
+        if any(is_composite(m) for m in same.values()):
             return None
         record = self.write(item, vector)
         _link(self.engine, record, [self.live[i] for i in composite.parts], "part_of")
