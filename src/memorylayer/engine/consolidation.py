@@ -6,8 +6,8 @@ Planning is pure and reads the scope once; applying the plan is one transaction.
   the write-time dedup rules of :mod:`.dedup` (the same numbers, ``SAME_SUBJECT`` shared terms, the same
   speaker) and name the same people and places (:func:`same_fact`) form clusters around their most
   informative member (leader clustering: every member is a near duplicate of the leader, so clusters
-  never chain). Offline the leader stays and the others
-  are superseded by it; with a model, one summary stating every member's facts supersedes them all.
+  never chain). Offline the leader stays and the others are superseded by it; with a model, one
+  summary stating every member's facts supersedes them all.
 - **decay**: an unkeyed memory of importance at most ``DECAY_IMPORTANCE`` whose ACT-R base-level
   activation ``B = ln(sum_j t_j^-d)`` (``t_j`` days since each access: its write and every recall,
   ``d`` = 0.5) is under ``DECAY_BELOW`` leaves the live set; its last state stays in history
