@@ -231,6 +231,10 @@ class Writer:
             out.superseded.append(old.id)
             out.added -= 1
 
+    def supersede(self, old: MemoryRecord, by: MemoryRecord) -> None:
+        """``by`` replaces the live memory ``old`` (consolidation's merges), in the caller's transaction."""
+        self._end(old, by)
+
     def _end(self, old: MemoryRecord, by: MemoryRecord) -> None:
         """``by`` supersedes ``old``: the old value held until the new one's time (never before its own)."""
         until = max(valid_from(old), valid_from(by))

@@ -135,6 +135,23 @@ MIGRATIONS = [
         """,
     ),
     Migration(
+        "m010_recall_log",
+        """
+        -- Access history event by event: one row per memory a recall returned, the rows of one recall
+        -- sharing its recall_id. Consolidation reads it for ACT-R activation (when each access was)
+        -- and co-recall (what was recalled together); a memory's rows go with it.
+        CREATE TABLE memory_recalls (
+            account TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            recall_id TEXT NOT NULL,
+            memory_id TEXT NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX memory_recalls_scope ON memory_recalls (account, scope, at);
+        CREATE INDEX memory_recalls_memory ON memory_recalls (memory_id);
+        """,
+    ),
+    Migration(
         "a001_accounts",
         """
         CREATE TABLE wm_accounts (
