@@ -111,6 +111,7 @@ _MEMORY_COLUMNS = (
 )
 #: The recall log (access history event by event: consolidate's activation and co-recall).
 _RECALL_COLUMNS = "account, scope, recall_id, memory_id, at"
+_LINK_COLUMNS = "account, scope, source_id, target_id, kind, weight, label, created_at"
 _HISTORY_COLUMNS = (
     "account, memory_id, scope, key, value, metadata, importance, source, event, replaced_at, replaced_by,"
     " valid_from, valid_to"
@@ -230,6 +231,7 @@ def transfer(source: Backend, target: Backend, *, progress: Callable[[int, int],
     report.copied["memories"] = _copy_memories(src, dst, progress)
     report.copied["memory_history"] = _copy_by_memory(src, dst, "memory_history", _HISTORY_COLUMNS, "id")
     report.copied["memory_recalls"] = _copy_by_memory(src, dst, "memory_recalls", _RECALL_COLUMNS, "at, recall_id")
+    report.copied["memory_links"] = _copy_links(src, dst)
     report.copied["tarballs"] = _copy_tarballs(src, dst)
     report.counts = verify(source, target)
     return report
@@ -294,6 +296,20 @@ def _copy_by_memory(src: _Raw, dst: _Raw, table: str, columns: str, order: str) 
     for chunk in _chunks(rows):
         with dst.backend.transaction():
             dst.insert_ignoring(table, columns, chunk)
+    return len(rows)
+
+
+def _copy_links(src: _Raw, dst: _Raw) -> int:
+    # After the memories, which both ends reference; a link is its (source, target, kind).
+    present = {tuple(r) for r in dst.rows("SELECT source_id, target_id, kind FROM memory_links")}
+    rows = [
+        r
+        for r in src.rows(f"SELECT {_LINK_COLUMNS} FROM memory_links ORDER BY source_id, target_id, kind")
+        if (r[2], r[3], r[4]) not in present
+    ]
+    for chunk in _chunks(rows):
+        with dst.backend.transaction():
+            dst.insert_ignoring("memory_links", _LINK_COLUMNS, chunk)
     return len(rows)
 
 
@@ -374,7 +390,11 @@ def _snapshot(raw: _Raw) -> dict[str, tuple[int, str]]:
         _digest([(r[1], *vectors[int(r[0])]) for r in memories if int(r[0]) in vectors]),
     )
     found["memory_terms"] = (len(terms), _digest([(r[1], terms[int(r[0])]) for r in memories if int(r[0]) in terms]))
-    for table, columns in (("memory_history", _HISTORY_COLUMNS), ("memory_recalls", _RECALL_COLUMNS)):
+    for table, columns in (
+        ("memory_history", _HISTORY_COLUMNS),
+        ("memory_recalls", _RECALL_COLUMNS),
+        ("memory_links", _LINK_COLUMNS),
+    ):
         rows = raw.rows(f"SELECT {columns} FROM {table}")
         found[table] = (len(rows), _digest(rows))
     return found

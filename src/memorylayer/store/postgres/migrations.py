@@ -150,6 +150,26 @@ MIGRATIONS = [
         """,
     ),
     Migration(
+        "m007_links",
+        """
+        -- Links between memories of one scope (weave, consolidation), which explore and ripple follow.
+        -- A link goes with either of its memories; symmetric kinds are stored once (source < target).
+        CREATE TABLE memory_links (
+            account text NOT NULL,
+            scope text NOT NULL,
+            source_id text NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+            target_id text NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+            kind text NOT NULL,
+            weight double precision NOT NULL,
+            label text NOT NULL DEFAULT '',
+            created_at bigint NOT NULL,
+            PRIMARY KEY (source_id, target_id, kind)
+        );
+        CREATE INDEX memory_links_target ON memory_links (target_id);
+        CREATE INDEX memory_links_scope ON memory_links (account, scope, kind);
+        """,
+    ),
+    Migration(
         "a001_accounts",
         """
         CREATE TABLE wm_accounts (

@@ -152,6 +152,26 @@ MIGRATIONS = [
         """,
     ),
     Migration(
+        "m011_links",
+        """
+        -- Links between memories of one scope (weave, consolidation), which explore and ripple follow.
+        -- A link goes with either of its memories; symmetric kinds are stored once (source < target).
+        CREATE TABLE memory_links (
+            account TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            source_id TEXT NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+            target_id TEXT NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            weight REAL NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (source_id, target_id, kind)
+        );
+        CREATE INDEX memory_links_target ON memory_links (target_id);
+        CREATE INDEX memory_links_scope ON memory_links (account, scope, kind);
+        """,
+    ),
+    Migration(
         "a001_accounts",
         """
         CREATE TABLE wm_accounts (
