@@ -24,14 +24,15 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
-def test_answer_prints_the_supported_sentence_and_its_citation() -> None:
+def test_answer_prints_the_supported_span_and_its_citation() -> None:
     code, out = run("remember", "Caroline moved to Boston in 2021. She is a nurse.", "-n", "friends", "--json")
     memory_id = json.loads(out)["memories"][0]["id"]
     code, out = run("answer", "Where did Caroline move?", "-n", "friends")
-    assert code == 0 and out.splitlines() == ["Caroline moved to Boston in 2021.", f"  cites {memory_id}"]
+    assert code == 0 and out.splitlines() == ["Boston", f"  cites {memory_id}"]
     code, out = run("answer", "Where did Caroline move?", "-n", "friends", "--json")
     body = json.loads(out)
     assert body["found"] is True and body["citations"] == [memory_id] and body["method"] == "extractive"
+    assert body["answer"] == "Boston" and body["context"] == "Caroline moved to Boston in 2021."
     assert body["evidence"][0]["namespace"] == "friends" and 0 <= body["evidence"][0]["score"] <= 1
 
 

@@ -32,7 +32,7 @@ def answer(
     """Answer QUESTION from memory, citing the memories it rests on, or say it is not in memory.
 
     With an OpenAI-compatible model configured (llm_base_url) the model answers from the evidence;
-    otherwise the best supported sentence is the answer.
+    otherwise the shortest span of the best evidence sentence that answers it (a date, a number, a name).
 
     Example: memorylayer answer "where does Caroline live?" -n friends
     """
@@ -45,6 +45,7 @@ def answer(
                 "found": result.found,
                 "citations": result.citations,
                 "method": result.method,
+                "context": result.context,
                 "evidence": [{**shapes.memory(h.memory), "score": round(h.score, 4)} for h in result.evidence],
             }
         )

@@ -129,13 +129,15 @@ class Evidence(WireModel):
 
 class AnswerResponse(Envelope):
     """``answer`` (an extension, recall(answer)): ``answer`` None means not in memory; ``citations`` are
-    memory ids; ``method`` is ``llm`` or ``extractive``."""
+    memory ids; ``method`` is ``llm`` or ``extractive``; ``context`` is the sentence an extractive
+    answer was taken from."""
 
     answer: str | None
     found: bool
     citations: list[str]
     method: str
     evidence: list[Evidence]
+    context: str | None = None
 
 
 class Merge(WireModel):

@@ -121,7 +121,8 @@ class Operations:
 
         The evidence is what :meth:`recall` keeps for the question (up to ``max_items``). With an
         OpenAI-compatible model configured (and ``offline`` False) the model answers from it and cites
-        memory ids; otherwise the best supported sentence is the answer. ``answer`` None: not in memory.
+        memory ids; otherwise the best supported span of the evidence is (``context``: its sentence).
+        ``answer`` None: not in memory.
 
         Raises:
             InvalidRequest: a bad scope, question, max_items or threshold.

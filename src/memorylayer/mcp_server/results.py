@@ -94,6 +94,7 @@ class AnswerOut(BaseModel):
     found: bool
     citations: list[str]
     method: str
+    context: str | None = None
     evidence: list[EvidenceOut]
 
 

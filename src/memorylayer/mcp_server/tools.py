@@ -367,6 +367,7 @@ def memory_answer(
             "found": res.found,
             "citations": res.citations,
             "method": res.method,
+            "context": res.context,
             "evidence": evidence,
         }
     )

@@ -282,6 +282,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "found": answer.found,
         "citations": answer.citations,
         "method": answer.method,
+        "context": answer.context,
         "evidence": evidence,
     }
 
