@@ -39,3 +39,11 @@ CONSOLIDATE = Schema(
     },
     name="Consolidate",
 )
+VERIFY = Schema(
+    {
+        "scope": SCOPE,
+        "statement": _length(L.STATEMENT, kind="text"),
+        "maxItems": _integer(L.MAX_ITEMS, optional=True),
+    },
+    name="Verify",
+)
