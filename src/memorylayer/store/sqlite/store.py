@@ -117,6 +117,13 @@ class SqliteStore(SqliteTimeline):
             self.touch_scope(record.account, record.scope)
             return rowid
 
+    def insert_many(
+        self, records: Sequence[MemoryRecord], vectors: Sequence[np.ndarray | None], terms: Sequence[Sequence[str]]
+    ) -> list[int]:
+        # In-process statements cost microseconds: one transaction is what makes the bulk path fast here.
+        with self.transaction():
+            return [self.insert(r, v, t) for r, v, t in zip(records, vectors, terms, strict=True)]
+
     def replace(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str] | None) -> None:
         with self.transaction() as conn, _unique_key(record):
             row = conn.execute(
