@@ -58,11 +58,14 @@ def test_an_empty_batch_writes_nothing(store: Store) -> None:
     assert store.scopes(ACCOUNT) == []
 
 
-def _hnsw_indexes(backend: Backend) -> list[str]:
-    rows = backend.memories.database.execute(  # type: ignore[attr-defined]
-        "SELECT indexname FROM pg_indexes WHERE tablename = 'memory_vectors' AND indexdef LIKE '%hnsw%'"
+def _hnsw_index_oid(backend: Backend) -> int | None:
+    """The model's HNSW index (a new oid once it was built again), None when it is missing."""
+    from memorylayer.store.postgres.store import hnsw_index_name
+
+    row = backend.memories.database.one(  # type: ignore[attr-defined]
+        "SELECT to_regclass(%s)::oid", (hnsw_index_name(MODEL, DIMENSIONS),)
     )
-    return [str(r[0]) for r in rows]
+    return None if row[0] is None else int(row[0])
 
 
 def test_postgres_rebuilds_the_vector_index_after_a_large_load_and_keeps_it_on_failure(
@@ -74,15 +77,17 @@ def test_postgres_rebuilds_the_vector_index_after_a_large_load_and_keeps_it_on_f
 
     monkeypatch.setattr(postgres_store, "BULK_REBUILD_ROWS", 50)
     index = backend.vector_index(MODEL, DIMENSIONS, threads=1)
-    (name,) = _hnsw_indexes(backend)
+    built = _hnsw_index_oid(backend)
+    assert built is not None
     put(backend.memories, "already there")
     batch = [memory(f"loaded {i}") for i in range(120)]
     failing = [*batch[:60], memory("a duplicate id", memory_id=batch[0].id)]
     with pytest.raises(Conflict):
         backend.memories.insert_many(failing, [unit(r.value) for r in failing], [terms(r.value) for r in failing])
-    assert _hnsw_indexes(backend) == [name]  # the drop rolled back with the rows
+    assert _hnsw_index_oid(backend) == built  # the drop rolled back with the rows
     backend.memories.insert_many(batch, [unit(r.value) for r in batch], [terms(r.value) for r in batch])
-    assert _hnsw_indexes(backend) == [name]
+    rebuilt = _hnsw_index_oid(backend)
+    assert rebuilt is not None and rebuilt != built
     for r in batch[::17]:
         (found, cosine), *_ = index.search(ACCOUNT, SCOPE, unit(r.value), 3)
         assert backend.memories.get_many_by_rowid(ACCOUNT, [found])[found].id == r.id
