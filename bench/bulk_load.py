@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from memorylayer.store import open_backend  # noqa: E402
-from memorylayer.store.postgres import store as postgres_store  # noqa: E402
+from memorylayer.store.postgres import bulk as postgres_bulk  # noqa: E402
 from memorylayer.types import MemoryRecord  # noqa: E402
 
 MODEL, DIMENSIONS = "bench-model", 384
@@ -74,7 +74,7 @@ def main() -> None:
             backend = open_backend(server.new_database())
             backend.vector_index(MODEL, DIMENSIONS)  # the index a serving replica has created
             records, vectors, terms = _records(rows, rng)
-            postgres_store.BULK_REBUILD_ROWS = 1 if way.endswith("rebuilt") else rows + 1
+            postgres_bulk.BULK_REBUILD_ROWS = 1 if way.endswith("rebuilt") else rows + 1
             started = time.perf_counter()
             if way.startswith("insert,"):
                 with backend.transaction():

@@ -60,7 +60,7 @@ def test_an_empty_batch_writes_nothing(store: Store) -> None:
 
 def _hnsw_index_oid(backend: Backend) -> int | None:
     """The model's HNSW index (a new oid once it was built again), None when it is missing."""
-    from memorylayer.store.postgres.store import hnsw_index_name
+    from memorylayer.store.postgres.bulk import hnsw_index_name
 
     row = backend.memories.database.one(  # type: ignore[attr-defined]
         "SELECT to_regclass(%s)::oid", (hnsw_index_name(MODEL, DIMENSIONS),)
@@ -73,9 +73,9 @@ def test_postgres_rebuilds_the_vector_index_after_a_large_load_and_keeps_it_on_f
 ) -> None:
     if database.kind != "postgres":
         pytest.skip("PostgreSQL only: SQLite has no database-side vector index to rebuild")
-    from memorylayer.store.postgres import store as postgres_store
+    from memorylayer.store.postgres import bulk as postgres_bulk
 
-    monkeypatch.setattr(postgres_store, "BULK_REBUILD_ROWS", 50)
+    monkeypatch.setattr(postgres_bulk, "BULK_REBUILD_ROWS", 50)
     index = backend.vector_index(MODEL, DIMENSIONS, threads=1)
     built = _hnsw_index_oid(backend)
     assert built is not None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 from psycopg import sql
 
+from .bulk import hnsw_index_sql
 from .db import Database
-from .store import PostgresStore, _vector, hnsw_index_sql
+from .store import PostgresStore, _vector
 
 #: Candidates HNSW keeps while searching (pgvector's default is 40): recall over speed. Measured on a
 #: hard synthetic 100,000-vector scope (docs/benchmarks.md): top-10 overlap with the exact scan 0.30 at
