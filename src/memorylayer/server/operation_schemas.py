@@ -30,3 +30,11 @@ ANSWER = Schema(
     },
     name="RecallAnswer",
 )
+VERIFY = Schema(
+    {
+        "scope": SCOPE,
+        "statement": _length(L.STATEMENT, kind="text"),
+        "maxItems": _integer(L.MAX_ITEMS, optional=True),
+    },
+    name="Verify",
+)
