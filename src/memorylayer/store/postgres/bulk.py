@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ from psycopg import sql
 
 from ...errors import Conflict
 from ...types import MemoryRecord
+from ..rows import INSERT_COLUMNS, insert_values
 
 if TYPE_CHECKING:
     from .store import PostgresStore
@@ -24,10 +24,6 @@ BULK_REBUILD_ROWS = 20_000
 #: What that build may use: the graph is built in memory (spilling past it is much slower).
 BULK_MAINTENANCE_WORK_MEM = "1GB"
 BULK_PARALLEL_WORKERS = 2
-_COPY_COLUMNS = (
-    "rowid, id, account, scope, key, value, metadata, importance, source, status, created_at, updated_at,"
-    " last_recalled_at, recall_count, content_hash, superseded_by, seq, expires_at, valid_from, valid_to"
-)
 
 
 def hnsw_index_name(model_id: str, dimensions: int) -> str:
@@ -42,31 +38,6 @@ def hnsw_index_sql(model_id: str, dimensions: int) -> sql.Composed:
         "CREATE INDEX IF NOT EXISTS {} ON memory_vectors USING hnsw ((embedding::vector({})) vector_cosine_ops)"
         " WHERE model = {}"
     ).format(sql.Identifier(hnsw_index_name(model_id, dimensions)), sql.Literal(int(dimensions)), sql.Literal(model_id))
-
-
-def _memory_row(rowid: int, record: MemoryRecord) -> tuple[Any, ...]:
-    return (
-        rowid,
-        record.id,
-        record.account,
-        record.scope,
-        record.key,
-        record.value,
-        json.dumps(record.metadata, ensure_ascii=False),
-        record.importance,
-        record.source,
-        record.status,
-        record.created_at,
-        record.updated_at,
-        record.last_recalled_at,
-        record.recall_count,
-        record.content_hash,
-        record.superseded_by,
-        rowid,
-        record.expires_at,
-        record.valid_from,
-        record.valid_to,
-    )
 
 
 def insert_many(
@@ -93,9 +64,9 @@ def insert_many(
         rowids = [int(r[0]) for r in numbers]
         rebuild = _drop_hnsw_for_load(store, records, vectors)
         try:
-            with conn.cursor().copy(f"COPY memories ({_COPY_COLUMNS}) FROM STDIN") as copy:
+            with conn.cursor().copy(f"COPY memories ({INSERT_COLUMNS}) FROM STDIN") as copy:
                 for rowid, record in zip(rowids, records, strict=True):
-                    copy.write_row(_memory_row(rowid, record))
+                    copy.write_row(insert_values(rowid, record))
         except pg.UniqueViolation as exc:
             raise Conflict(f"a memory of this batch already exists ({exc.diag.constraint_name})") from exc
         with conn.cursor().copy(
