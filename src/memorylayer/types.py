@@ -203,3 +203,22 @@ class DocumentResult:
     document: str
     chunks: list[MemoryRecord]
     removed: int = 0
+
+
+#: The kinds of link between two memories. ``entity``, ``conversation``, ``document`` and ``co_recall``
+#: are symmetric (stored once, source the smaller id); ``supersedes`` runs from the newer value to the
+#: older, ``derived`` from a summary to a memory it was made from, ``part_of`` from a composite to a part.
+LINK_KINDS = ("entity", "conversation", "document", "supersedes", "co_recall", "derived", "part_of")
+SYMMETRIC_LINKS = frozenset({"entity", "conversation", "document", "co_recall"})
+
+
+@dataclass(frozen=True)
+class Link:
+    """A weighted, directed edge between two memories of one scope (see :data:`LINK_KINDS`)."""
+
+    source: str
+    target: str
+    kind: str
+    weight: float = 1.0
+    #: What the link rests on, for a reader following it (the shared entity, the document's name).
+    label: str = ""

@@ -155,6 +155,49 @@ class AnswerResponse(Envelope):
     context: str | None = None
 
 
+class Merge(WireModel):
+    """Near duplicates folded into ``kept`` (a member, or the summary written for them; None in a dry run)."""
+
+    kept: str | None
+    members: list[str]
+    similarity: float
+    summary: str | None = None
+
+
+class Decay(WireModel):
+    """A stale low-importance memory that left the live set (its last state is in history)."""
+
+    memory_id: str
+    activation: float
+    importance: float
+
+
+class Composite(WireModel):
+    """Memories recalled together ``corecalls`` times, compiled into one (``id`` None in a dry run)."""
+
+    id: str | None
+    parts: list[str]
+    corecalls: int
+    value: str
+
+
+class ConsolidateResponse(Envelope):
+    """``consolidate`` (an extension): what was (``dry_run``: would be) merged, decayed or composed."""
+
+    scope: str
+    mode: str
+    dry_run: bool
+    method: str
+    merged: int
+    decayed: int
+    composed: int
+    live_before: int
+    live_after: int
+    merges: list[Merge]
+    decays: list[Decay]
+    composites: list[Composite]
+
+
 class VerifyEvidence(WireModel):
     """A memory a verdict rests on: the ``check`` that decided (``key``, ``slot``, ``negation``,
     ``number``, ``date``, ``overlap`` or ``llm``) and the ``reason`` in words."""

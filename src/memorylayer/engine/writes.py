@@ -254,6 +254,10 @@ class Writer:
             ended.append(old.id)
         return ended
 
+    def supersede(self, old: MemoryRecord, by: MemoryRecord) -> None:
+        """``by`` replaces the live memory ``old`` (consolidation's merges), in the caller's transaction."""
+        self._end(old, by)
+
     def _end(self, old: MemoryRecord, by: MemoryRecord) -> None:
         """``by`` supersedes ``old``: the old value held until the new one's time (never before its own)."""
         until = max(valid_from(old), valid_from(by))

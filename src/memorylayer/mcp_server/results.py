@@ -212,3 +212,38 @@ class AuditOut(_Open):
     consistent: bool
     complete: bool
     conflicts: list[dict[str, Any]]
+
+
+class MergeOut(BaseModel):
+    kept: str | None
+    members: list[str]
+    similarity: float
+    summary: str | None
+
+
+class DecayOut(BaseModel):
+    memory_id: str
+    activation: float
+    importance: float
+
+
+class CompositeOut(BaseModel):
+    id: str | None
+    parts: list[str]
+    corecalls: int
+    value: str
+
+
+class ConsolidateOut(BaseModel):
+    scope: str
+    mode: Literal["merge", "compose"]
+    dry_run: bool
+    method: Literal["llm", "offline"]
+    merged: int
+    decayed: int
+    composed: int
+    live_before: int
+    live_after: int
+    merges: list[MergeOut]
+    decays: list[DecayOut]
+    composites: list[CompositeOut]

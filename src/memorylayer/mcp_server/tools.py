@@ -22,6 +22,7 @@ from .results import (
     AnswerOut,
     AuditOut,
     BatchOut,
+    ConsolidateOut,
     DeleteOut,
     DocumentOut,
     DomainOut,
@@ -393,6 +394,29 @@ def memory_remember_document(
     return obj({"document": res.document, "chunks": [memory_out(m) for m in res.chunks], "removed": res.removed})
 
 
+ConsolidateMode = Annotated[
+    Literal["merge", "compose"],
+    Field(description="merge: near duplicates and decay (default); compose: co-recalled memories into one"),
+]
+DryRun = Annotated[bool, Field(description="Return the plan and write nothing")]
+Offline = Annotated[bool, Field(description="Keep each cluster's most informative member, no model")]
+
+
+def memory_consolidate(
+    ctx: ToolContext,
+    namespace: Namespace = DEFAULT_NAMESPACE,
+    mode: ConsolidateMode = "merge",
+    dry_run: DryRun = False,
+    offline: Offline = False,
+) -> Annotated[CallToolResult, ConsolidateOut]:
+    """consolidate: merge near-duplicate memories and let stale low-importance ones decay; with mode
+    "compose", compile memories often recalled together into one composite that recall returns as a
+    unit. Nothing is lost (superseded and decayed memories stay in history); dry_run shows the plan.
+    Over HTTP, compose needs a plan with the advanced operations."""
+    engine = engine_for(ctx, "memory_consolidate", WRITE_SCOPE, operation="compose" if mode == "compose" else None)
+    return obj(engine.consolidate(namespace, mode=mode, dry_run=dry_run, offline=offline).to_dict())
+
+
 class BatchItemIn(BaseModel):
     """One memory of ``memory_remember_batch``."""
 
@@ -489,6 +513,7 @@ TOOLS = (
     Tool(audit, "Audit facts and rules", _READ),
     Tool(memory_answer, "Answer from memory", _READ),
     Tool(memory_remember_document, "Remember a document", _CHANGE),
+    Tool(memory_consolidate, "Consolidate memories", _hints(read_only=False, destructive=True, idempotent=False)),
     Tool(memory_remember_batch, "Remember many memories", _CHANGE),
     Tool(memory_verify, "Verify a statement", _READ),
 )
