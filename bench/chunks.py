@@ -59,7 +59,7 @@ QUESTIONS: list[tuple[str, str]] = [
     ("What happened to acknowledged writes when the server was killed with SIGKILL?", "killed with SIGKILL"),
     ("How do I remove an installed package and log out of the registry?", "memorylayer remove @you/team-notes"),
     ("Where does the registry keep package tarballs on PostgreSQL?", "the tarballs are rows too"),
-    ("How long may a chunk of a remembered document be?", "at most 1,000 characters"),
+    ("How long may a chunk of a remembered document be?", "at most 450 characters"),
     ("What does re-remembering the same document do to its old chunks?", "Re-remembering the same document"),
     ("What does recall(answer) do when no memory passes the threshold?", "no evidence passed the threshold"),
     ("How does the Argon2id cost of a sync passphrase show in pull memory?", "Argon2id's"),

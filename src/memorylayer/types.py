@@ -157,6 +157,25 @@ class AddResult:
     superseded: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    #: One per input item, in input order (what became of it).
+    items: list[ItemResult] = field(default_factory=list)
+
+
+#: ``stored``: a new memory; ``updated``: a keyed memory took the new value in place (the old one
+#: stays in its history); ``superseded``: a new memory replaced older ones (a near duplicate it
+#: improves on, or an older value of its slot); ``duplicate``: dedup kept the existing memory;
+#: ``unchanged``: the key already held exactly this.
+ItemStatus = Literal["stored", "updated", "superseded", "duplicate", "unchanged"]
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What one item of a write became: ``id`` the memory holding it now; ``supersedes`` the ones it replaced."""
+
+    index: int
+    status: ItemStatus
+    id: str
+    supersedes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -184,3 +203,22 @@ class DocumentResult:
     document: str
     chunks: list[MemoryRecord]
     removed: int = 0
+
+
+#: The kinds of link between two memories. ``entity``, ``conversation``, ``document`` and ``co_recall``
+#: are symmetric (stored once, source the smaller id); ``supersedes`` runs from the newer value to the
+#: older, ``derived`` from a summary to a memory it was made from, ``part_of`` from a composite to a part.
+LINK_KINDS = ("entity", "conversation", "document", "supersedes", "co_recall", "derived", "part_of")
+SYMMETRIC_LINKS = frozenset({"entity", "conversation", "document", "co_recall"})
+
+
+@dataclass(frozen=True)
+class Link:
+    """A weighted, directed edge between two memories of one scope (see :data:`LINK_KINDS`)."""
+
+    source: str
+    target: str
+    kind: str
+    weight: float = 1.0
+    #: What the link rests on, for a reader following it (the shared entity, the document's name).
+    label: str = ""

@@ -49,6 +49,7 @@ def _fill(url: str, home: Path) -> dict[str, str]:
         mine.add("notes", "I live in Bergen now", key="city")  # the Oslo state goes to history
         memory = mine.add("prefs", "Prefers tea over coffee", key="drink").memories[0]
         mine.update(memory.id, metadata={"checked": True})
+        mine.recall("notes", "Fact number 3 about the garden")  # the recall log (consolidate reads it)
         engine.for_account(container.id).add("bot", "The bot speaks French", key="lang")
     return {"account": account.id, "key": key}
 
@@ -85,6 +86,7 @@ def test_sqlite_to_postgres_and_back_copies_everything_and_verifies_it(tmp_path:
     assert code == 0, out
     assert out["copied"]["memories"] == out["counts"]["memories"] == 15
     assert out["counts"]["wm_accounts"] == 2 and out["counts"]["memory_history"] >= 2
+    assert out["counts"]["memory_recalls"] == out["copied"]["memory_recalls"] >= 1
     assert out["counts"]["memory_vectors"] == 15 and out["counts"]["mcp_daily_calls"] == 1
     assert out["counts"]["reg_versions"] == out["counts"]["tarballs"] == out["copied"]["tarballs"] == 1
     # The copy answers like the source: the same key authenticates, search ranks alike, history is there.

@@ -66,10 +66,14 @@ async def test_every_tool_answers_over_http(served: Any, call: Any, call_error: 
         answered = await call(client, "memory_answer", question="What milk does Alice drink?", namespace="kitchen")
         bad = await call_error(client, "memory_list", limit=0)
         gated = await call_error(client, "audit", namespace="kitchen")  # an advanced operation on Free
+        merged = await call(client, "memory_consolidate", namespace="kitchen")  # consolidate is open on Free
+        composed = await call_error(client, "memory_consolidate", namespace="kitchen", mode="compose")
         deleted = await call(client, "memory_delete", memory_id=stored["memory_id"])
         again = await call_error(client, "memory_delete", memory_id=stored["memory_id"])
-    assert len(names) == 15  # the seven seed tools, memory_answer, memory_remember_document, code and reasoning
-    assert gated.startswith("[plan_required]")
+    # the seven seed tools, answer, remember_document, remember_batch, verify, consolidate, code and reasoning
+    assert len(names) == 18
+    assert gated.startswith("[plan_required]") and composed.startswith("[plan_required] compose is an advanced")
+    assert merged["mode"] == "merge" and merged["live_before"] == merged["live_after"] == 1
     assert answered["found"] and answered["citations"] == [stored["memory_id"]]
     assert answered["answer"] == "soy" and answered["context"] == "Alice drinks soy milk"
     assert hits[0]["memory_id"] == stored["memory_id"]

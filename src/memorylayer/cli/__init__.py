@@ -26,6 +26,7 @@ def _build() -> typer.Typer:
         admin,
         bulk,
         code_cmd,
+        consolidate_cmd,
         doctor,
         mcp_cmd,
         memory,

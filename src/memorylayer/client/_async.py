@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, Unpack
+from typing import Any, Literal, Self, Unpack
 
 import anyio
 import httpx
@@ -191,6 +191,13 @@ class AsyncClient(_BaseClient, CodeCalls):
         """
         return await self._send(ops.answer(scope, question, threshold, max_items), options)
 
+    async def verify(
+        self, scope: str, statement: str, *, max_items: int | None = None, **options: Unpack[RequestOptions]
+    ) -> m.VerifyResponse:
+        """verify, an extension: ``statement`` checked against memory (supported, contradicted or
+        not_enough_information) with the evidence. Needs a plan with the advanced operations."""
+        return await self._send(ops.verify(scope, statement, max_items), options)
+
     async def remember_document(
         self,
         scope: str,
@@ -209,6 +216,20 @@ class AsyncClient(_BaseClient, CodeCalls):
     ) -> m.NeighboursResponse:
         """A document chunk with ``radius`` (default 1) chunks each side, in reading order."""
         return await self._send(ops.neighbours(memory_id, radius), options)
+
+    async def consolidate(
+        self,
+        scope: str,
+        *,
+        mode: Literal["merge", "compose"] | None = None,
+        dry_run: bool | None = None,
+        offline: bool | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.ConsolidateResponse:
+        """consolidate, an extension: merge near duplicates and decay stale low-importance memories
+        (``mode="merge"``, every plan), or compile co-recalled memories into composites (``"compose"``,
+        plans with the advanced operations). ``dry_run`` returns the plan and writes nothing."""
+        return await self._send(ops.consolidate(scope, mode, dry_run, offline), options)
 
     async def budgets(self, **options: Unpack[RequestOptions]) -> m.BudgetsResponse:
         """This month's operation budgets of the key (an extension): used and limit per operation."""

@@ -31,5 +31,23 @@ def neighbours(memory_id: str, radius: int | None) -> Call[m.NeighboursResponse]
     return Call("POST", "/v1/documents/neighbours", m.NeighboursResponse, _compact(memoryId=memory_id, radius=radius))
 
 
+def consolidate(
+    scope: str, mode: str | None, dry_run: bool | None, offline: bool | None
+) -> Call[m.ConsolidateResponse]:
+    check(text("scope", scope, L.SCOPE))
+    body = _compact(scope=scope, mode=mode, dryRun=dry_run, offline=offline)
+    return Call("POST", "/v1/consolidate", m.ConsolidateResponse, body)
+
+
 def budgets() -> Call[m.BudgetsResponse]:
     return Call("GET", "/v1/budgets", m.BudgetsResponse)
+
+
+def verify(scope: str, statement: str, max_items: int | None) -> Call[m.VerifyResponse]:
+    check(
+        text("scope", scope, L.SCOPE),
+        text("statement", statement, L.STATEMENT),
+        integer("maxItems", max_items, L.MAX_ITEMS),
+    )
+    body = _compact(scope=scope, statement=statement, maxItems=max_items)
+    return Call("POST", "/v1/verify", m.VerifyResponse, body)

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, Unpack
+from typing import Any, Literal, Self, Unpack
 
 import httpx
 
@@ -197,6 +197,13 @@ class Client(_BaseClient, CodeCalls):
         """
         return self._send(ops.answer(scope, question, threshold, max_items), options)
 
+    def verify(
+        self, scope: str, statement: str, *, max_items: int | None = None, **options: Unpack[RequestOptions]
+    ) -> m.VerifyResponse:
+        """verify, an extension: ``statement`` checked against memory (supported, contradicted or
+        not_enough_information) with the evidence. Needs a plan with the advanced operations."""
+        return self._send(ops.verify(scope, statement, max_items), options)
+
     def remember_document(
         self,
         scope: str,
@@ -215,6 +222,20 @@ class Client(_BaseClient, CodeCalls):
     ) -> m.NeighboursResponse:
         """A document chunk with ``radius`` (default 1) chunks each side, in reading order."""
         return self._send(ops.neighbours(memory_id, radius), options)
+
+    def consolidate(
+        self,
+        scope: str,
+        *,
+        mode: Literal["merge", "compose"] | None = None,
+        dry_run: bool | None = None,
+        offline: bool | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.ConsolidateResponse:
+        """consolidate, an extension: merge near duplicates and decay stale low-importance memories
+        (``mode="merge"``, every plan), or compile co-recalled memories into composites (``"compose"``,
+        plans with the advanced operations). ``dry_run`` returns the plan and writes nothing."""
+        return self._send(ops.consolidate(scope, mode, dry_run, offline), options)
 
     def budgets(self, **options: Unpack[RequestOptions]) -> m.BudgetsResponse:
         """This month's operation budgets of the key (an extension): used and limit per operation."""

@@ -34,6 +34,7 @@ from . import jsonl
 from . import validation as v
 from .asof import list_as_of, ordered_as_of, rank_as_of
 from .code_reasoning import CodeAndReasoning
+from .consolidation import Consolidating
 from .cursor import decode_cursor, encode_cursor
 from .extraction import extract_facts
 from .operations import Operations
@@ -52,7 +53,7 @@ EMBED_BATCH = 256
 SWEEP_SECONDS = 60
 
 
-class Engine(Operations, CodeAndReasoning):
+class Engine(Operations, CodeAndReasoning, Consolidating):
     """Memories of one account (``"local"`` for local use) in one database.
 
     All methods are synchronous and thread-safe; each write is one transaction.

@@ -13,6 +13,7 @@ from ..embedding.embedder import count_tokens
 from ..errors import IntegrityError, NotConfigured
 from ..store.base import ListQuery, Store
 from ..types import MemoryRecord, Ranking, SearchHit, now_ms
+from .consolidation import as_units
 from .ranking import RankingConfig, js_len, recency
 from .retrieval import Retriever
 from .text import is_generic, query_names
@@ -47,7 +48,8 @@ def ordered(
     cut = max(floor, config.relative_floor[level] * best)
     signals = ["semantic", "lexical", "neighbour", "recency", "importance", "activation"]
     ranking = Ranking("semantic", signals=[*signals, "rerank"] if retriever.reranker is not None else signals)
-    return hits, [h for h in hits if h.signals["relevance"] >= cut], ranking
+    # A composite (consolidate(compose)) stands in for its parts.
+    return hits, as_units([h for h in hits if h.signals["relevance"] >= cut]), ranking
 
 
 def relevance_floor(store: Store, account: str, scope: str, query: str, level: str, config: RankingConfig) -> float:

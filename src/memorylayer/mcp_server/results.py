@@ -85,6 +85,30 @@ class DocumentOut(BaseModel):
     removed: int
 
 
+class BatchItemOut(BaseModel):
+    index: int
+    status: Literal["stored", "updated", "superseded", "duplicate", "unchanged"]
+    memory_id: str
+    supersedes: list[str]
+
+
+class BatchOut(BaseModel):
+    results: list[BatchItemOut]
+
+
+class VerifyEvidenceOut(BaseModel):
+    memory: MemoryOut
+    check: str
+    reason: str
+
+
+class VerifyOut(BaseModel):
+    statement: str
+    verdict: Literal["supported", "contradicted", "not_enough_information"]
+    method: str
+    evidence: list[VerifyEvidenceOut]
+
+
 class EvidenceOut(MemoryOut):
     score: float
 
@@ -188,3 +212,38 @@ class AuditOut(_Open):
     consistent: bool
     complete: bool
     conflicts: list[dict[str, Any]]
+
+
+class MergeOut(BaseModel):
+    kept: str | None
+    members: list[str]
+    similarity: float
+    summary: str | None
+
+
+class DecayOut(BaseModel):
+    memory_id: str
+    activation: float
+    importance: float
+
+
+class CompositeOut(BaseModel):
+    id: str | None
+    parts: list[str]
+    corecalls: int
+    value: str
+
+
+class ConsolidateOut(BaseModel):
+    scope: str
+    mode: Literal["merge", "compose"]
+    dry_run: bool
+    method: Literal["llm", "offline"]
+    merged: int
+    decayed: int
+    composed: int
+    live_before: int
+    live_after: int
+    merges: list[MergeOut]
+    decays: list[DecayOut]
+    composites: list[CompositeOut]

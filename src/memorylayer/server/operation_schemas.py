@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import limits as L
-from .validation import SCOPE, Enum, Num, Schema, Str, _integer, _length
+from .validation import SCOPE, Bool, Enum, Num, Schema, Str, _integer, _length
 
 DOCUMENT = Schema(
     {
@@ -29,4 +29,21 @@ ANSWER = Schema(
         "threshold": Enum(L.THRESHOLDS, optional=True),
     },
     name="RecallAnswer",
+)
+CONSOLIDATE = Schema(
+    {
+        "scope": SCOPE,
+        "mode": Enum(("merge", "compose"), optional=True),
+        "dryRun": Bool(optional=True, description="Return the plan and write nothing (default false)."),
+        "offline": Bool(optional=True, description="Keep each cluster's most informative member, no model."),
+    },
+    name="Consolidate",
+)
+VERIFY = Schema(
+    {
+        "scope": SCOPE,
+        "statement": _length(L.STATEMENT, kind="text"),
+        "maxItems": _integer(L.MAX_ITEMS, optional=True),
+    },
+    name="Verify",
 )

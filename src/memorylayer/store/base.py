@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..types import HistoryEntry, MemoryRecord, Namespace
+from ..types import SYMMETRIC_LINKS, HistoryEntry, Link, MemoryRecord, Namespace
 from .accounts import AccountStore
 from .registry import RegistryStore
 from .sessions import SessionStore
@@ -82,6 +82,21 @@ def earlier_value(live: MemoryRecord, row: Any) -> MemoryRecord:
     )
 
 
+def canonical_links(links: Iterable[Link]) -> builtins.list[Link]:
+    """``links`` with each symmetric one stored one way (source the smaller id), self-links and repeats dropped.
+
+    A repeated link keeps its last weight and label, as an upsert would.
+    """
+    found: dict[tuple[str, str, str], Link] = {}
+    for link in links:
+        if link.source == link.target:
+            continue
+        if link.kind in SYMMETRIC_LINKS and link.target < link.source:
+            link = replace(link, source=link.target, target=link.source)
+        found[(link.source, link.target, link.kind)] = link
+    return builtins.list(found.values())
+
+
 def ids_by_account(rows: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     """(account, id) rows grouped as {account: [ids]} (a sweep deletes account by account)."""
     grouped: dict[str, list[str]] = {}
@@ -100,6 +115,16 @@ class Store(Protocol):
 
         Raises:
             Conflict: the id exists, or another live memory holds the record's (scope, key).
+        """
+        ...
+
+    def insert_many(
+        self, records: Sequence[MemoryRecord], vectors: Sequence[np.ndarray | None], terms: Sequence[Sequence[str]]
+    ) -> list[int]:
+        """:meth:`insert` of each record in one transaction (the bulk path: imports, migrate-store, big batches).
+
+        Raises:
+            Conflict: an id exists, or a live memory holds a record's (scope, key); nothing is written.
         """
         ...
 
@@ -206,7 +231,40 @@ class Store(Protocol):
         """
         ...
 
-    def mark_recalled(self, account: str, memory_ids: Sequence[str], at: int) -> None: ...
+    def mark_recalled(self, account: str, memory_ids: Sequence[str], at: int) -> None:
+        """Update the access history of ``memory_ids`` (count, last time) and log them as one recall."""
+        ...
+
+    def recalls(self, account: str, scope: str, since: int) -> builtins.list[tuple[str, str, int]]:
+        """(recall id, memory id, time) of each live memory of ``scope`` recalled since ``since``, oldest first."""
+        ...
+
+    def forget_recalls(self, account: str, scope: str, before: int) -> int:
+        """Drop the recall log of ``scope`` older than ``before``; returns how many rows went."""
+        ...
+
+    def put_links(self, account: str, scope: str, links: Sequence[Link], at: int) -> int:
+        """Add or update (weight, label) ``links`` between memories of ``scope``, in the caller's transaction.
+
+        Links are stored as :func:`canonical_links` makes them; one naming a memory that is not in
+        ``scope`` of ``account`` is skipped. Returns how many were written.
+        """
+        ...
+
+    def links_of(
+        self, account: str, memory_ids: Sequence[str], kinds: Sequence[str] | None = None
+    ) -> builtins.list[Link]:
+        """The links with either end among ``memory_ids`` (of ``kinds`` if given), whether or not the other
+        end is live (a superseded memory keeps its links; a deleted one's are gone)."""
+        ...
+
+    def drop_links(self, account: str, scope: str, kinds: Sequence[str]) -> int:
+        """Remove every link of ``kinds`` in ``scope`` (a rebuild); returns how many went."""
+        ...
+
+    def count_links(self, account: str, scope: str) -> dict[str, int]:
+        """How many links of each kind ``scope`` holds."""
+        ...
 
     def iter_records(self, account: str, scope: str | None = None) -> Iterator[MemoryRecord]: ...
 

@@ -1,7 +1,7 @@
 """Copy one MemoryLayer database into another (SQLite to PostgreSQL, or back): ``memorylayer migrate-store``.
 
 Accounts, keys, containers, caches, sign-in state, counters, memories with their vectors and index
-terms, history, and the package registry with its tarballs are copied in batches, each one
+terms, history, the recall log, and the package registry with its tarballs are copied in batches, each one
 transaction on the target. A copy that stops half-way is resumed by running it again: rows already
 in the target (by primary key, or by memory id) are skipped. Afterwards both databases are compared
 table by table, by row count and by a SHA-256 of their rows in a fixed order, and every tarball by
@@ -109,6 +109,9 @@ _MEMORY_COLUMNS = (
     "rowid, id, account, scope, key, value, metadata, importance, source, status, created_at, updated_at,"
     " last_recalled_at, recall_count, content_hash, superseded_by, expires_at, valid_from, valid_to"
 )
+#: The recall log (access history event by event: consolidate's activation and co-recall).
+_RECALL_COLUMNS = "account, scope, recall_id, memory_id, at"
+_LINK_COLUMNS = "account, scope, source_id, target_id, kind, weight, label, created_at"
 _HISTORY_COLUMNS = (
     "account, memory_id, scope, key, value, metadata, importance, source, event, replaced_at, replaced_by,"
     " valid_from, valid_to"
@@ -226,7 +229,9 @@ def transfer(source: Backend, target: Backend, *, progress: Callable[[int, int],
                 dst.insert_ignoring(table, columns, chunk)
         report.copied[table] = len(rows)
     report.copied["memories"] = _copy_memories(src, dst, progress)
-    report.copied["memory_history"] = _copy_history(src, dst)
+    report.copied["memory_history"] = _copy_by_memory(src, dst, "memory_history", _HISTORY_COLUMNS, "id")
+    report.copied["memory_recalls"] = _copy_by_memory(src, dst, "memory_recalls", _RECALL_COLUMNS, "at, recall_id")
+    report.copied["memory_links"] = _copy_links(src, dst)
     report.copied["tarballs"] = _copy_tarballs(src, dst)
     report.counts = verify(source, target)
     return report
@@ -271,24 +276,41 @@ def _copy_memories(src: _Raw, dst: _Raw, progress: Callable[[int, int], None] | 
     for chunk in _chunks(rows):
         rowids = [int(r[0]) for r in chunk]
         vectors, terms = src.vectors(rowids), src.terms(rowids)
-        with dst.backend.transaction():
-            for row in chunk:
-                model, vector = vectors.get(int(row[0]), (None, None))
-                record = _record(row, model)
-                dst.backend.memories.insert(record, vector, terms.get(int(row[0]), "").split())
+        found = [vectors.get(int(row[0]), (None, None)) for row in chunk]
+        dst.backend.memories.insert_many(
+            [_record(row, model) for row, (model, _) in zip(chunk, found, strict=True)],
+            [vector for _, vector in found],
+            [terms.get(int(row[0]), "").split() for row in chunk],
+        )
         done += len(chunk)
         if progress is not None:
             progress(done, len(rows))
     return len(rows)
 
 
-def _copy_history(src: _Raw, dst: _Raw) -> int:
-    # History has no natural key: a memory's entries are copied together, unless the target has some.
-    present = {r[0] for r in dst.rows("SELECT DISTINCT memory_id FROM memory_history")}
-    rows = [r for r in src.rows(f"SELECT {_HISTORY_COLUMNS} FROM memory_history ORDER BY id") if r[1] not in present]
+def _copy_by_memory(src: _Raw, dst: _Raw, table: str, columns: str, order: str) -> int:
+    # History and the recall log have no natural key: a memory's rows are copied together, unless
+    # the target has some.
+    present = {r[0] for r in dst.rows(f"SELECT DISTINCT memory_id FROM {table}")}
+    at = [c.strip() for c in columns.split(",")].index("memory_id")
+    rows = [r for r in src.rows(f"SELECT {columns} FROM {table} ORDER BY {order}") if r[at] not in present]
     for chunk in _chunks(rows):
         with dst.backend.transaction():
-            dst.insert_ignoring("memory_history", _HISTORY_COLUMNS, chunk)
+            dst.insert_ignoring(table, columns, chunk)
+    return len(rows)
+
+
+def _copy_links(src: _Raw, dst: _Raw) -> int:
+    # After the memories, which both ends reference; a link is its (source, target, kind).
+    present = {tuple(r) for r in dst.rows("SELECT source_id, target_id, kind FROM memory_links")}
+    rows = [
+        r
+        for r in src.rows(f"SELECT {_LINK_COLUMNS} FROM memory_links ORDER BY source_id, target_id, kind")
+        if (r[2], r[3], r[4]) not in present
+    ]
+    for chunk in _chunks(rows):
+        with dst.backend.transaction():
+            dst.insert_ignoring("memory_links", _LINK_COLUMNS, chunk)
     return len(rows)
 
 
@@ -369,8 +391,13 @@ def _snapshot(raw: _Raw) -> dict[str, tuple[int, str]]:
         _digest([(r[1], *vectors[int(r[0])]) for r in memories if int(r[0]) in vectors]),
     )
     found["memory_terms"] = (len(terms), _digest([(r[1], terms[int(r[0])]) for r in memories if int(r[0]) in terms]))
-    history = raw.rows(f"SELECT {_HISTORY_COLUMNS} FROM memory_history")
-    found["memory_history"] = (len(history), _digest(history))
+    for table, columns in (
+        ("memory_history", _HISTORY_COLUMNS),
+        ("memory_recalls", _RECALL_COLUMNS),
+        ("memory_links", _LINK_COLUMNS),
+    ):
+        rows = raw.rows(f"SELECT {columns} FROM {table}")
+        found[table] = (len(rows), _digest(rows))
     return found
 
 

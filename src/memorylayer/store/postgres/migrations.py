@@ -133,6 +133,43 @@ MIGRATIONS = [
         """,
     ),
     Migration(
+        "m006_recall_log",
+        """
+        -- Access history event by event: one row per memory a recall returned, the rows of one recall
+        -- sharing its recall_id. Consolidation reads it for ACT-R activation (when each access was)
+        -- and co-recall (what was recalled together); a memory's rows go with it.
+        CREATE TABLE memory_recalls (
+            account text NOT NULL,
+            scope text NOT NULL,
+            recall_id text NOT NULL,
+            memory_id text NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+            at bigint NOT NULL
+        );
+        CREATE INDEX memory_recalls_scope ON memory_recalls (account, scope, at);
+        CREATE INDEX memory_recalls_memory ON memory_recalls (memory_id);
+        """,
+    ),
+    Migration(
+        "m007_links",
+        """
+        -- Links between memories of one scope (weave, consolidation), which explore and ripple follow.
+        -- A link goes with either of its memories; symmetric kinds are stored once (source < target).
+        CREATE TABLE memory_links (
+            account text NOT NULL,
+            scope text NOT NULL,
+            source_id text NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+            target_id text NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+            kind text NOT NULL,
+            weight double precision NOT NULL,
+            label text NOT NULL DEFAULT '',
+            created_at bigint NOT NULL,
+            PRIMARY KEY (source_id, target_id, kind)
+        );
+        CREATE INDEX memory_links_target ON memory_links (target_id);
+        CREATE INDEX memory_links_scope ON memory_links (account, scope, kind);
+        """,
+    ),
+    Migration(
         "a001_accounts",
         """
         CREATE TABLE wm_accounts (

@@ -13,8 +13,9 @@ import numpy as np
 from psycopg import errors as pg
 
 from ...errors import Conflict
-from ...types import MemoryRecord, Namespace, now_ms
-from ..base import ListQuery, RankFields, StoredVector
+from ...types import Link, MemoryRecord, Namespace, now_ms
+from ..base import ListQuery, RankFields, StoredVector, canonical_links
+from ..rows import INSERT_COLUMNS, insert_values
 from .db import Database, Row
 from .rows import COLUMNS as _COLUMNS
 from .rows import FROM as _FROM
@@ -132,32 +133,12 @@ class PostgresStore(PostgresTimeline):
 
     def _insert(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str]) -> int:
         # The row number is also its change sequence number: one nextval, read back by RETURNING.
+        values = insert_values(0, record)
         (row,) = self._run(
-            "INSERT INTO memories (rowid, id, account, scope, key, value, metadata, importance, source, status,"
-            " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq,"
-            " expires_at, valid_from, valid_to)"
+            f"INSERT INTO memories ({INSERT_COLUMNS})"
             " VALUES (nextval('memory_seq'), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
             " currval('memory_seq'), %s, %s, %s) RETURNING rowid",
-            (
-                record.id,
-                record.account,
-                record.scope,
-                record.key,
-                record.value,
-                json.dumps(record.metadata, ensure_ascii=False),
-                record.importance,
-                record.source,
-                record.status,
-                record.created_at,
-                record.updated_at,
-                record.last_recalled_at,
-                record.recall_count,
-                record.content_hash,
-                record.superseded_by,
-                record.expires_at,
-                record.valid_from,
-                record.valid_to,
-            ),
+            (*values[1:16], *values[17:]),  # all but the row and sequence numbers, which nextval gives
         )
         rowid = int(row[0])
         if vector is not None and record.model:
@@ -168,6 +149,13 @@ class PostgresStore(PostgresTimeline):
             )
         self._index_terms(rowid, record.account, record.scope, terms)
         return rowid
+
+    def insert_many(
+        self, records: Sequence[MemoryRecord], vectors: Sequence[np.ndarray | None], terms: Sequence[Sequence[str]]
+    ) -> list[int]:
+        from .bulk import insert_many
+
+        return insert_many(self, records, vectors, terms)
 
     def replace(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str] | None) -> None:
         with self.database.savepoint(), _unique_key(record):
@@ -265,16 +253,64 @@ class PostgresStore(PostgresTimeline):
             (account, scope, now_ms()),
         )
 
-    def mark_recalled(self, account: str, memory_ids: Sequence[str], at: int) -> None:
-        if not memory_ids:
-            return
-        with self.database.transaction(exclusive=False):  # one UPDATE: atomic by itself
-            # Access history is not a content change: seq and updated_at stay as they are.
-            self._run(
-                "UPDATE memories SET last_recalled_at = %s, recall_count = recall_count + 1"
-                " WHERE id = ANY(%s::text[]) AND account = %s",
-                (at, list(memory_ids), account),
+    # -- links ---------------------------------------------------------------------------------
+    def put_links(self, account: str, scope: str, links: Sequence[Link], at: int) -> int:
+        links = canonical_links(links)
+        if not links:
+            return 0
+        with self.transaction():
+            # One statement for all: both ends must be memories of this account's scope.
+            rows = self._run(
+                "INSERT INTO memory_links (account, scope, source_id, target_id, kind, weight, label, created_at)"
+                " SELECT %s, %s, l.s, l.t, l.k, l.w, l.l, %s"
+                " FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::text[]) AS l(s, t, k, w, l)"
+                " WHERE (SELECT count(*) FROM memories m WHERE m.id IN (l.s, l.t) AND m.account = %s"
+                " AND m.scope = %s) = 2"
+                " ON CONFLICT (source_id, target_id, kind) DO UPDATE SET weight = excluded.weight,"
+                " label = excluded.label RETURNING 1",
+                (
+                    account,
+                    scope,
+                    at,
+                    [x.source for x in links],
+                    [x.target for x in links],
+                    [x.kind for x in links],
+                    [x.weight for x in links],
+                    [x.label for x in links],
+                    account,
+                    scope,
+                ),
             )
+            return len(rows)
+
+    def links_of(
+        self, account: str, memory_ids: Sequence[str], kinds: Sequence[str] | None = None
+    ) -> builtins.list[Link]:
+        kind_filter = "" if kinds is None else " AND kind = ANY(%s::text[])"
+        params: tuple[Any, ...] = (list(memory_ids), list(memory_ids), account) + (
+            () if kinds is None else (list(kinds),)
+        )
+        rows = self._run(
+            "SELECT source_id, target_id, kind, weight, label FROM memory_links"
+            f" WHERE (source_id = ANY(%s::text[]) OR target_id = ANY(%s::text[])) AND account = %s{kind_filter}"
+            " ORDER BY source_id, target_id, kind",
+            params,
+        )
+        return [Link(r[0], r[1], r[2], float(r[3]), r[4]) for r in rows]
+
+    def drop_links(self, account: str, scope: str, kinds: Sequence[str]) -> int:
+        with self.transaction():
+            rows = self._run(
+                "DELETE FROM memory_links WHERE account = %s AND scope = %s AND kind = ANY(%s::text[]) RETURNING 1",
+                (account, scope, list(kinds)),
+            )
+            return len(rows)
+
+    def count_links(self, account: str, scope: str) -> dict[str, int]:
+        rows = self._run(
+            "SELECT kind, count(*) FROM memory_links WHERE account = %s AND scope = %s GROUP BY kind", (account, scope)
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
 
     def set_vectors(self, items: Iterable[tuple[int, np.ndarray]], model_id: str) -> None:
         with self.transaction():

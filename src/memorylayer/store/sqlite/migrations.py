@@ -135,6 +135,43 @@ MIGRATIONS = [
         """,
     ),
     Migration(
+        "m010_recall_log",
+        """
+        -- Access history event by event: one row per memory a recall returned, the rows of one recall
+        -- sharing its recall_id. Consolidation reads it for ACT-R activation (when each access was)
+        -- and co-recall (what was recalled together); a memory's rows go with it.
+        CREATE TABLE memory_recalls (
+            account TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            recall_id TEXT NOT NULL,
+            memory_id TEXT NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX memory_recalls_scope ON memory_recalls (account, scope, at);
+        CREATE INDEX memory_recalls_memory ON memory_recalls (memory_id);
+        """,
+    ),
+    Migration(
+        "m011_links",
+        """
+        -- Links between memories of one scope (weave, consolidation), which explore and ripple follow.
+        -- A link goes with either of its memories; symmetric kinds are stored once (source < target).
+        CREATE TABLE memory_links (
+            account TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            source_id TEXT NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+            target_id TEXT NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            weight REAL NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (source_id, target_id, kind)
+        );
+        CREATE INDEX memory_links_target ON memory_links (target_id);
+        CREATE INDEX memory_links_scope ON memory_links (account, scope, kind);
+        """,
+    ),
+    Migration(
         "a001_accounts",
         """
         CREATE TABLE wm_accounts (

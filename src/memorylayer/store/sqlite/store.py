@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ...errors import Conflict
-from ...types import MemoryRecord, Namespace, now_ms
-from ..base import ListQuery, RankFields, StoredVector
+from ...types import Link, MemoryRecord, Namespace, now_ms
+from ..base import ListQuery, RankFields, StoredVector, canonical_links
+from ..rows import INSERT_COLUMNS, insert_values
 from .db import Database
 from .faults import translating
 from .rows import COLUMNS as _COLUMNS
@@ -80,32 +81,8 @@ class SqliteStore(SqliteTimeline):
             # took a sequence number too, so it is above every row number a file already has.
             rowid = self._next_seq()
             conn.execute(
-                "INSERT INTO memories (rowid, id, account, scope, key, value, metadata, importance, source, status,"
-                " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq,"
-                " expires_at, valid_from, valid_to)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    rowid,
-                    record.id,
-                    record.account,
-                    record.scope,
-                    record.key,
-                    record.value,
-                    json.dumps(record.metadata, ensure_ascii=False),
-                    record.importance,
-                    record.source,
-                    record.status,
-                    record.created_at,
-                    record.updated_at,
-                    record.last_recalled_at,
-                    record.recall_count,
-                    record.content_hash,
-                    record.superseded_by,
-                    rowid,
-                    record.expires_at,
-                    record.valid_from,
-                    record.valid_to,
-                ),
+                f"INSERT INTO memories ({INSERT_COLUMNS}) VALUES ({', '.join('?' * 20)})",
+                insert_values(rowid, record),
             )
             if vector is not None and record.model:
                 conn.execute(
@@ -116,6 +93,13 @@ class SqliteStore(SqliteTimeline):
             conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'documents'")
             self.touch_scope(record.account, record.scope)
             return rowid
+
+    def insert_many(
+        self, records: Sequence[MemoryRecord], vectors: Sequence[np.ndarray | None], terms: Sequence[Sequence[str]]
+    ) -> list[int]:
+        # In-process statements cost microseconds: one transaction is what makes the bulk path fast here.
+        with self.transaction():
+            return [self.insert(r, v, t) for r, v, t in zip(records, vectors, terms, strict=True)]
 
     def replace(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str] | None) -> None:
         with self.transaction() as conn, _unique_key(record):
@@ -204,17 +188,66 @@ class SqliteStore(SqliteTimeline):
             (account, scope, now_ms()),
         )
 
-    def mark_recalled(self, account: str, memory_ids: Sequence[str], at: int) -> None:
-        if not memory_ids:
-            return
+    # -- links ---------------------------------------------------------------------------------
+    def put_links(self, account: str, scope: str, links: Sequence[Link], at: int) -> int:
+        written = 0
         with self.transaction() as conn:
-            marks = ",".join("?" * len(memory_ids))
-            # Access history is not a content change: seq and updated_at stay as they are.
-            conn.execute(
-                f"UPDATE memories SET last_recalled_at = ?, recall_count = recall_count + 1"
-                f" WHERE id IN ({marks}) AND +account = ?",
-                (at, *memory_ids, account),
+            for link in canonical_links(links):
+                # Both ends must be memories of this account's scope: a link never crosses either.
+                cursor = conn.execute(
+                    "INSERT INTO memory_links (account, scope, source_id, target_id, kind, weight, label, created_at)"
+                    " SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM memories"
+                    " WHERE id IN (?, ?) AND +account = ? AND +scope = ?) = 2"
+                    " ON CONFLICT (source_id, target_id, kind) DO UPDATE SET weight = excluded.weight,"
+                    " label = excluded.label",
+                    (
+                        account,
+                        scope,
+                        link.source,
+                        link.target,
+                        link.kind,
+                        link.weight,
+                        link.label,
+                        at,
+                        link.source,
+                        link.target,
+                        account,
+                        scope,
+                    ),
+                )
+                written += cursor.rowcount
+        return written
+
+    def links_of(
+        self, account: str, memory_ids: Sequence[str], kinds: Sequence[str] | None = None
+    ) -> builtins.list[Link]:
+        found: builtins.list[Link] = []
+        kind_filter = "" if kinds is None else f" AND kind IN ({','.join('?' * len(kinds))})"
+        for chunk, marks in _in_batches(builtins.list(dict.fromkeys(memory_ids))):
+            for column in ("source_id", "target_id"):
+                rows = self._conn.execute(
+                    "SELECT source_id, target_id, kind, weight, label FROM memory_links"
+                    f" WHERE {column} IN ({marks}) AND account = ?{kind_filter}",
+                    (*chunk, account, *(kinds or ())),
+                )
+                found.extend(Link(r[0], r[1], r[2], float(r[3]), r[4]) for r in rows)
+        return builtins.list(dict.fromkeys(found))  # a link between two of the ids is read from both ends
+
+    def drop_links(self, account: str, scope: str, kinds: Sequence[str]) -> int:
+        if not kinds:
+            return 0
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                f"DELETE FROM memory_links WHERE account = ? AND scope = ? AND kind IN ({','.join('?' * len(kinds))})",
+                (account, scope, *kinds),
             )
+            return cursor.rowcount
+
+    def count_links(self, account: str, scope: str) -> dict[str, int]:
+        rows = self._conn.execute(
+            "SELECT kind, count(*) FROM memory_links WHERE account = ? AND scope = ? GROUP BY kind", (account, scope)
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
 
     def set_vectors(self, items: Iterable[tuple[int, np.ndarray]], model_id: str) -> None:
         with self.transaction() as conn:
