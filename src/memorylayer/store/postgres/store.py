@@ -358,6 +358,14 @@ class PostgresStore(PostgresTimeline):
         )
         return {str(r[0]): int(r[1]) for r in rows}
 
+    def supersessions(self, account: str, scope: str) -> builtins.list[tuple[str, str]]:
+        rows = self._run(
+            "SELECT superseded_by, id FROM memories WHERE account = %s AND scope = %s AND superseded_by IS NOT NULL"
+            " ORDER BY rowid",
+            (account, scope),
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
+
     def set_vectors(self, items: Iterable[tuple[int, np.ndarray]], model_id: str) -> None:
         with self.transaction():
             for rowid, vector in items:

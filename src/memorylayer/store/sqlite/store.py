@@ -298,6 +298,14 @@ class SqliteStore(SqliteTimeline):
         )
         return {str(r[0]): int(r[1]) for r in rows}
 
+    def supersessions(self, account: str, scope: str) -> builtins.list[tuple[str, str]]:
+        rows = self._conn.execute(
+            "SELECT superseded_by, id FROM memories WHERE account = ? AND scope = ? AND superseded_by IS NOT NULL"
+            " ORDER BY rowid",
+            (account, scope),
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
+
     def set_vectors(self, items: Iterable[tuple[int, np.ndarray]], model_id: str) -> None:
         with self.transaction() as conn:
             for rowid, vector in items:
