@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING, Any, Protocol
@@ -41,6 +41,9 @@ CONVERSATION_WINDOW = 2
 CO_RECALL_MIN = 2
 
 
+Render = Callable[[MemoryRecord], dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class WeaveResult:
     """How many links of each kind the scope holds after the weave."""
@@ -48,6 +51,9 @@ class WeaveResult:
     scope: str
     links: dict[str, int]
     memories: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scope": self.scope, "links": self.links, "memories": self.memories}
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,19 @@ class Exploration:
     #: How many memories activation reached (within ``max_nodes``).
     reached: int
 
+    def to_dict(self, render: Render) -> dict[str, Any]:
+        """The wire's shape (REST, MCP), each memory as ``render`` shapes it for that edge."""
+        hits = [
+            {
+                "memory": render(h.memory),
+                "score": round(h.score, 4),
+                "hop": h.hop,
+                "path": [{"from": s.source, "kind": s.kind, "weight": s.weight, "label": s.label} for s in h.path],
+            }
+            for h in self.hits
+        ]
+        return {"hits": hits, "reached": self.reached}
+
 
 @dataclass(frozen=True)
 class Dependant:
@@ -94,6 +113,19 @@ class Ripple:
     dependants: list[Dependant]
     related: list[Dependant]
     applied: bool
+
+    def to_dict(self, render: Render) -> dict[str, Any]:
+        """The wire's shape (REST, MCP), each memory as ``render`` shapes it for that edge."""
+
+        def one(d: Dependant) -> dict[str, Any]:
+            return {"memory": render(d.memory), "kind": d.kind, "via": d.via, "flagged": d.flagged}
+
+        return {
+            "memoryId": self.memory_id,
+            "applied": self.applied,
+            "dependants": [one(d) for d in self.dependants],
+            "related": [one(d) for d in self.related],
+        }
 
 
 class _Engine(Protocol):
