@@ -68,10 +68,14 @@ async def test_every_tool_answers_over_http(served: Any, call: Any, call_error: 
         gated = await call_error(client, "audit", namespace="kitchen")  # an advanced operation on Free
         merged = await call(client, "memory_consolidate", namespace="kitchen")  # consolidate is open on Free
         composed = await call_error(client, "memory_consolidate", namespace="kitchen", mode="compose")
+        explored = await call(client, "memory_explore", query="which milk?", namespace="kitchen")  # counted
+        woven = await call_error(client, "memory_weave", namespace="kitchen")  # advanced
         deleted = await call(client, "memory_delete", memory_id=stored["memory_id"])
         again = await call_error(client, "memory_delete", memory_id=stored["memory_id"])
-    assert len(names) == 16  # the seven seed tools, memory_answer, memory_remember_document, code and reasoning,
-    # memory_consolidate
+    assert len(names) == 19  # the seven seed tools, memory_answer, memory_remember_document, code and reasoning,
+    # memory_consolidate, memory_weave, memory_explore, memory_ripple
+    assert explored["hits"][0]["memory"]["memory_id"] == stored["memory_id"] and explored["reached"] == 1
+    assert woven.startswith("[plan_required] weave is an advanced")
     assert gated.startswith("[plan_required]") and composed.startswith("[plan_required] compose is an advanced")
     assert merged["mode"] == "merge" and merged["live_before"] == merged["live_after"] == 1
     assert answered["found"] and answered["citations"] == [stored["memory_id"]]

@@ -121,7 +121,7 @@ class Ripple:
             return {"memory": render(d.memory), "kind": d.kind, "via": d.via, "flagged": d.flagged}
 
         return {
-            "memoryId": self.memory_id,
+            "memory_id": self.memory_id,
             "applied": self.applied,
             "dependants": [one(d) for d in self.dependants],
             "related": [one(d) for d in self.related],

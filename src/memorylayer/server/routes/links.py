@@ -82,5 +82,6 @@ def ripple(
         raise NotFound(f"memory {data['memoryId']} does not exist")  # malformed ids are 404 (DESIGN.md)
     srv = state(request)
     budgets.charge(srv, caller, "ripple")
-    result = srv.engine_for(caller.account.id).ripple(data["memoryId"].lower(), apply=apply)
-    return ok(request, result.to_dict(memory_json))
+    result = srv.engine_for(caller.account.id).ripple(data["memoryId"].lower(), apply=apply).to_dict(memory_json)
+    result["memoryId"] = result.pop("memory_id")  # the wire is camelCase
+    return ok(request, result)
