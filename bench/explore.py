@@ -38,8 +38,7 @@ def ingest(engine, scope: str, turns: list[dict]) -> dict[str, list[str]]:
     from memorylayer.types import NewMemory
 
     items = [
-        NewMemory(t["text"], created_at=t["created_at"], metadata={"conversation": str(t["created_at"])})
-        for t in turns
+        NewMemory(t["text"], created_at=t["created_at"], metadata={"conversation": str(t["created_at"])}) for t in turns
     ]
     result = engine.add_batch(scope, items, dedup=False)
     return {m.id: [t["dia_id"]] for m, t in zip(result.memories, turns, strict=True)}
@@ -88,7 +87,7 @@ def run(data_path: Path, conversations: int | None) -> dict:
         "conversations": len(samples),
         "top_k": TOP_K,
         "links_per_conversation_median": {
-            kind: statistics.median(c.get(kind, 0) for c in link_counts) for kind in sorted({k for c in link_counts for k in c})
+            kind: statistics.median(c.get(kind, 0) for c in link_counts) for kind in sorted(set().union(*link_counts))
         },
         "weave_s_median": round(statistics.median(weave_s), 3),
         "search_ms_p50": round(statistics.median(search_ms), 1),
