@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING, Any, Protocol
@@ -238,7 +239,8 @@ class Linking:
         """
         root = self.get(memory_id)
         store, account = self.store, self.account
-        with store.transaction():
+        # Only an apply writes; a preview reads without holding the write lock.
+        with store.transaction() if apply else nullcontext():
             made_from = _made_from_metadata(store.iter_records(account, root.scope))
             dependants: dict[str, tuple[str, str]] = {}
             frontier = [root.id]
