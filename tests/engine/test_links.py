@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from memorylayer.engine import Engine
@@ -133,3 +135,15 @@ def test_ripple_of_an_unknown_memory_is_not_found_and_a_deleted_one_takes_its_li
     engine.store.put_links(engine.account, "s", [Link(other, fact, "derived")], 0)
     engine.delete(fact)
     assert engine.store.links_of(engine.account, [other]) == []
+
+
+def test_weaves_racing_on_one_scope_leave_the_links_one_weave_makes(engine: Engine) -> None:
+    _store(engine, ["Yesterday Melanie painted a sunrise.", "The daughter of Melanie is Sky.", *FILLER])
+    expected = engine.weave("s").links
+    results: list[dict[str, int]] = []
+    threads = [threading.Thread(target=lambda: results.append(engine.weave("s").links)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 4 and engine.store.count_links(engine.account, "s") == expected
