@@ -28,6 +28,8 @@ SCOPE = Bounds(1, 255)
 KEY = Bounds(1, 128)
 VALUE = Bounds(1, 16_384)
 QUERY = Bounds(1, 8_192)
+#: verify: the statement checked against memory.
+STATEMENT = Bounds(1, 2_000)
 #: Free text sent to extraction, in UTF-8 bytes (spec §5.1, EXTRACTION_MAX_INPUT_BYTES).
 EXTRACTION_MAX_BYTES = 16_384
 #: A memory's metadata, as compact JSON in UTF-8 bytes.

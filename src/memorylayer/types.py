@@ -157,6 +157,25 @@ class AddResult:
     superseded: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    #: One per input item, in input order (what became of it).
+    items: list[ItemResult] = field(default_factory=list)
+
+
+#: ``stored``: a new memory; ``updated``: a keyed memory took the new value in place (the old one
+#: stays in its history); ``superseded``: a new memory replaced older ones (a near duplicate it
+#: improves on, or an older value of its slot); ``duplicate``: dedup kept the existing memory;
+#: ``unchanged``: the key already held exactly this.
+ItemStatus = Literal["stored", "updated", "superseded", "duplicate", "unchanged"]
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What one item of a write became: ``id`` the memory holding it now; ``supersedes`` the ones it replaced."""
+
+    index: int
+    status: ItemStatus
+    id: str
+    supersedes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

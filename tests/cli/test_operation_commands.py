@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,14 +25,15 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
-def test_answer_prints_the_supported_sentence_and_its_citation() -> None:
+def test_answer_prints_the_supported_span_and_its_citation() -> None:
     code, out = run("remember", "Caroline moved to Boston in 2021. She is a nurse.", "-n", "friends", "--json")
     memory_id = json.loads(out)["memories"][0]["id"]
     code, out = run("answer", "Where did Caroline move?", "-n", "friends")
-    assert code == 0 and out.splitlines() == ["Caroline moved to Boston in 2021.", f"  cites {memory_id}"]
+    assert code == 0 and out.splitlines() == ["Boston", f"  cites {memory_id}"]
     code, out = run("answer", "Where did Caroline move?", "-n", "friends", "--json")
     body = json.loads(out)
     assert body["found"] is True and body["citations"] == [memory_id] and body["method"] == "extractive"
+    assert body["answer"] == "Boston" and body["context"] == "Caroline moved to Boston in 2021."
     assert body["evidence"][0]["namespace"] == "friends" and 0 <= body["evidence"][0]["score"] <= 1
 
 
@@ -91,4 +93,48 @@ def test_remember_document_stores_a_file_as_chunks_and_replaces_them(tmp_path: P
     assert code == 7 and json.loads(out)["error"]["code"].startswith("storage")
     (tmp_path / "blank.md").write_text("  \n", encoding="utf-8")
     code, out = run("remember-document", str(tmp_path / "blank.md"), "--json")
+    assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request"
+
+
+def test_remember_batch_reports_each_line_and_refuses_a_bad_file(tmp_path: Path) -> None:
+    lines = [
+        {"value": "Caroline moved to Boston in 2021."},
+        {"value": "UTC+1", "key": "timezone", "importance": 0.8},
+        {"value": "Caroline moved to Boston in 2021."},
+    ]
+    good = tmp_path / "notes.jsonl"
+    good.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    code, out = run("remember-batch", str(good), "-n", "life", "--json")
+    assert code == 0, out
+    results = json.loads(out)["results"]
+    assert [(r["index"], r["status"]) for r in results] == [(0, "stored"), (1, "stored"), (2, "duplicate")]
+    assert results[2]["id"] == results[0]["id"]
+    code, out = run("remember-batch", str(good), "-n", "life")
+    assert code == 0 and re.findall(r"\b(stored|updated|duplicate|unchanged)\b", out) == [
+        "duplicate",
+        "unchanged",
+        "duplicate",
+    ]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"value": "a new fact"}\n{"value": "x", "importance": 7}\n', encoding="utf-8")
+    code, out = run("remember-batch", str(bad), "-n", "life", "--json")
+    assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request"
+    assert "line 2" in json.loads(out)["error"]["message"]
+    code, out = run("list", "-n", "life", "--json")
+    assert "a new fact" not in out
+
+
+def test_verify_prints_the_verdict_and_the_evidence() -> None:
+    code, out = run("remember", "Melanie has two dogs named Rex and Bo.", "-n", "friends", "--json")
+    dogs = json.loads(out)["memories"][0]["id"]
+    code, out = run("verify", "Melanie has three dogs.", "-n", "friends")
+    assert code == 0 and out.splitlines()[0] == "contradicted"
+    assert out.splitlines()[1].startswith(f"  number {dogs}: 2 rather than 3")
+    code, out = run("verify", "Melanie has 2 dogs.", "-n", "friends", "--json")
+    body = json.loads(out)
+    assert body["verdict"] == "supported" and body["method"] == "rules"
+    assert body["evidence"][0]["memory"]["id"] == dogs and body["evidence"][0]["check"] == "overlap"
+    code, out = run("verify", "Bob drives a red car.", "-n", "friends")
+    assert code == 0 and out.strip() == "not_enough_information"
+    code, out = run("verify", "  ", "-n", "friends", "--json")
     assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request"

@@ -64,7 +64,7 @@ def test_answer_cites_the_memory_it_rests_on_and_counts_against_the_budget(sdk: 
     added = client.add_batch("life", ["Caroline moved to Boston in 2021.", "Melanie has two dogs."])
     response = client.answer("life", "Where did Caroline move?", max_items=4)
     assert isinstance(response, m.AnswerResponse) and response.found and response.method == "extractive"
-    assert response.answer == "Caroline moved to Boston in 2021."
+    assert response.answer == "Boston" and response.context == "Caroline moved to Boston in 2021."
     assert response.citations == [added.memories[0].id] and response.evidence[0].memory.id == added.memories[0].id
     assert client.answer("life", "What is Bob's car?").answer is None
     budgets = client.budgets().budgets
@@ -119,3 +119,33 @@ def test_expiry_and_as_of_through_the_sdk(sdk: Make) -> None:
     assert [mem.value for mem in listed.memories] == ["free"]
     with pytest.raises(InvalidRequest, match="ttlSeconds"):
         client.add("t", "x", key="k", ttl_seconds=0)
+
+
+def test_add_batch_reports_each_item_in_order(sdk: Make) -> None:
+    client = sdk()
+    first = client.add_batch("t", [{"key": "city", "value": "Lisbon"}, "Joanna: Bye Nate!"])
+    assert [(r.index, r.status) for r in first.results] == [(0, "stored"), (1, "stored")]
+    again = client.add_batch("t", [{"key": "city", "value": "Porto"}, "Joanna: Bye, Nate!!", "Joanna: Bye, Nate!!"])
+    assert all(isinstance(r, m.BatchItemResult) for r in again.results)
+    assert [r.status for r in again.results] == ["updated", "superseded", "duplicate"]
+    assert again.results[0].id == first.results[0].id
+    assert again.results[1].supersedes == [first.results[1].id]
+    assert again.results[2].id == again.results[1].id and again.skipped == 1
+
+
+def test_verify_returns_the_verdict_with_its_evidence(sdk: Make) -> None:
+    client = sdk(plan="team")
+    dogs = client.add_batch("v", ["Melanie has two dogs named Rex and Bo."]).results[0].id
+    response = client.verify("v", "Melanie has three dogs.", max_items=4)
+    assert isinstance(response, m.VerifyResponse) and response.request_id
+    assert response.verdict == "contradicted" and response.method == "rules"
+    assert [(e.memory.id, e.check) for e in response.evidence] == [(dogs, "number")]
+    assert client.verify("v", "Melanie has 2 dogs.").verdict == "supported"
+    assert client.verify("v", "Bob drives a red car.").verdict == "not_enough_information"
+    with pytest.raises(InvalidRequest) as caught:
+        client.verify("v", "")
+    assert caught.value.status == 0 and caught.value.details[0]["path"] == ["statement"]
+    from memorylayer.errors import PlanRequired
+
+    with pytest.raises(PlanRequired):
+        sdk(plan="free").verify("v", "Melanie has 2 dogs.")

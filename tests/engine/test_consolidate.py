@@ -54,6 +54,9 @@ def test_near_duplicates_merge_into_their_most_informative_member_and_stay_reada
     superseded = engine.get(toronto[0])
     assert superseded.superseded_by == toronto[1] and superseded.value == TORONTO[0]
     assert [h.event for h in engine.history(toronto[0])] == ["superseded"]
+    # The link store says what each kept memory was made from (ripple follows it).
+    links = engine.store.links_of(engine.account, [colour[1], toronto[1]], kinds=["derived"])
+    assert {(link.source, link.target) for link in links} == {(colour[1], colour[0]), (toronto[1], toronto[0])}
     # Different numbers, speakers or people are never the same fact, however close their vectors.
     assert engine.consolidate("s").merges == []
 
@@ -114,6 +117,8 @@ def test_compose_compiles_memories_recalled_together_and_recall_returns_them_as_
     stored = engine.get(composite.id or "")
     assert stored.metadata["composite"] is True and sorted(stored.metadata["parts"]) == sorted(parts)
     assert all(v in stored.value for v in WORK) and set(parts) <= set(_live(engine))  # the parts stay
+    links = engine.store.links_of(engine.account, [stored.id], kinds=["part_of"])
+    assert sorted(link.target for link in links) == sorted(parts) and {link.source for link in links} == {stored.id}
     recalled = engine.recall("s", "who is the user's manager and where do they work?")
     assert [m.id for m in recalled.memories][0] == composite.id
     assert not set(parts) & {m.id for m in recalled.memories}  # the unit stands in for its parts
@@ -146,6 +151,7 @@ def test_a_refused_write_leaves_nothing_half_done(engine: Engine) -> None:
     with pytest.raises(QuotaExceeded):
         engine.consolidate("s", mode="compose", admit=refuse)
     assert _live(engine) == before and all(engine.history(i) == [] for i in parts)
+    assert engine.store.links_of(engine.account, parts) == []
 
 
 @pytest.fixture
@@ -173,6 +179,8 @@ def test_a_configured_model_summarises_each_cluster_into_one_new_memory(
     summary = llm_engine.get(merge.kept or "")
     assert summary.value == "User lives in Toronto, Canada." and sorted(summary.metadata["derived_from"]) == sorted(ids)
     assert all(llm_engine.get(i).superseded_by == summary.id for i in ids)
+    derived = llm_engine.store.links_of(llm_engine.account, [summary.id], kinds=["derived"])
+    assert sorted(link.target for link in derived) == sorted(ids)
     sent = json.loads(llm.requests[-1].body["messages"][1]["content"])
     assert sorted(sent["memories"]) == sorted(TORONTO)
     # Offline keeps the most informative member instead, even with a model configured.

@@ -289,7 +289,9 @@ async def test_answer_and_remember_document_over_the_local_engine(server: Any, c
     assert [c["key"] for c in stored["chunks"]] == ["deploy.md#0", "deploy.md#1"] and stored["removed"] == 0
     assert stored["chunks"][1]["metadata"]["heading"] == "Deploy > Rollback"
     assert answered["found"] and answered["citations"] == [stored["chunks"][1]["memory_id"]]
-    assert answered["answer"] == "Run deploy --previous to roll back."
+    assert (
+        answered["answer"] == "Run deploy --previous" and answered["context"] == "Run deploy --previous to roll back."
+    )
     assert missing == {**missing, "found": False, "answer": None, "citations": []}
     assert blank.startswith("[invalid_request]")
     assert tools["memory_answer"].annotations.read_only_hint is True

@@ -34,12 +34,13 @@ def _answer(srv: Server, key: str, question: str, scope: str = "life") -> Any:
     return srv.call("POST", "/v1/recall/answer", key, {"scope": scope, "question": question})
 
 
-def test_an_offline_answer_is_the_supported_sentence_with_its_memory(srv: Server, user: str) -> None:
+def test_an_offline_answer_is_the_supported_span_with_its_sentence_and_memory(srv: Server, user: str) -> None:
     ids = _remember(srv, user)
     r = _answer(srv, user, "Where did Caroline move?")
     assert r.status_code == 200, r.text
     out = r.json()
-    assert out["answer"] == "Caroline moved to Boston in 2021." and out["found"] is True
+    assert out["answer"] == "Boston" and out["found"] is True
+    assert out["context"] == "Caroline moved to Boston in 2021."
     assert out["citations"] == [ids[0]] and out["method"] == "extractive"
     assert ids[0] in [e["memory"]["id"] for e in out["evidence"]]
 
@@ -149,6 +150,25 @@ def test_a_configured_model_answers_from_the_evidence_and_cites_it(
     assert out == {**out, "answer": "Boston", "citations": [ids[0]], "method": "llm", "found": True}
     sent = json.loads(llm.requests[-1].body["messages"][1]["content"])
     assert sent["question"] == "Where did Caroline move?" and ids[0] in sent["memories"]
+
+
+def test_a_model_answer_computed_from_the_ids_it_was_shown_is_cited_and_has_no_context(
+    llm_srv: Server, llm: ChatCompletionsStandIn
+) -> None:
+    _, key = llm_srv.account("shown@example.com")
+    ids = _remember(llm_srv, key)
+    prompts: list[str] = []
+
+    def answerer(system: str, user: str) -> str:
+        prompts.append(system)
+        shown = json.loads(user)["memories"].splitlines()
+        nurse = next(line for line in shown if "nurse" in line)
+        return json.dumps({"answer": "a nurse", "citations": [nurse[1 : nurse.index("]")]]})
+
+    llm.reply_with(answerer)
+    out = _answer(llm_srv, key, "What does Caroline work as?").json()
+    assert out == {**out, "answer": "a nurse", "citations": [ids[0]], "method": "llm", "context": None}
+    assert prompts and "ONLY the numbered memories" in prompts[0]
 
 
 def test_a_model_refusal_or_an_uncited_answer_is_not_in_memory(llm_srv: Server, llm: ChatCompletionsStandIn) -> None:

@@ -8,7 +8,8 @@ request) that speaks just enough of the ``POST /chat/completions`` protocol to e
   ``messages`` shape, answering 401 / 404 / 400 JSON errors the way OpenAI does;
 * it records every request (headers and JSON body) in :attr:`requests`;
 * it answers whatever the test configured: message ``content`` (valid JSON facts, invalid JSON,
-  a wrong shape), a raw HTTP status and body, or a slow answer that waits on an event.
+  a wrong shape), content computed from each request's messages (:meth:`reply_with`, for a
+  benchmark's scripted answerer), a raw HTTP status and body, or a slow answer that waits on an event.
 
 Usage::
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -48,6 +50,7 @@ class ChatCompletionsStandIn:
         self._status = 200
         self._raw: str | None = None
         self._content: Any = '{"memories": []}'
+        self._answerer: Callable[[str, str], Any] | None = None
         self._hold = False
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -75,11 +78,16 @@ class ChatCompletionsStandIn:
     def reply_content(self, content: Any) -> None:
         """Answer 200 with a chat completion whose message content is ``content`` (any JSON value)."""
         with self._lock:
-            self._status, self._raw, self._content, self._hold = 200, None, content, False
+            self._status, self._raw, self._content, self._answerer, self._hold = 200, None, content, None, False
 
     def reply_memories(self, memories: list[Any]) -> None:
         """Answer 200 with content ``{"memories": memories}`` serialised as JSON."""
         self.reply_content(json.dumps({"memories": memories}))
+
+    def reply_with(self, answerer: Callable[[str, str], Any]) -> None:
+        """Answer 200 with content ``answerer(system, user)``: computed from each request's two messages."""
+        with self._lock:
+            self._status, self._raw, self._answerer, self._hold = 200, None, answerer, False
 
     def reply_raw(self, status: int, body: str) -> None:
         """Answer ``status`` with ``body`` verbatim (for HTTP errors and non-JSON bodies)."""
@@ -101,6 +109,7 @@ class ChatCompletionsStandIn:
         with self._lock:
             self.requests.append(RecordedRequest(path, headers, body))
             status, raw, content, hold = self._status, self._raw, self._content, self._hold
+            answerer = self._answerer
         if hold:
             self.release.wait(MAX_HOLD_SECONDS)
         if path.rstrip("/") != "/v1/chat/completions":
@@ -114,6 +123,8 @@ class ChatCompletionsStandIn:
             return problem
         if raw is not None:
             return status, raw
+        if answerer is not None:
+            content = answerer(body["messages"][0]["content"], body["messages"][1]["content"])
         return 200, json.dumps(_completion(self.model, content))
 
     def _problem(self, body: Any) -> tuple[int, str] | None:

@@ -32,7 +32,7 @@ def answer(
     """Answer QUESTION from memory, citing the memories it rests on, or say it is not in memory.
 
     With an OpenAI-compatible model configured (llm_base_url) the model answers from the evidence;
-    otherwise the best supported sentence is the answer.
+    otherwise the shortest span of the best evidence sentence that answers it (a date, a number, a name).
 
     Example: memorylayer answer "where does Caroline live?" -n friends
     """
@@ -45,6 +45,7 @@ def answer(
                 "found": result.found,
                 "citations": result.citations,
                 "method": result.method,
+                "context": result.context,
                 "evidence": [{**shapes.memory(h.memory), "score": round(h.score, 4)} for h in result.evidence],
             }
         )
@@ -86,6 +87,71 @@ def remember_document(
         )
         return
     say(result.document, ": ", str(len(result.chunks)), " chunks (", str(result.removed), " old ones removed)")
+
+
+@app.command("remember-batch")
+def remember_batch(
+    path: Annotated[
+        Path, typer.Argument(help='JSON Lines: one memory a line, {"value", "key", "importance", "created_at"}.')
+    ],
+    namespace: Namespace = "default",
+    dedup: Annotated[bool, typer.Option(help="--no-dedup keeps every unkeyed value even when it repeats.")] = True,
+    home: Home = None,
+    database: Database = None,
+    as_json: Json = False,
+) -> None:
+    """Store 1-1,000 memories from a JSON Lines file in one transaction, with what became of each line.
+
+    A bad line (its number is given) refuses the whole file and writes nothing.
+
+    Example: memorylayer remember-batch notes.jsonl -n project
+    """
+    from dataclasses import replace
+
+    from ..engine.jsonl import parse, read_lines
+
+    with engine_for(home, database, as_json) as engine:
+        with path.open(encoding="utf-8", errors="surrogateescape") as fp:
+            items = [replace(item, source="explicit") for _, item in parse(read_lines(fp), namespace)]
+        result = engine.add_batch(namespace, items, dedup=dedup)
+    if as_json:
+        results = [{"index": r.index, "status": r.status, "id": r.id, "supersedes": r.supersedes} for r in result.items]
+        emit_json({"results": results, "memories": [shapes.memory(m) for m in result.memories]})
+        return
+    rows = [[str(r.index + 1), r.status, r.id, " ".join(r.supersedes)] for r in result.items]
+    table(["item", "status", "id", "supersedes"], rows)
+
+
+@app.command()
+def verify(
+    statement: Annotated[str, typer.Argument(help="The statement to check against memory.")],
+    namespace: Namespace = "default",
+    max_items: Annotated[int, typer.Option(help="Check against at most this many memories (1-50).")] = 8,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use the offline checks even with a model configured.")
+    ] = False,
+    home: Home = None,
+    database: Database = None,
+    as_json: Json = False,
+) -> None:
+    """Check STATEMENT against memory: supported, contradicted or not_enough_information, with the evidence.
+
+    Offline, keyed facts, slots, numbers, dates and negation decide; with an OpenAI-compatible model
+    configured (llm_base_url) the model judges.
+
+    Example: memorylayer verify "Caroline lives in Boston" -n friends
+    """
+    with engine_for(home, database, as_json) as engine:
+        result = engine.verify(namespace, statement, max_items=max_items, offline=offline)
+    evidence = [{"memory": shapes.memory(e.memory), "check": e.check, "reason": e.reason} for e in result.evidence]
+    if as_json:
+        emit_json(
+            {"statement": result.statement, "verdict": result.verdict, "method": result.method, "evidence": evidence}
+        )
+        return
+    write(result.verdict)
+    for e in result.evidence:
+        say("  ", e.check, " ", e.memory.id, ": ", e.reason)
 
 
 @app.command()

@@ -191,6 +191,13 @@ class AsyncClient(_BaseClient, CodeCalls):
         """
         return await self._send(ops.answer(scope, question, threshold, max_items), options)
 
+    async def verify(
+        self, scope: str, statement: str, *, max_items: int | None = None, **options: Unpack[RequestOptions]
+    ) -> m.VerifyResponse:
+        """verify, an extension: ``statement`` checked against memory (supported, contradicted or
+        not_enough_information) with the evidence. Needs a plan with the advanced operations."""
+        return await self._send(ops.verify(scope, statement, max_items), options)
+
     async def remember_document(
         self,
         scope: str,

@@ -73,3 +73,13 @@ def ripple(memory_id: str, apply: bool | None) -> Call[m.RippleResponse]:
 
 def budgets() -> Call[m.BudgetsResponse]:
     return Call("GET", "/v1/budgets", m.BudgetsResponse)
+
+
+def verify(scope: str, statement: str, max_items: int | None) -> Call[m.VerifyResponse]:
+    check(
+        text("scope", scope, L.SCOPE),
+        text("statement", statement, L.STATEMENT),
+        integer("maxItems", max_items, L.MAX_ITEMS),
+    )
+    body = _compact(scope=scope, statement=statement, maxItems=max_items)
+    return Call("POST", "/v1/verify", m.VerifyResponse, body)

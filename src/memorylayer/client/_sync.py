@@ -197,6 +197,13 @@ class Client(_BaseClient, CodeCalls):
         """
         return self._send(ops.answer(scope, question, threshold, max_items), options)
 
+    def verify(
+        self, scope: str, statement: str, *, max_items: int | None = None, **options: Unpack[RequestOptions]
+    ) -> m.VerifyResponse:
+        """verify, an extension: ``statement`` checked against memory (supported, contradicted or
+        not_enough_information) with the evidence. Needs a plan with the advanced operations."""
+        return self._send(ops.verify(scope, statement, max_items), options)
+
     def remember_document(
         self,
         scope: str,

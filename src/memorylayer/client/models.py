@@ -9,7 +9,7 @@ newer server may add are kept (``model_extra``) rather than rejected.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -55,11 +55,26 @@ class AddResponse(Envelope):
     memories: list[Memory]
 
 
+class BatchItemResult(WireModel):
+    """What one item of ``add_batch`` became, by its ``index`` in the request.
+
+    ``status``: ``stored``, ``updated`` (a key's new value; the old one in history), ``superseded``
+    (a new memory that replaced the ones in ``supersedes``), ``duplicate`` (dedup kept the memory
+    ``id``) or ``unchanged`` (the key already held this).
+    """
+
+    index: int
+    status: Literal["stored", "updated", "superseded", "duplicate", "unchanged"]
+    id: str
+    supersedes: list[str] = []
+
+
 class BatchResponse(Envelope):
-    """``add_batch`` (an extension): the memories written or updated, and how many dedup skipped."""
+    """``add_batch`` (an extension): the memories written or updated, how many dedup skipped, and per item."""
 
     memories: list[Memory]
     skipped: int = 0
+    results: list[BatchItemResult] = []
 
 
 class GetResponse(Envelope):
@@ -129,13 +144,15 @@ class Evidence(WireModel):
 
 class AnswerResponse(Envelope):
     """``answer`` (an extension, recall(answer)): ``answer`` None means not in memory; ``citations`` are
-    memory ids; ``method`` is ``llm`` or ``extractive``."""
+    memory ids; ``method`` is ``llm`` or ``extractive``; ``context`` is the sentence an extractive
+    answer was taken from."""
 
     answer: str | None
     found: bool
     citations: list[str]
     method: str
     evidence: list[Evidence]
+    context: str | None = None
 
 
 class Step(WireModel):
@@ -230,6 +247,25 @@ class ConsolidateResponse(Envelope):
     merges: list[Merge]
     decays: list[Decay]
     composites: list[Composite]
+
+
+class VerifyEvidence(WireModel):
+    """A memory a verdict rests on: the ``check`` that decided (``key``, ``slot``, ``negation``,
+    ``number``, ``date``, ``overlap`` or ``llm``) and the ``reason`` in words."""
+
+    memory: Memory
+    check: str
+    reason: str
+
+
+class VerifyResponse(Envelope):
+    """``verify`` (an extension): ``verdict`` is ``supported``, ``contradicted`` or
+    ``not_enough_information``; ``method`` is ``rules`` or ``llm``."""
+
+    statement: str
+    verdict: Literal["supported", "contradicted", "not_enough_information"]
+    method: str
+    evidence: list[VerifyEvidence]
 
 
 class OperationBudget(WireModel):

@@ -2,9 +2,13 @@
 
 The evidence is what recall would put in the context for the question (same pipeline, same
 threshold). With an OpenAI-compatible model configured, the model answers from that evidence only and
-cites memory ids; an answer citing nothing it was shown is a refusal. Offline, the answer is the
-evidence sentence that best covers the question's terms, weighted by its memory's relevance: an
-extractive span, never new words. No evidence, or a model refusal, is "not in memory".
+cites memory ids; an answer citing nothing it was shown is a refusal. Offline, the answer is
+extractive: the evidence sentence that best covers the question's terms, weighted by its memory's
+relevance, gives the span that answers the question's kind (engine/spans.py: a date, a number, a
+place, what the sentence adds to the question), and the sentence itself is the answer's context. It
+is refused when the question names someone or something its memory never mentions and the memory is
+only weakly relevant: LoCoMo's adversarial questions ask about one person what another said. No
+evidence, or a model refusal, is "not in memory".
 """
 
 from __future__ import annotations
@@ -15,12 +19,20 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..types import SearchHit
+from .spans import span, spoken
 from .text import analyze, analyze_query
 
 NOT_IN_MEMORY = "not in memory"
 #: Memories an answer may rest on by default: recall's context for the question, at most this many.
 EVIDENCE = 8
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+#: Capitalised words after a question's first: the names it asks about ("Caroline's" -> "caroline").
+_NAMES = re.compile(r"\b([A-Z][a-z][\w-]*)(?:'s)?")
+#: An extractive answer whose memory mentions none of the question's names is refused when its score
+#: is below this. Chosen on LoCoMo by leave-one-conversation-out folds (bench/locomo_answer.py
+#: --folds): each fold takes the largest value whose refusals cost the other nine conversations'
+#: answerable questions at most 0.002 F1; the folds chose 0.5-0.65, this is their median.
+UNNAMED_REFUSE_BELOW = 0.6
 
 ANSWER_PROMPT = """You answer a question using ONLY the numbered memories given.
 Reply with a JSON object {"answer": string or null, "citations": [memory ids]}.
@@ -31,13 +43,15 @@ Never use outside knowledge. If the memories do not contain the answer, reply {"
 
 @dataclass(frozen=True)
 class Answer:
-    """``answer`` is None when memory holds no answer (``found`` False); ``citations`` are memory ids."""
+    """``answer`` is None when memory holds no answer (``found`` False); ``citations`` are memory ids;
+    ``context`` is the evidence sentence an extractive answer was taken from (None from a model)."""
 
     question: str
     answer: str | None
     citations: list[str]
     evidence: list[SearchHit] = field(default_factory=list)
     method: Literal["llm", "extractive"] = "extractive"
+    context: str | None = None
 
     @property
     def found(self) -> bool:
@@ -48,20 +62,33 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
-def extractive(question: str, evidence: list[SearchHit]) -> Answer:
-    """The best supported span: the sentence covering most of the question's terms, by its memory's score."""
+def names(question: str) -> set[str]:
+    """The names a question asks about, lower-cased: its capitalised words but the first."""
+    return {m.group(1).lower() for m in _NAMES.finditer(question.strip()) if m.start() > 0}
+
+
+def extractive(question: str, evidence: list[SearchHit], refuse_below: float = UNNAMED_REFUSE_BELOW) -> Answer:
+    """The best supported span: from the sentence covering most of the question's terms, by its
+    memory's score; refused when that memory names none of the question's names and scores under
+    ``refuse_below`` (see :data:`UNNAMED_REFUSE_BELOW`)."""
     wanted = set(analyze_query(question))
-    best: tuple[float, str, str] | None = None
+    best: tuple[float, str, SearchHit] | None = None
     for hit in evidence:
-        for span in sentences(hit.memory.value):
-            terms = set(analyze(span))
+        for sentence in sentences(hit.memory.value):
+            terms = set(analyze(sentence))
             coverage = len(wanted & terms) / len(wanted) if wanted else 0.0
             score = hit.score * (0.5 + 0.5 * coverage)
             if best is None or score > best[0]:
-                best = (score, span, hit.memory.id)
+                best = (score, sentence, hit)
     if best is None:
         return Answer(question, None, [], evidence)
-    return Answer(question, best[1], [best[2]], evidence)
+    score, sentence, hit = best
+    asked = names(question)
+    mentioned = set(re.findall(r"[a-z][\w-]*", hit.memory.value.lower()))
+    if asked and not asked & mentioned and score < refuse_below:
+        return Answer(question, None, [], evidence)
+    answer = span(question, sentence, hit.memory.created_at) or spoken(sentence)
+    return Answer(question, answer, [hit.memory.id], evidence, context=sentence)
 
 
 def ask_model(model: Any, question: str, evidence: list[SearchHit]) -> Answer:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: Characters per chunk: a few paragraphs, well inside a memory's 16,384 units and the embedder's
-#: 256 word pieces of attention for its first part.
-TARGET_CHARS = 1_000
-OVERLAP_CHARS = 150
+#: Characters of text per chunk: a paragraph or two. Sized so that a chunk rendered in a recall context
+#: (``doc.md#3: Heading > Path`` and the text) fits recall's default budget of 150 tokens = 600
+#: characters with a short document name and heading; a larger chunk would be left out of every
+#: default recall. Well inside the embedder's 256 word pieces too.
+TARGET_CHARS = 450
+OVERLAP_CHARS = 100
 HEADING_CHARS = 500
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")

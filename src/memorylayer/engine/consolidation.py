@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import limits
 from ..errors import InvalidRequest
-from ..types import MemoryRecord, NewMemory, SearchHit, now_ms
+from ..types import Link, MemoryRecord, NewMemory, SearchHit, now_ms
 from . import validation as v
 from .dedup import SAME_SUBJECT, content_hash, overlap, speaker
 from .ranking import DAY_MS, render
@@ -501,9 +501,8 @@ def _importance(live: dict[str, MemoryRecord], ids: Sequence[str]) -> float:
 
 
 def _link(engine: _Engine, source: MemoryRecord, targets: Sequence[MemoryRecord], kind: str) -> None:
-    """Record that ``source`` was made from ``targets`` (``derived``: a merge, ``part_of``: a composite).
-
-    Until the link store exists the record is the metadata written with ``source`` (``derived_from``
-    of a summary, ``parts`` of a composite) and, for a merge, each member's ``superseded_by``.
-    """
-    del engine, source, targets, kind
+    """Record that ``source`` was made from ``targets`` (``derived``: a merge's kept memory or summary
+    to each member; ``part_of``: a composite to each part), in the apply's transaction, so ripple can
+    follow them. The metadata written with ``source`` (``derived_from``, ``parts``) says the same."""
+    links = [Link(source.id, target.id, kind) for target in targets]
+    engine.store.put_links(engine.account, source.scope, links, now_ms())

@@ -7,17 +7,24 @@ from typing import TYPE_CHECKING, Protocol
 
 from .. import limits
 from ..errors import InvalidRequest
-from ..types import DocumentResult, MemoryRecord, NewMemory
+from ..types import DocumentResult, MemoryRecord, NewMemory, SearchHit
 from . import validation as v
 from .answer import EVIDENCE as ANSWER_EVIDENCE
 from .answer import Answer, ask_model, extractive
 from .chunking import chunk_key, split_document
+from .verify import CANDIDATES as VERIFY_CANDIDATES
+from .verify import Verification, judge, named_keys
+from .verify import ask_model as ask_judge
 
 if TYPE_CHECKING:
     from ..store.base import Backend
     from ..types import AddResult, RecallResult
     from .shared import Shared
     from .writes import Admit, Dedup, Prepared
+
+
+#: Words and word pairs of a statement looked up as keys, at most.
+_KEY_LOOKUPS = 60
 
 
 class _Engine(Protocol):
@@ -33,7 +40,14 @@ class _Engine(Protocol):
     def get(self, memory_id: str) -> MemoryRecord: ...
     def get_key(self, scope: str, key: str) -> MemoryRecord | None: ...
     def recall(
-        self, scope: str, query: str, *, max_items: int = ..., max_tokens: int = ..., threshold: str | None = ...
+        self,
+        scope: str,
+        query: str,
+        *,
+        max_items: int = ...,
+        max_tokens: int = ...,
+        threshold: str | None = ...,
+        record_access: bool = ...,
     ) -> RecallResult: ...
 
 
@@ -121,7 +135,8 @@ class Operations:
 
         The evidence is what :meth:`recall` keeps for the question (up to ``max_items``). With an
         OpenAI-compatible model configured (and ``offline`` False) the model answers from it and cites
-        memory ids; otherwise the best supported sentence is the answer. ``answer`` None: not in memory.
+        memory ids; otherwise the best supported span of the evidence is (``context``: its sentence).
+        ``answer`` None: not in memory.
 
         Raises:
             InvalidRequest: a bad scope, question, max_items or threshold.
@@ -134,3 +149,32 @@ class Operations:
         if not offline and hasattr(model, "complete_json"):
             return ask_model(model, question, result.hits)
         return extractive(question, result.hits)
+
+    def verify(
+        self: _Engine, scope: str, statement: str, *, max_items: int = VERIFY_CANDIDATES, offline: bool = False
+    ) -> Verification:
+        """verify: ``statement`` checked against ``scope``: supported, contradicted or not enough information.
+
+        The candidates are what :meth:`recall` finds for the statement (up to ``max_items``, the
+        permissive threshold; a check is not a use, so access history is untouched). Offline, keyed
+        facts, slots, numbers, dates and negation decide (:mod:`.verify`); with a model configured
+        (and ``offline`` False) the model judges and cites memory ids.
+
+        Raises:
+            InvalidRequest: a bad scope, statement or max_items.
+            ExtractionFailed: the configured model could not be reached or answered no verdict.
+        """
+        statement = v.text(statement, "statement", limits.STATEMENT).strip()
+        budget = limits.MAX_TOKENS.max
+        found = self.recall(
+            scope, statement, max_items=max_items, max_tokens=budget, threshold="permissive", record_access=False
+        )
+        # A keyed fact the statement names is a candidate even when its value reads nothing like the
+        # statement ("my timezone is UTC+2" against "UTC+1"): looked up by key, not by similarity.
+        seen = {h.memory.id for h in found.hits}
+        keyed = [m for k in named_keys(statement)[:_KEY_LOOKUPS] if (m := self.get_key(scope, k)) is not None]
+        hits = found.hits + [SearchHit(m, 1.0) for m in keyed if m.id not in seen]
+        model = self._shared.extractor
+        if not offline and hasattr(model, "complete_json"):
+            return ask_judge(model, statement, hits)
+        return judge(statement, hits)

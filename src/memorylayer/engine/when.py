@@ -31,6 +31,8 @@ _DATE = (
 _RANGE = re.compile(rf"\bbetween\s+{_DATE}\s+and\s+{_DATE}", re.IGNORECASE)
 _BOUND = re.compile(rf"\b(before|until|by|as of|after|since)\s+(?:the\s+)?{_DATE}", re.IGNORECASE)
 _ONE = re.compile(_DATE, re.IGNORECASE)
+#: One date as written ("24 April, 2023", "May 2023", "2022"): what answers a "when" question (engine/spans.py).
+DATE = _ONE
 _SEASONS = {"spring": (3, 3), "summer": (6, 3), "autumn": (9, 3), "fall": (9, 3), "winter": (12, 3)}
 _SEASON = re.compile(rf"\b(spring|summer|autumn|fall|winter)\s+(?:of\s+)?{_YEAR}", re.IGNORECASE)
 _AGO = re.compile(r"\b(\d+|a|an|one|two|three|four|five|six)\s+(day|week|month|year)s?\s+ago\b", re.IGNORECASE)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import NotFound
 from ..store.base import Store, VectorIndex
-from ..types import AddResult, HistoryEntry, MemoryRecord, NewMemory, now_ms
+from ..types import AddResult, HistoryEntry, ItemResult, MemoryRecord, NewMemory, now_ms
 from .dedup import RELATED, Decision, content_hash, decide, overlap
 from .text import analyze
 
@@ -91,7 +91,7 @@ class Writer:
             batch = _BatchDedup(self, prepared) if prepared.dedup != "none" else None
             for i, item in enumerate(prepared.items):
                 if item.key is not None:
-                    self._upsert_key(prepared.scope, item, prepared.vectors[i], out)
+                    self._upsert_key(prepared.scope, item, i, prepared.vectors[i], out)
                 else:
                     self._store_fact(prepared.scope, item, i, prepared, batch, out)
             if not prepared.items or (not out.memories and not out.skipped):
@@ -104,6 +104,7 @@ class Writer:
             superseded=out.superseded,
             duplicates=out.duplicates,
             unchanged=out.unchanged,
+            items=out.items,
         )
 
     def update(
@@ -155,7 +156,7 @@ class Writer:
     def _vector(self, vector: np.ndarray | None, value: str) -> np.ndarray:
         return vector if vector is not None else self.embed([value])[0]
 
-    def _upsert_key(self, scope: str, item: NewMemory, vector: np.ndarray | None, out: _Outcome) -> None:
+    def _upsert_key(self, scope: str, item: NewMemory, i: int, vector: np.ndarray | None, out: _Outcome) -> None:
         assert item.key is not None
         existing = self.store.get_by_key(self.account, scope, item.key)
         if existing is None:
@@ -164,6 +165,7 @@ class Writer:
             record = self.new_record(scope, item)
             self.store.insert(record, self._vector(vector, item.value), index_terms(record))
             out.memories.append(record)
+            out.items.append(ItemResult(i, "stored", record.id))
             out.added += 1
             return
         merged = {**existing.metadata, **item.metadata}
@@ -172,6 +174,7 @@ class Writer:
         if before == (item.value, merged, importance, item.expires_at):
             out.memories.append(existing)
             out.unchanged.append(existing.id)
+            out.items.append(ItemResult(i, "unchanged", existing.id))
             return
         # A new value starts its own interval (when it happened, if the item says so); the old
         # value's interval ends there, in history. A change of metadata alone keeps the interval.
@@ -196,6 +199,7 @@ class Writer:
         )
         self.store.replace(record, new_vector, index_terms(record) if new_vector is not None else None)
         out.memories.append(record)
+        out.items.append(ItemResult(i, "updated", record.id))
 
     def _store_fact(
         self, scope: str, item: NewMemory, i: int, prepared: Prepared, batch: _BatchDedup | None, out: _Outcome
@@ -203,7 +207,9 @@ class Writer:
         decision = batch.decide(i) if batch is not None else Decision("insert")
         if decision.action == "skip":
             out.skipped.append(item.value)
-            out.duplicates.append(decision.target.id if decision.target is not None else "")
+            kept = decision.target.id if decision.target is not None else ""
+            out.duplicates.append(kept)
+            out.items.append(ItemResult(i, "duplicate", kept))
             return
         vector = self._vector(prepared.vectors[i], item.value)
         record = self.new_record(scope, item)
@@ -211,25 +217,30 @@ class Writer:
         out.memories.append(record)
         out.added += 1
         replaced = decision.target if decision.action == "supersede" else None
+        ended = [replaced.id] if replaced is not None else []
         if replaced is not None:
             self._end(replaced, record)
             out.superseded.append(replaced.id)
             out.added -= 1
-        self._supersede_slot(scope, record, out)
+        ended += self._supersede_slot(scope, record, out)
+        out.items.append(ItemResult(i, "superseded" if ended else "stored", record.id, ended))
         if batch is not None:
             batch.added(record, vector, replaced)
 
-    def _supersede_slot(self, scope: str, record: MemoryRecord, out: _Outcome) -> None:
-        """An extracted fact with a slot (engine/slots.py) supersedes the slot's older values."""
+    def _supersede_slot(self, scope: str, record: MemoryRecord, out: _Outcome) -> list[str]:
+        """An extracted fact with a slot (engine/slots.py) supersedes the slot's older values (their ids)."""
         slot = record.metadata.get("slot")
         if record.source != "extracted" or not isinstance(slot, str):
-            return
+            return []
+        ended = []
         for old in self.store.find_by_slot(self.account, scope, slot):
             if old.id == record.id or old.source != "extracted":
                 continue
             self._end(old, record)
             out.superseded.append(old.id)
             out.added -= 1
+            ended.append(old.id)
+        return ended
 
     def supersede(self, old: MemoryRecord, by: MemoryRecord) -> None:
         """``by`` replaces the live memory ``old`` (consolidation's merges), in the caller's transaction."""
@@ -271,6 +282,7 @@ class _Outcome:
     superseded: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    items: list[ItemResult] = field(default_factory=list)
     #: Live memories added: new rows minus the rows they superseded.
     added: int = 0
 

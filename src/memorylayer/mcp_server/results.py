@@ -85,6 +85,30 @@ class DocumentOut(BaseModel):
     removed: int
 
 
+class BatchItemOut(BaseModel):
+    index: int
+    status: Literal["stored", "updated", "superseded", "duplicate", "unchanged"]
+    memory_id: str
+    supersedes: list[str]
+
+
+class BatchOut(BaseModel):
+    results: list[BatchItemOut]
+
+
+class VerifyEvidenceOut(BaseModel):
+    memory: MemoryOut
+    check: str
+    reason: str
+
+
+class VerifyOut(BaseModel):
+    statement: str
+    verdict: Literal["supported", "contradicted", "not_enough_information"]
+    method: str
+    evidence: list[VerifyEvidenceOut]
+
+
 class EvidenceOut(MemoryOut):
     score: float
 
@@ -94,6 +118,7 @@ class AnswerOut(BaseModel):
     found: bool
     citations: list[str]
     method: str
+    context: str | None = None
     evidence: list[EvidenceOut]
 
 

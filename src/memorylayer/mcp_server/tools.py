@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp_types import CallToolResult, ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from .. import limits as L
 from ..errors import InvalidRequest, NotFound
@@ -21,6 +21,7 @@ from .access import READ_SCOPE, WRITE_SCOPE, ToolContext, engine_for
 from .results import (
     AnswerOut,
     AuditOut,
+    BatchOut,
     ConsolidateOut,
     DeleteOut,
     DocumentOut,
@@ -36,6 +37,7 @@ from .results import (
     RippleOut,
     SearchOut,
     StoreOut,
+    VerifyOut,
     WeaveOut,
     array,
     memory_out,
@@ -370,6 +372,7 @@ def memory_answer(
             "found": res.found,
             "citations": res.citations,
             "method": res.method,
+            "context": res.context,
             "evidence": evidence,
         }
     )
@@ -415,6 +418,63 @@ def memory_consolidate(
     Over HTTP, compose needs a plan with the advanced operations."""
     engine = engine_for(ctx, "memory_consolidate", WRITE_SCOPE, operation="compose" if mode == "compose" else None)
     return obj(engine.consolidate(namespace, mode=mode, dry_run=dry_run, offline=offline).to_dict())
+
+
+class BatchItemIn(BaseModel):
+    """One memory of ``memory_remember_batch``."""
+
+    content: Content
+    key: StoreKey = None
+    importance: Importance = None
+    created_at: CreatedAt = None
+
+
+BatchItems = Annotated[
+    list[BatchItemIn],
+    Field(min_length=L.BATCH_ITEMS.min, max_length=L.BATCH_ITEMS.max, description="The memories, 1-1,000"),
+]
+
+
+def memory_remember_batch(
+    ctx: ToolContext, items: BatchItems, namespace: Namespace = DEFAULT_NAMESPACE, dedup: bool = True
+) -> Annotated[CallToolResult, BatchOut]:
+    """remember(batch): store 1-1,000 memories verbatim in one transaction and say what became of
+    each, in order: stored, updated (a key's new value), superseded (it replaced older memories),
+    duplicate (the memory already there is kept: its id) or unchanged. A bad item refuses the
+    whole batch; nothing is written."""
+    from ..engine.jsonl import parse_time
+    from ..types import NewMemory
+
+    engine = engine_for(ctx, "memory_remember_batch", WRITE_SCOPE)
+    memories = [
+        NewMemory(
+            item.content,
+            key=item.key,
+            importance=item.importance,
+            created_at=parse_time(item.created_at, f"items[{i}].created_at"),
+        )
+        for i, item in enumerate(items)
+    ]
+    res = engine.add_batch(namespace, memories, dedup=dedup)
+    rows = [{"index": r.index, "status": r.status, "memory_id": r.id, "supersedes": r.supersedes} for r in res.items]
+    return obj({"results": rows})
+
+
+Statement = Annotated[str, _text(L.STATEMENT, "The statement to check against memory")]
+Candidates = Annotated[int, _int(L.MAX_ITEMS, "Most memories to check it against. Default: 8")]
+
+
+def memory_verify(
+    ctx: ToolContext, statement: Statement, namespace: Namespace = DEFAULT_NAMESPACE, max_items: Candidates = 8
+) -> Annotated[CallToolResult, VerifyOut]:
+    """verify: check a statement against a namespace's memories. The verdict is supported,
+    contradicted or not_enough_information, with the memories it rests on and the reason (a keyed
+    fact, a slot, a number, a date, a negation, or the memory stating it). Over HTTP it needs a
+    plan with the advanced operations."""
+    engine = engine_for(ctx, "memory_verify", READ_SCOPE, operation="verify")
+    res = engine.verify(namespace, statement, max_items=max_items)
+    evidence = [{"memory": memory_out(e.memory), "check": e.check, "reason": e.reason} for e in res.evidence]
+    return obj({"statement": res.statement, "verdict": res.verdict, "method": res.method, "evidence": evidence})
 
 
 def memory_weave(ctx: ToolContext, namespace: Namespace = DEFAULT_NAMESPACE) -> Annotated[CallToolResult, WeaveOut]:
@@ -502,6 +562,8 @@ TOOLS = (
     Tool(memory_answer, "Answer from memory", _READ),
     Tool(memory_remember_document, "Remember a document", _CHANGE),
     Tool(memory_consolidate, "Consolidate memories", _hints(read_only=False, destructive=True, idempotent=False)),
+    Tool(memory_remember_batch, "Remember many memories", _CHANGE),
+    Tool(memory_verify, "Verify a statement", _READ),
     Tool(memory_weave, "Weave links", _hints(read_only=False, destructive=False, idempotent=True)),
     Tool(memory_explore, "Explore linked memories", _READ),
     Tool(memory_ripple, "Ripple a change", _hints(read_only=False, destructive=False, idempotent=True)),

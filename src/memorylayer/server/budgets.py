@@ -22,7 +22,7 @@ METERED = {"answer": "answer_calls", "explore": "explore_calls", "code.ingest": 
 #: Operations that draw on another's budget (seed: "50 recall(answer) + code(locate) / mo").
 SHARES = {"code.locate": "answer"}
 #: Operations only plans with ``advanced_operations`` may call (seed: "No advanced ops" on Free and Pro).
-ADVANCED = ("chunk", "weave", "ripple", "compose", "domain", "prove", "audit")
+ADVANCED = ("chunk", "weave", "ripple", "compose", "domain", "prove", "audit", "verify")
 
 
 def utc_month(ms: int) -> str:

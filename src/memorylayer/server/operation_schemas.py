@@ -39,6 +39,14 @@ CONSOLIDATE = Schema(
     },
     name="Consolidate",
 )
+VERIFY = Schema(
+    {
+        "scope": SCOPE,
+        "statement": _length(L.STATEMENT, kind="text"),
+        "maxItems": _integer(L.MAX_ITEMS, optional=True),
+    },
+    name="Verify",
+)
 WEAVE = Schema({"scope": SCOPE}, name="Weave")
 EXPLORE = Schema(
     {

@@ -12,7 +12,7 @@ from ...engine.answer import Answer
 from ...engine.validation import expiry
 from ...errors import InvalidRequest, NotFound
 from ...limits import CHARS_PER_TOKEN, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
-from ...types import NewMemory, now_ms
+from ...types import ItemResult, NewMemory, now_ms
 from .. import accounts, budgets, idempotency
 from .. import operation_schemas as ops
 from .. import validation as v
@@ -123,7 +123,14 @@ def add_batch(
     result = engine.add_batch(
         data["scope"], items, dedup=data.get("dedup", True), admit=accounts.quota_guard(srv, caller)
     )
-    return ok(request, {"memories": [memory_json(m) for m in result.memories], "skipped": len(result.skipped)})
+    results = [batch_item_json(r) for r in result.items]
+    payload = {"memories": [memory_json(m) for m in result.memories], "skipped": len(result.skipped)}
+    return ok(request, {**payload, "results": results})
+
+
+def batch_item_json(item: ItemResult) -> dict[str, Any]:
+    """One item's outcome on the wire: ``{"index", "status", "id", "supersedes"}``."""
+    return {"index": item.index, "status": item.status, "id": item.id, "supersedes": item.supersedes}
 
 
 @route(
@@ -282,6 +289,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "found": answer.found,
         "citations": answer.citations,
         "method": answer.method,
+        "context": answer.context,
         "evidence": evidence,
     }
 

@@ -1,9 +1,11 @@
-"""A memory's past on PostgreSQL: its history entries, what was valid at an instant, and the expiry sweep."""
+"""A memory's past on PostgreSQL: its history entries, what was valid at an instant, the expiry sweep and
+the recall log (access history, recall by recall)."""
 
 from __future__ import annotations
 
 import builtins
 import json
+import uuid
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -128,3 +130,37 @@ class PostgresTimeline:
         ):
             found.append(earlier_value(record_of(row), row))
         return found
+
+    # -- access history: what each recall returned, and when ------------------------------------
+    def mark_recalled(self, account: str, memory_ids: Sequence[str], at: int) -> None:
+        if not memory_ids:
+            return
+        with self.database.transaction(exclusive=False):  # an UPDATE and an INSERT of other rows: no lock order to keep
+            # Access history is not a content change: seq and updated_at stay as they are.
+            self._run(
+                "UPDATE memories SET last_recalled_at = %s, recall_count = recall_count + 1"
+                " WHERE id = ANY(%s::text[]) AND account = %s",
+                (at, list(memory_ids), account),
+            )
+            self._run(
+                "INSERT INTO memory_recalls (account, scope, recall_id, memory_id, at)"
+                " SELECT account, scope, %s, id, %s FROM memories WHERE id = ANY(%s::text[]) AND account = %s",
+                (uuid.uuid4().hex, at, list(memory_ids), account),
+            )
+
+    def recalls(self, account: str, scope: str, since: int) -> builtins.list[tuple[str, str, int]]:
+        rows = self._run(
+            "SELECT r.recall_id, r.memory_id, r.at FROM memory_recalls r JOIN memories m ON m.id = r.memory_id"
+            " WHERE r.account = %s AND r.scope = %s AND r.at >= %s AND m.superseded_by IS NULL"
+            " ORDER BY r.at, r.recall_id",
+            (account, scope, since),
+        )
+        return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    def forget_recalls(self, account: str, scope: str, before: int) -> int:
+        with self.transaction():
+            rows = self._run(
+                "DELETE FROM memory_recalls WHERE account = %s AND scope = %s AND at < %s RETURNING 1",
+                (account, scope, before),
+            )
+            return len(rows)

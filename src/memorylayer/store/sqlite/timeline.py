@@ -1,10 +1,13 @@
-"""A memory's past on SQLite: its history entries, what was valid at an instant, and the expiry sweep."""
+"""A memory's past on SQLite: its history entries, what was valid at an instant, the expiry sweep and the
+recall log (access history, recall by recall)."""
 
 from __future__ import annotations
 
 import builtins
 import json
 import sqlite3
+import uuid
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -130,3 +133,36 @@ class SqliteTimeline:
         ):
             found.append(earlier_value(record_of(row), row))
         return found
+
+    # -- access history: what each recall returned, and when ------------------------------------
+    def mark_recalled(self, account: str, memory_ids: Sequence[str], at: int) -> None:
+        if not memory_ids:
+            return
+        with self.transaction() as conn:
+            marks = ",".join("?" * len(memory_ids))
+            # Access history is not a content change: seq and updated_at stay as they are.
+            conn.execute(
+                f"UPDATE memories SET last_recalled_at = ?, recall_count = recall_count + 1"
+                f" WHERE id IN ({marks}) AND +account = ?",
+                (at, *memory_ids, account),
+            )
+            conn.execute(
+                "INSERT INTO memory_recalls (account, scope, recall_id, memory_id, at)"
+                f" SELECT account, scope, ?, id, ? FROM memories WHERE id IN ({marks}) AND +account = ?",
+                (uuid.uuid4().hex, at, *memory_ids, account),
+            )
+
+    def recalls(self, account: str, scope: str, since: int) -> builtins.list[tuple[str, str, int]]:
+        rows = self._conn.execute(
+            "SELECT r.recall_id, r.memory_id, r.at FROM memory_recalls r JOIN memories m ON m.id = r.memory_id"
+            " WHERE r.account = ? AND r.scope = ? AND r.at >= ? AND m.superseded_by IS NULL ORDER BY r.at, r.recall_id",
+            (account, scope, since),
+        )
+        return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    def forget_recalls(self, account: str, scope: str, before: int) -> int:
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM memory_recalls WHERE account = ? AND scope = ? AND at < ?", (account, scope, before)
+            )
+            return cursor.rowcount
