@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from memorylayer.cli import app
@@ -31,6 +32,7 @@ def test_a_missing_home_is_reported_and_not_created(tmp_path: Path) -> None:
     assert not home.exists()
 
 
+@pytest.mark.sqlite_only
 def test_a_healthy_home_passes_every_check_with_the_model_hashes_and_versions(tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert runner.invoke(app, ["remember", "I like tea", "--home", str(home)]).exit_code == 0
@@ -44,6 +46,7 @@ def test_a_healthy_home_passes_every_check_with_the_model_hashes_and_versions(tm
     assert {"memorylayer-agents", "python", "sqlite", "onnxruntime"} <= set(report["versions"])
 
 
+@pytest.mark.sqlite_only
 def test_a_file_that_is_not_a_database_fails_with_storage_corrupt_and_exit_7(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
@@ -56,6 +59,7 @@ def test_a_file_that_is_not_a_database_fails_with_storage_corrupt_and_exit_7(tmp
     assert sorted(p.name for p in home.iterdir()) == ["memory.db"]  # read-only: no -wal, no -shm
 
 
+@pytest.mark.sqlite_only
 def test_a_damaged_page_fails_the_integrity_check(tmp_path: Path) -> None:
     home = tmp_path / "home"
     for i in range(30):
@@ -73,6 +77,7 @@ def test_a_damaged_page_fails_the_integrity_check(tmp_path: Path) -> None:
     assert code == 7 and _check(report, "database")["error"]["code"] == "storage_corrupt"
 
 
+@pytest.mark.sqlite_only
 def test_another_programs_sqlite_file_is_not_a_memorylayer_database(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
@@ -86,6 +91,7 @@ def test_another_programs_sqlite_file_is_not_a_memorylayer_database(tmp_path: Pa
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["invoices"]
 
 
+@pytest.mark.sqlite_only
 def test_files_others_can_read_are_warned_about(tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert runner.invoke(app, ["remember", "I like tea", "--home", str(home)]).exit_code == 0

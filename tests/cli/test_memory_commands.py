@@ -71,13 +71,23 @@ def test_list_namespaces_and_pagination() -> None:
     assert len(json.loads(out)["memories"]) == 1
 
 
+def _another_database(tmp_path: Path) -> str:
+    """A second, empty database of this run's backend: under ``--backend postgres`` every home shares one."""
+    if os.environ.get("MEMORYLAYER_DATABASE", "").startswith("postgresql"):
+        from postgres_server import shared
+
+        return shared().new_database()
+    return str(tmp_path / "other" / "memory.db")
+
+
 def test_export_and_import(tmp_path: Path) -> None:
     run("remember", "Alice", "--key", "name", "-n", "u")
     target = tmp_path / "dump.jsonl"
     assert run("export", "-o", str(target))[0] == 0
-    code, out = run("import", str(target), "--home", str(tmp_path / "other"), "--json")
+    other = ["--home", str(tmp_path / "other"), "--database", _another_database(tmp_path)]
+    code, out = run("import", str(target), *other, "--json")
     assert code == 0 and json.loads(out) == {"imported": 1}
-    code, out = run("get", "--key", "name", "-n", "u", "--home", str(tmp_path / "other"), "--json")
+    code, out = run("get", "--key", "name", "-n", "u", *other, "--json")
     assert json.loads(out)["memory"]["value"] == "Alice"
 
 

@@ -89,11 +89,14 @@ class Writer:
         out = _Outcome()
         with self.store.transaction():
             batch = _BatchDedup(self, prepared) if prepared.dedup != "none" else None
-            for i, item in enumerate(prepared.items):
-                if item.key is not None:
-                    self._upsert_key(prepared.scope, item, i, prepared.vectors[i], out)
-                else:
-                    self._store_fact(prepared.scope, item, i, prepared, batch, out)
+            if batch is None and prepared.items and all(item.key is None for item in prepared.items):
+                self._insert_all(prepared, out)  # nothing to compare: the store's bulk path
+            else:
+                for i, item in enumerate(prepared.items):
+                    if item.key is not None:
+                        self._upsert_key(prepared.scope, item, i, prepared.vectors[i], out)
+                    else:
+                        self._store_fact(prepared.scope, item, i, prepared, batch, out)
             if not prepared.items or (not out.memories and not out.skipped):
                 self.store.touch_scope(self.account, prepared.scope)
             if admit is not None and out.added > 0:
@@ -200,6 +203,15 @@ class Writer:
         self.store.replace(record, new_vector, index_terms(record) if new_vector is not None else None)
         out.memories.append(record)
         out.items.append(ItemResult(i, "updated", record.id))
+
+    def _insert_all(self, prepared: Prepared, out: _Outcome) -> None:
+        """Every item of ``prepared`` as a new memory, through :meth:`Store.insert_many`."""
+        vectors = [self._vector(v, item.value) for item, v in zip(prepared.items, prepared.vectors, strict=True)]
+        records = [self.new_record(prepared.scope, item) for item in prepared.items]
+        self.store.insert_many(records, vectors, [index_terms(r) for r in records])
+        out.memories.extend(records)
+        out.items.extend(ItemResult(i, "stored", record.id) for i, record in enumerate(records))
+        out.added += len(records)
 
     def _store_fact(
         self, scope: str, item: NewMemory, i: int, prepared: Prepared, batch: _BatchDedup | None, out: _Outcome

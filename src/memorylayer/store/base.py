@@ -118,6 +118,16 @@ class Store(Protocol):
         """
         ...
 
+    def insert_many(
+        self, records: Sequence[MemoryRecord], vectors: Sequence[np.ndarray | None], terms: Sequence[Sequence[str]]
+    ) -> list[int]:
+        """:meth:`insert` of each record in one transaction (the bulk path: imports, migrate-store, big batches).
+
+        Raises:
+            Conflict: an id exists, or a live memory holds a record's (scope, key); nothing is written.
+        """
+        ...
+
     def replace(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str] | None) -> None:
         """Overwrite a memory's mutable fields (value, metadata, importance, times, hash, vector, terms).
 

@@ -50,3 +50,36 @@ def record_of(row: NamedRow) -> MemoryRecord:
         valid_from=row["valid_from"],
         valid_to=row["valid_to"],
     )
+
+
+#: The columns an insert writes, in the order of :func:`insert_values`.
+INSERT_COLUMNS = (
+    "rowid, id, account, scope, key, value, metadata, importance, source, status, created_at, updated_at,"
+    " last_recalled_at, recall_count, content_hash, superseded_by, seq, expires_at, valid_from, valid_to"
+)
+
+
+def insert_values(rowid: int, record: MemoryRecord) -> tuple[Any, ...]:
+    """A new memory's row for :data:`INSERT_COLUMNS`: its row number is also its sequence number."""
+    return (
+        rowid,
+        record.id,
+        record.account,
+        record.scope,
+        record.key,
+        record.value,
+        json.dumps(record.metadata, ensure_ascii=False),
+        record.importance,
+        record.source,
+        record.status,
+        record.created_at,
+        record.updated_at,
+        record.last_recalled_at,
+        record.recall_count,
+        record.content_hash,
+        record.superseded_by,
+        rowid,
+        record.expires_at,
+        record.valid_from,
+        record.valid_to,
+    )

@@ -276,11 +276,12 @@ def _copy_memories(src: _Raw, dst: _Raw, progress: Callable[[int, int], None] | 
     for chunk in _chunks(rows):
         rowids = [int(r[0]) for r in chunk]
         vectors, terms = src.vectors(rowids), src.terms(rowids)
-        with dst.backend.transaction():
-            for row in chunk:
-                model, vector = vectors.get(int(row[0]), (None, None))
-                record = _record(row, model)
-                dst.backend.memories.insert(record, vector, terms.get(int(row[0]), "").split())
+        found = [vectors.get(int(row[0]), (None, None)) for row in chunk]
+        dst.backend.memories.insert_many(
+            [_record(row, model) for row, (model, _) in zip(chunk, found, strict=True)],
+            [vector for _, vector in found],
+            [terms.get(int(row[0]), "").split() for row in chunk],
+        )
         done += len(chunk)
         if progress is not None:
             progress(done, len(rows))

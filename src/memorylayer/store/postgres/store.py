@@ -15,6 +15,7 @@ from psycopg import errors as pg
 from ...errors import Conflict
 from ...types import MemoryRecord, Namespace, now_ms
 from ..base import ListQuery, RankFields, StoredVector
+from ..rows import INSERT_COLUMNS, insert_values
 from .db import Database, Row
 from .links import PostgresLinks
 from .rows import COLUMNS as _COLUMNS
@@ -132,32 +133,12 @@ class PostgresStore(PostgresLinks):
 
     def _insert(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str]) -> int:
         # The row number is also its change sequence number: one nextval, read back by RETURNING.
+        values = insert_values(0, record)
         (row,) = self._run(
-            "INSERT INTO memories (rowid, id, account, scope, key, value, metadata, importance, source, status,"
-            " created_at, updated_at, last_recalled_at, recall_count, content_hash, superseded_by, seq,"
-            " expires_at, valid_from, valid_to)"
+            f"INSERT INTO memories ({INSERT_COLUMNS})"
             " VALUES (nextval('memory_seq'), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
             " currval('memory_seq'), %s, %s, %s) RETURNING rowid",
-            (
-                record.id,
-                record.account,
-                record.scope,
-                record.key,
-                record.value,
-                json.dumps(record.metadata, ensure_ascii=False),
-                record.importance,
-                record.source,
-                record.status,
-                record.created_at,
-                record.updated_at,
-                record.last_recalled_at,
-                record.recall_count,
-                record.content_hash,
-                record.superseded_by,
-                record.expires_at,
-                record.valid_from,
-                record.valid_to,
-            ),
+            (*values[1:16], *values[17:]),  # all but the row and sequence numbers, which nextval gives
         )
         rowid = int(row[0])
         if vector is not None and record.model:
@@ -168,6 +149,13 @@ class PostgresStore(PostgresLinks):
             )
         self._index_terms(rowid, record.account, record.scope, terms)
         return rowid
+
+    def insert_many(
+        self, records: Sequence[MemoryRecord], vectors: Sequence[np.ndarray | None], terms: Sequence[Sequence[str]]
+    ) -> list[int]:
+        from .bulk import insert_many
+
+        return insert_many(self, records, vectors, terms)
 
     def replace(self, record: MemoryRecord, vector: np.ndarray | None, terms: Sequence[str] | None) -> None:
         with self.database.savepoint(), _unique_key(record):

@@ -8,11 +8,10 @@ walking the graph until ``k`` rows of the scope are found.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 from psycopg import sql
 
+from .bulk import hnsw_index_sql
 from .db import Database
 from .store import PostgresStore, _vector
 
@@ -50,16 +49,9 @@ class PostgresVectorIndex:
         self.ef_search = min(EF_SEARCH_MAX, max(EF_SEARCH, _configured_ef_search(database)))
 
     def _ensure_index(self) -> None:
-        digest = hashlib.sha256(f"{self.model_id}/{self._dimensions}".encode()).hexdigest()[:12]
-        name = sql.Identifier(f"memory_vectors_hnsw_{digest}")
         with self._db.transaction():
             # Replicas starting together build it once: the writers' lock is held.
-            self._db.execute(
-                sql.SQL(
-                    "CREATE INDEX IF NOT EXISTS {} ON memory_vectors USING hnsw (({}) vector_cosine_ops)"
-                    " WHERE model = {}"
-                ).format(name, self._typed, sql.Literal(self.model_id))
-            )
+            self._db.execute(hnsw_index_sql(self.model_id, self._dimensions))
 
     def search(self, account: str, scope: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(rowid, cosine) of the ``k`` nearest live memories, nearest first."""
