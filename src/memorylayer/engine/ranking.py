@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..limits import IMPORTANCE_MAX
 from ..types import MemoryRecord
 
 
@@ -30,6 +31,7 @@ class Rankable(Protocol):
 
 
 DAY_MS = 86_400_000
+_LN2 = math.log(2)
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ def ordering_relevance(signals: dict[str, float]) -> float:
 
 def recency(memory: Rankable, now: int, config: RankingConfig) -> float:
     age_days = max(0, now - memory.updated_at) / DAY_MS
-    return math.exp(-math.log(2) * age_days / config.recency_half_life_days)
+    return math.exp(-_LN2 * age_days / config.recency_half_life_days)
 
 
 def activation(memory: Rankable, now: int, config: RankingConfig) -> float:
@@ -173,15 +175,60 @@ def explain_score(memory: Rankable, relevance: float, now: int, config: RankingC
 
 
 def final_score(memory: Rankable, relevance: float, now: int, config: RankingConfig) -> float:
-    # The same sum as explain_score (a test holds them equal), without building its record: this runs
-    # for every candidate of every query.
-    score = (
-        config.relevance_weight * relevance
-        + config.recency_weight * recency(memory, now, config)
-        + config.importance_weight * memory.importance
-        + config.activation_weight * activation(memory, now, config)
-    )
-    return min(max(score * config.source_factor.get(memory.source, 1.0), 0.0), 1.0)
+    return Scorer(now, config)(memory, relevance)
+
+
+class Scorer:
+    """:func:`final_score` at one ``now``, with the config's constants read once: ranking scores every
+    candidate of every query with it.
+
+    The arithmetic is :func:`explain_score`'s, operation for operation, so the floats are the same
+    (a test holds them equal).
+    """
+
+    def __init__(self, now: int, config: RankingConfig) -> None:
+        self.now = now
+        self.weights = (
+            config.relevance_weight,
+            config.recency_weight,
+            config.importance_weight,
+            config.activation_weight,
+        )
+        self.half_life = config.recency_half_life_days
+        self.decay = config.activation_decay
+        self.source_factor = config.source_factor
+        factors = [1.0, *config.source_factor.values()]
+        #: The ceiling below holds only when no weight or factor is negative (every config in use).
+        self._bounded = min(*self.weights, *factors) >= 0
+        self._top_factor = max(factors)
+
+    def ceiling(self, relevance: float) -> float:
+        """The highest score a memory of ``relevance`` can get: recency, importance and activation at
+        their maximum (1), the largest source factor.
+
+        The same sum in the same order with each part at least as large, so it bounds the floats too
+        (rounding is monotone).
+        """
+        if not self._bounded:
+            return math.inf
+        relevance_weight, recency_weight, importance_weight, activation_weight = self.weights
+        score = relevance_weight * relevance + recency_weight + importance_weight * IMPORTANCE_MAX + activation_weight
+        return min(max(score * self._top_factor, 0.0), 1.0)
+
+    def __call__(self, memory: Rankable, relevance: float) -> float:
+        now, d = self.now, self.decay
+        relevance_weight, recency_weight, importance_weight, activation_weight = self.weights
+        age_days = max(0, now - memory.updated_at) / DAY_MS
+        recent = math.exp(-_LN2 * age_days / self.half_life)
+        lifetime_days = max(now - memory.created_at, 60_000) / DAY_MS
+        base = math.log((memory.recall_count + 1) / (1 - d)) - d * math.log(lifetime_days)
+        score = (
+            relevance_weight * relevance
+            + recency_weight * recent
+            + importance_weight * memory.importance
+            + activation_weight * (1.0 / (1.0 + math.exp(-base)))
+        )
+        return min(max(score * self.source_factor.get(memory.source, 1.0), 0.0), 1.0)
 
 
 def render(memory: MemoryRecord) -> str:

@@ -6,20 +6,23 @@
 3. An optional cross-encoder blended into the head of the list.
 4. Final order from relevance and the priors of :func:`.ranking.final_score`.
 
-Ranking reads only the store's ranking columns; full rows are fetched for the results alone.
+Ranking reads only the store's ranking columns, and only of the candidates whose relevance can still
+reach the top (:meth:`Retriever._best`); full rows are fetched for the results alone.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ..embedding.embedder import Embedder
-from ..store.base import Store, VectorIndex
+from ..store.base import RankFields, Store, VectorIndex
 from ..types import SearchHit, now_ms
 from .affinity import bears_on, topics_for
-from .ranking import RankingConfig, coverage, final_score, fuse, idf, ordering_relevance
+from .ranking import RankingConfig, Scorer, coverage, fuse, idf, ordering_relevance
 from .text import analyze_query
 from .when import TimeWindow, time_window
 
@@ -127,25 +130,66 @@ class Retriever:
         return found
 
     def _order(self, account: str, query: str, signals: Signals, limit: int, floor: float) -> list[SearchHit]:
-        fields = self.store.rank_fields(account, list(signals))
-        signals = {r: s for r, s in signals.items() if r in fields}
-        self._rerank(account, query, signals)
-        now = now_ms()
-        window = self._window(query, now)
-        if window is not None:
-            for rowid, s in signals.items():
-                if window.holds(fields[rowid].created_at):
-                    s["time"] = self.config.time_window_weight
-        ranked = sorted(
-            (
-                (final_score(fields[rowid], timed_relevance(s), now, self.config), rowid)
-                for rowid, s in signals.items()
-                if s["relevance"] >= floor
-            ),
-            key=lambda item: (-item[0], -fields[item[1]].updated_at, fields[item[1]].id),
-        )[:limit]
+        fields = None
+        if self.reranker is not None:
+            # The cross-encoder reads the head of the live candidates: every ranking column first.
+            fields = self.store.rank_fields(account, list(signals))
+            signals = {r: s for r, s in signals.items() if r in fields}
+            self._rerank(account, query, signals)
+        ranked = self._best(account, query, signals, fields, now_ms(), limit, floor)
         records = self.store.get_many_by_rowid(account, [rowid for _, rowid in ranked])
         return [SearchHit(records[rowid], score, signals[rowid]) for score, rowid in ranked if rowid in records]
+
+    def _best(
+        self,
+        account: str,
+        query: str,
+        signals: Signals,
+        fields: dict[int, RankFields] | None,
+        now: int,
+        limit: int,
+        floor: float,
+    ) -> list[tuple[float, int]]:
+        """The ``limit`` best (final score, rowid) of the live ``signals`` with relevance >= ``floor``.
+
+        Candidates are scored in order of the highest score their relevance allows
+        (:meth:`.Scorer.ceiling`), their ranking columns read (unless ``fields`` holds them) a batch
+        at a time: once the next one's ceiling is under the ``limit``-th score found, no later one
+        can enter the top, so most candidates' columns are never read nor scored.
+        """
+        if limit <= 0:
+            return []
+        config = self.config
+        score = Scorer(now, config)
+        window = self._window(query, now)
+        in_window = config.time_window_weight if window is not None else 0.0
+        queue = sorted(
+            (
+                (max(base, base + in_window * (1.0 - base)), rowid)  # timed_relevance's highest
+                for rowid, s in signals.items()
+                if s["relevance"] >= floor
+                for base in (ordering_relevance(s),)
+            ),
+            reverse=True,
+        )
+        scored: list[tuple[float, int]] = []
+        columns: dict[int, RankFields] = {}
+        kth, at, batch = -math.inf, 0, limit + 16
+        while at < len(queue) and not (len(scored) >= limit and score.ceiling(queue[at][0]) < kth):
+            chunk = [rowid for _, rowid in queue[at : at + batch]]
+            at, batch = at + batch, batch * 2
+            read = fields if fields is not None else self.store.rank_fields(account, chunk)
+            for rowid in chunk:
+                if rowid not in read:
+                    continue  # no longer live
+                columns[rowid] = memory = read[rowid]
+                s = signals[rowid]
+                if window is not None and window.holds(memory.created_at):
+                    s["time"] = config.time_window_weight
+                scored.append((score(memory, timed_relevance(s)), rowid))
+            if len(scored) >= limit:
+                kth = heapq.nlargest(limit, scored)[-1][0]
+        return sorted(scored, key=lambda item: (-item[0], -columns[item[1]].updated_at, columns[item[1]].id))[:limit]
 
     def _rerank(self, account: str, query: str, signals: Signals) -> None:
         """Blend the cross-encoder's score into the relevance of the head of the list, in place."""

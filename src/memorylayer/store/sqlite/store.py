@@ -430,6 +430,10 @@ class SqliteStore(SqliteLinks):
         ).fetchone()
         return int(row[0])
 
+    def change_sequence(self) -> int:
+        """The database's change sequence: every write of a memory, from any process, moves it."""
+        return int(self._conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0])
+
     def changed_since(self, account: str, scope: str, since: int) -> int:
         """How many of ``scope``'s memories changed after sequence ``since`` (read from the scope/seq index)."""
         row = self._conn.execute(

@@ -299,6 +299,8 @@ class SqliteVectorIndex:
         self.model_id = model_id
         self._dimensions = dimensions
         self._scopes: dict[tuple[str, str], _ScopeVectors] = {}
+        #: The database's change sequence when each scope was last synced outside a transaction.
+        self._synced_at: dict[tuple[str, str], int] = {}
         self._files = IndexFiles(folder, store.database_instance()) if folder is not None else None
         self._persist_min_rows = persist_min_rows
         self._approx_min_rows = approx_min_rows
@@ -389,7 +391,15 @@ class SqliteVectorIndex:
         """The scope's vectors as of now; call under ``_sync_lock``."""
         key = (account, scope)
         entry = self._scopes.get(key)
-        if entry is not None and not self._store.database.has_pending_writes():
+        pending = self._store.database.has_pending_writes()
+        if not pending:
+            # Every write, from any process, moves the database's change sequence: while it stands
+            # where it stood when this scope was last synced, there is nothing to read (one lookup
+            # instead of three queries; a search syncs up to three times).
+            sequence = self._store.change_sequence()
+            if entry is not None and self._synced_at.get(key) == sequence:
+                return entry
+        if entry is not None and not pending:
             if self._far_behind(account, scope, entry.seq, entry.size):
                 with self._rw.write():
                     del self._scopes[key]
@@ -418,6 +428,7 @@ class SqliteVectorIndex:
                 fresh = self._rewrite_if_due(account, scope, entry)
                 self._scopes[key] = fresh
                 entry = fresh
+        self._synced_at[key] = sequence
         return entry
 
     # -- queries -----------------------------------------------------------------------------------
