@@ -48,6 +48,9 @@ DOCUMENT_MAX_BYTES = 4_194_304
 DOCUMENT_CHUNKS = Bounds(1, 10_000)
 #: Chunks each side of a hit that ``neighbours`` reads.
 NEIGHBOUR_RADIUS = Bounds(0, 10)
+#: recall(explore)'s budget: links followed from a recall hit, and memories activation may reach.
+EXPLORE_HOPS = Bounds(0, 4)
+EXPLORE_NODES = Bounds(1, 500)
 #: Milliseconds since the epoch accepted for times (JavaScript's safe integer range).
 TIME_MS = Bounds(0, 2**53 - 1)
 #: A memory's time to live, in seconds (up to about 100 years); ``expiresAt`` is the other way to say it.

@@ -16,6 +16,7 @@ from memorylayer.server import ServerSettings, admin
 from memorylayer.server.auth import sha256
 from memorylayer.store import Backend, open_backend, transfer
 from memorylayer.store.registry import Package, Version
+from memorylayer.types import Link
 
 runner = CliRunner()
 pytestmark = pytest.mark.sqlite_only  # the test makes its own SQLite file and PostgreSQL databases
@@ -50,6 +51,8 @@ def _fill(url: str, home: Path) -> dict[str, str]:
         memory = mine.add("prefs", "Prefers tea over coffee", key="drink").memories[0]
         mine.update(memory.id, metadata={"checked": True})
         mine.recall("notes", "Fact number 3 about the garden")  # the recall log (consolidate reads it)
+        garden = [m.id for m in mine.iter_all(scope="notes")][:2]
+        mine.store.put_links(mine.account, "notes", [Link(*garden, "entity", 0.25, "garden")], 3_000)  # weave's
         engine.for_account(container.id).add("bot", "The bot speaks French", key="lang")
     return {"account": account.id, "key": key}
 
@@ -87,6 +90,7 @@ def test_sqlite_to_postgres_and_back_copies_everything_and_verifies_it(tmp_path:
     assert out["copied"]["memories"] == out["counts"]["memories"] == 15
     assert out["counts"]["wm_accounts"] == 2 and out["counts"]["memory_history"] >= 2
     assert out["counts"]["memory_recalls"] == out["copied"]["memory_recalls"] >= 1
+    assert out["counts"]["memory_links"] == out["copied"]["memory_links"] == 1
     assert out["counts"]["memory_vectors"] == 15 and out["counts"]["mcp_daily_calls"] == 1
     assert out["counts"]["reg_versions"] == out["counts"]["tarballs"] == out["copied"]["tarballs"] == 1
     # The copy answers like the source: the same key authenticates, search ranks alike, history is there.

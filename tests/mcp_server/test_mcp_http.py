@@ -68,10 +68,15 @@ async def test_every_tool_answers_over_http(served: Any, call: Any, call_error: 
         gated = await call_error(client, "audit", namespace="kitchen")  # an advanced operation on Free
         merged = await call(client, "memory_consolidate", namespace="kitchen")  # consolidate is open on Free
         composed = await call_error(client, "memory_consolidate", namespace="kitchen", mode="compose")
+        explored = await call(client, "memory_explore", query="which milk?", namespace="kitchen")  # counted
+        woven = await call_error(client, "memory_weave", namespace="kitchen")  # advanced
         deleted = await call(client, "memory_delete", memory_id=stored["memory_id"])
         again = await call_error(client, "memory_delete", memory_id=stored["memory_id"])
-    # the seven seed tools, answer, remember_document, remember_batch, verify, consolidate, code and reasoning
-    assert len(names) == 18
+    # the seven seed tools, answer, remember_document, remember_batch, verify, consolidate, code and reasoning,
+    # weave, explore, ripple
+    assert len(names) == 21
+    assert explored["hits"][0]["memory"]["memory_id"] == stored["memory_id"] and explored["reached"] == 1
+    assert woven.startswith("[plan_required] weave is an advanced")
     assert gated.startswith("[plan_required]") and composed.startswith("[plan_required] compose is an advanced")
     assert merged["mode"] == "merge" and merged["live_before"] == merged["live_after"] == 1
     assert answered["found"] and answered["citations"] == [stored["memory_id"]]

@@ -71,6 +71,7 @@ def test_a_deleted_memory_takes_its_links_and_a_superseded_one_keeps_them(store:
     _, c = put(store, "black coffee")
     store.put_links(ACCOUNT, SCOPE, [Link(a.id, b.id, "entity"), Link(c.id, b.id, "supersedes")], 1_000)
     store.supersede(ACCOUNT, b.id, c.id)
+    assert store.supersessions(ACCOUNT, SCOPE) == [(c.id, b.id)] and store.supersessions(ACCOUNT, "work") == []
     assert len(store.links_of(ACCOUNT, [b.id])) == 2
     store.delete(ACCOUNT, [a.id])
     assert store.links_of(ACCOUNT, [b.id]) == [Link(c.id, b.id, "supersedes")]

@@ -28,6 +28,7 @@ def _build() -> typer.Typer:
         code_cmd,
         consolidate_cmd,
         doctor,
+        links_cmd,
         mcp_cmd,
         memory,
         migrate_store,

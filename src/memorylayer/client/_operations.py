@@ -39,6 +39,38 @@ def consolidate(
     return Call("POST", "/v1/consolidate", m.ConsolidateResponse, body)
 
 
+def weave(scope: str) -> Call[m.WeaveResponse]:
+    check(text("scope", scope, L.SCOPE))
+    return Call("POST", "/v1/weave", m.WeaveResponse, {"scope": scope})
+
+
+def explore(
+    scope: str,
+    query: str,
+    max_items: int | None,
+    seeds: int | None,
+    max_hops: int | None,
+    max_nodes: int | None,
+    decay: float | None,
+) -> Call[m.ExploreResponse]:
+    check(
+        text("scope", scope, L.SCOPE),
+        text("query", query, L.QUERY),
+        integer("maxItems", max_items, L.MAX_ITEMS),
+        integer("seeds", seeds, L.MAX_ITEMS),
+        integer("maxHops", max_hops, L.EXPLORE_HOPS),
+        integer("maxNodes", max_nodes, L.EXPLORE_NODES),
+    )
+    body = _compact(
+        scope=scope, query=query, maxItems=max_items, seeds=seeds, maxHops=max_hops, maxNodes=max_nodes, decay=decay
+    )
+    return Call("POST", "/v1/recall/explore", m.ExploreResponse, body)
+
+
+def ripple(memory_id: str, apply: bool | None) -> Call[m.RippleResponse]:
+    return Call("POST", "/v1/ripple", m.RippleResponse, _compact(memoryId=memory_id, apply=apply))
+
+
 def budgets() -> Call[m.BudgetsResponse]:
     return Call("GET", "/v1/budgets", m.BudgetsResponse)
 

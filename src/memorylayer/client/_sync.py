@@ -237,6 +237,37 @@ class Client(_BaseClient, CodeCalls):
         plans with the advanced operations). ``dry_run`` returns the plan and writes nothing."""
         return self._send(ops.consolidate(scope, mode, dry_run, offline), options)
 
+    def weave(self, scope: str, **options: Unpack[RequestOptions]) -> m.WeaveResponse:
+        """weave, an extension (plans with the advanced operations): rebuild the links between the
+        memories of ``scope`` (shared names, conversations, documents, supersession, co-recall)."""
+        return self._send(ops.weave(scope), options)
+
+    def explore(
+        self,
+        scope: str,
+        query: str,
+        *,
+        max_items: int | None = None,
+        seeds: int | None = None,
+        max_hops: int | None = None,
+        max_nodes: int | None = None,
+        decay: float | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> m.ExploreResponse:
+        """recall(explore), an extension: recall's hits, then memories linked to them (spreading
+        activation within ``max_hops`` / ``max_nodes``, ``decay`` per link), each with its path.
+
+        Counted against the key's monthly explore budget (``BudgetExceeded`` when it is spent).
+        """
+        return self._send(ops.explore(scope, query, max_items, seeds, max_hops, max_nodes, decay), options)
+
+    def ripple(
+        self, memory_id: str, *, apply: bool | None = None, **options: Unpack[RequestOptions]
+    ) -> m.RippleResponse:
+        """ripple, an extension (plans with the advanced operations): the memories derived from
+        ``memory_id``; ``apply`` flags them with metadata ``needs_review``."""
+        return self._send(ops.ripple(memory_id, apply), options)
+
     def budgets(self, **options: Unpack[RequestOptions]) -> m.BudgetsResponse:
         """This month's operation budgets of the key (an extension): used and limit per operation."""
         return self._send(ops.budgets(), options)

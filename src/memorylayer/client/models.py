@@ -155,6 +155,57 @@ class AnswerResponse(Envelope):
     context: str | None = None
 
 
+class Step(WireModel):
+    """One link an explored memory was reached by: from memory ``from_`` (wire ``from``) along ``kind``."""
+
+    from_: str = Field(alias="from")
+    kind: str
+    weight: float
+    label: str = ""
+
+
+class ExploreHit(WireModel):
+    """A memory explore returned: ``hop`` 0 is a recall hit, else ``path`` leads to it from one."""
+
+    memory: Memory
+    score: float
+    hop: int
+    path: list[Step]
+
+
+class ExploreResponse(Envelope):
+    """``explore`` (an extension, recall(explore)): hits best first; ``reached`` memories activated."""
+
+    hits: list[ExploreHit]
+    reached: int
+
+
+class WeaveResponse(Envelope):
+    """``weave`` (an extension): the links of each kind the namespace holds now."""
+
+    scope: str
+    links: dict[str, int]
+    memories: int
+
+
+class Dependant(WireModel):
+    """A memory resting on the rippled one: ``kind`` of link, ``via`` the memory it rests on directly."""
+
+    memory: Memory
+    kind: str
+    via: str
+    flagged: bool
+
+
+class RippleResponse(Envelope):
+    """``ripple`` (an extension): memories derived from one (``dependants``) and only linked (``related``)."""
+
+    memory_id: str
+    applied: bool
+    dependants: list[Dependant]
+    related: list[Dependant]
+
+
 class Merge(WireModel):
     """Near duplicates folded into ``kept`` (a member, or the summary written for them; None in a dry run)."""
 

@@ -37,6 +37,7 @@ from .code_reasoning import CodeAndReasoning
 from .consolidation import Consolidating
 from .cursor import decode_cursor, encode_cursor
 from .extraction import extract_facts
+from .links import Linking
 from .operations import Operations
 from .ranking import DEFAULT_RANKING, RankingConfig, build_context
 from .recall import budget as recall_budget
@@ -53,7 +54,7 @@ EMBED_BATCH = 256
 SWEEP_SECONDS = 60
 
 
-class Engine(Operations, CodeAndReasoning, Consolidating):
+class Engine(Operations, CodeAndReasoning, Consolidating, Linking):
     """Memories of one account (``"local"`` for local use) in one database.
 
     All methods are synchronous and thread-safe; each write is one transaction.

@@ -123,3 +123,14 @@ def query_names(text: str) -> list[str]:
             continue
         names.extend(analyze(word))
     return list(dict.fromkeys(names))
+
+
+def capitalised_terms(text: str) -> set[str]:
+    """Index terms of every capitalised word of ``text``, sentence starts included (weave keeps those
+    that :func:`query_names` finds as a name somewhere in the scope)."""
+    terms: set[str] = set()
+    for found in _CAPITALISED.finditer(text):
+        word = found.group(1)
+        if word[0].isupper() and not word.isupper() and word.lower() not in _NOT_NAMES:
+            terms.update(analyze(word))
+    return terms

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any, Literal
 
 from mcp_types import CallToolResult, TextContent
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from ..types import MemoryRecord, Ranking
@@ -247,3 +247,42 @@ class ConsolidateOut(BaseModel):
     merges: list[MergeOut]
     decays: list[DecayOut]
     composites: list[CompositeOut]
+
+
+class WeaveOut(BaseModel):
+    scope: str
+    links: dict[str, int]
+    memories: int
+
+
+class StepOut(BaseModel):
+    from_: str = Field(alias="from")
+    kind: str
+    weight: float
+    label: str
+
+
+class ExploreHitOut(BaseModel):
+    memory: MemoryOut
+    score: float
+    hop: int
+    path: list[StepOut]
+
+
+class ExploreOut(BaseModel):
+    hits: list[ExploreHitOut]
+    reached: int
+
+
+class DependantOut(BaseModel):
+    memory: MemoryOut
+    kind: str
+    via: str
+    flagged: bool
+
+
+class RippleOut(BaseModel):
+    memory_id: str
+    applied: bool
+    dependants: list[DependantOut]
+    related: list[DependantOut]

@@ -26,6 +26,7 @@ from .results import (
     DeleteOut,
     DocumentOut,
     DomainOut,
+    ExploreOut,
     IngestOut,
     ListOut,
     LocateOut,
@@ -33,9 +34,11 @@ from .results import (
     NamespacesOut,
     ProofOut,
     RecallOut,
+    RippleOut,
     SearchOut,
     StoreOut,
     VerifyOut,
+    WeaveOut,
     array,
     memory_out,
     obj,
@@ -474,6 +477,51 @@ def memory_verify(
     return obj({"statement": res.statement, "verdict": res.verdict, "method": res.method, "evidence": evidence})
 
 
+def memory_weave(ctx: ToolContext, namespace: Namespace = DEFAULT_NAMESPACE) -> Annotated[CallToolResult, WeaveOut]:
+    """weave: rebuild the links between a namespace's memories (shared names, the same conversation or
+    document, supersession, co-recall), which memory_explore and memory_ripple follow. Over HTTP it
+    needs a plan with the advanced operations."""
+    return obj(engine_for(ctx, "memory_weave", WRITE_SCOPE, operation="weave").weave(namespace).to_dict())
+
+
+ExploreItems = Annotated[int, _int(L.MAX_ITEMS, "Most memories to return. Default: 10")]
+ExploreSeeds = Annotated[int | None, Field(ge=1, le=L.MAX_ITEMS.max, description="Recall hits to start from")]
+Hops = Annotated[int, _int(L.EXPLORE_HOPS, "Links followed from a recall hit. Default: 2")]
+Nodes = Annotated[int, _int(L.EXPLORE_NODES, "Memories activation may reach. Default: 50")]
+Decay = Annotated[float, Field(ge=0, le=1, description="Share of activation a link passes on. Default: 0.5")]
+
+
+def memory_explore(
+    ctx: ToolContext,
+    query: SearchQuery,
+    namespace: Namespace = DEFAULT_NAMESPACE,
+    max_items: ExploreItems = L.DEFAULT_MAX_ITEMS,
+    seeds: ExploreSeeds = None,
+    max_hops: Hops = 2,
+    max_nodes: Nodes = 50,
+    decay: Decay = 0.5,
+) -> Annotated[CallToolResult, ExploreOut]:
+    """recall(explore): recall's hits for a query, then the memories linked to them (spreading
+    activation over memory_weave's links), each with the path that reached it. Over HTTP each call
+    counts against the API key's monthly explore budget."""
+    engine = engine_for(ctx, "memory_explore", READ_SCOPE, operation="explore")
+    found = engine.explore(
+        namespace, query, max_items=max_items, seeds=seeds, max_hops=max_hops, max_nodes=max_nodes, decay=decay
+    )
+    return obj(found.to_dict(memory_out))
+
+
+Apply = Annotated[bool, Field(description="Flag each dependant with metadata needs_review")]
+
+
+def memory_ripple(ctx: ToolContext, memory_id: MemoryId, apply: Apply = False) -> Annotated[CallToolResult, RippleOut]:
+    """ripple: the memories derived from one (consolidation's summaries and composites, and theirs in
+    turn) and those only linked to it; apply flags the derived ones for review. Over HTTP it needs a
+    plan with the advanced operations."""
+    engine = engine_for(ctx, "memory_ripple", WRITE_SCOPE if apply else READ_SCOPE, operation="ripple")
+    return obj(engine.ripple(memory_id, apply=apply).to_dict(memory_out))
+
+
 # ---- registration --------------------------------------------------------------------------------
 
 
@@ -516,6 +564,9 @@ TOOLS = (
     Tool(memory_consolidate, "Consolidate memories", _hints(read_only=False, destructive=True, idempotent=False)),
     Tool(memory_remember_batch, "Remember many memories", _CHANGE),
     Tool(memory_verify, "Verify a statement", _READ),
+    Tool(memory_weave, "Weave links", _hints(read_only=False, destructive=False, idempotent=True)),
+    Tool(memory_explore, "Explore linked memories", _READ),
+    Tool(memory_ripple, "Ripple a change", _hints(read_only=False, destructive=False, idempotent=True)),
 )
 TOOL_NAMES = tuple(tool.fn.__name__ for tool in TOOLS)
 

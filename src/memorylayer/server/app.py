@@ -28,7 +28,7 @@ from .core import UUID_PATTERN, Json, ServerState, request_id, route, state, wan
 from .dashboard import mount_dashboard, not_found_page
 from .mcp import mount_mcp
 from .middleware import RequestContext
-from .routes import account, cache, consolidate, containers, memories, reasoning, signin, verify
+from .routes import account, cache, consolidate, containers, links, memories, reasoning, signin, verify
 from .routes.account import server_version
 from .secret import load_secret
 from .settings import ServerSettings
@@ -94,7 +94,7 @@ def create_app(
                 return error_response(request_id(request), error)
         return error_response(request_id(request), NotFound("Route not found"))
 
-    for module in (memories, account, containers, cache, signin, reasoning, verify, consolidate):
+    for module in (memories, account, containers, cache, signin, reasoning, verify, consolidate, links):
         app.include_router(module.router)
     mount_registry(app, srv)  # /registry/v1: packages on the same accounts and keys
     mount_sync(app, srv)  # /registry/v1/sync: encrypted namespace blobs, per account

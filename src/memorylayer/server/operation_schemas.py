@@ -47,3 +47,23 @@ VERIFY = Schema(
     },
     name="Verify",
 )
+WEAVE = Schema({"scope": SCOPE}, name="Weave")
+EXPLORE = Schema(
+    {
+        "scope": SCOPE,
+        "query": _length(L.QUERY, kind="text"),
+        "maxItems": _integer(L.MAX_ITEMS, optional=True),
+        "seeds": _integer(L.MAX_ITEMS, optional=True),
+        "maxHops": _integer(L.EXPLORE_HOPS, optional=True),
+        "maxNodes": _integer(L.EXPLORE_NODES, optional=True),
+        "decay": Num(0.0, 1.0, optional=True),
+    },
+    name="RecallExplore",
+)
+RIPPLE = Schema(
+    {
+        "memoryId": Str(description="The memory whose dependants to list (a UUID; anything else is not found)."),
+        "apply": Bool(optional=True, description="Flag each dependant with metadata needs_review (default false)."),
+    },
+    name="Ripple",
+)

@@ -266,6 +266,10 @@ class Store(Protocol):
         """How many links of each kind ``scope`` holds."""
         ...
 
+    def supersessions(self, account: str, scope: str) -> builtins.list[tuple[str, str]]:
+        """(newer id, superseded id) of every superseded memory of ``scope`` (weave's ``supersedes`` links)."""
+        ...
+
     def iter_records(self, account: str, scope: str | None = None) -> Iterator[MemoryRecord]: ...
 
     def vectors_of(self, account: str, memory_ids: Sequence[str]) -> dict[str, tuple[str, np.ndarray]]:

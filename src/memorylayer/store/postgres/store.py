@@ -13,15 +13,15 @@ import numpy as np
 from psycopg import errors as pg
 
 from ...errors import Conflict
-from ...types import Link, MemoryRecord, Namespace, now_ms
-from ..base import ListQuery, RankFields, StoredVector, canonical_links
+from ...types import MemoryRecord, Namespace, now_ms
+from ..base import ListQuery, RankFields, StoredVector
 from ..rows import INSERT_COLUMNS, insert_values
 from .db import Database, Row
+from .links import PostgresLinks
 from .rows import COLUMNS as _COLUMNS
 from .rows import FROM as _FROM
 from .rows import LIVE as _LIVE
 from .rows import record_of as _record
-from .timeline import PostgresTimeline
 
 _ORDER_COLUMNS = {"updated_at", "created_at", "importance", "last_recalled_at", "expires_at"}
 _NULLABLE_ORDER = {"last_recalled_at", "expires_at"}
@@ -50,7 +50,7 @@ def _vector(vector: Any) -> np.ndarray:
     return np.asarray(vector, dtype=np.float32)
 
 
-class PostgresStore(PostgresTimeline):
+class PostgresStore(PostgresLinks):
     """Implements :class:`memorylayer.store.Store` on one PostgreSQL database."""
 
     def __init__(self, database: Database) -> None:
@@ -252,65 +252,6 @@ class PostgresStore(PostgresTimeline):
             "INSERT INTO scopes (account, scope, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
             (account, scope, now_ms()),
         )
-
-    # -- links ---------------------------------------------------------------------------------
-    def put_links(self, account: str, scope: str, links: Sequence[Link], at: int) -> int:
-        links = canonical_links(links)
-        if not links:
-            return 0
-        with self.transaction():
-            # One statement for all: both ends must be memories of this account's scope.
-            rows = self._run(
-                "INSERT INTO memory_links (account, scope, source_id, target_id, kind, weight, label, created_at)"
-                " SELECT %s, %s, l.s, l.t, l.k, l.w, l.l, %s"
-                " FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::text[]) AS l(s, t, k, w, l)"
-                " WHERE (SELECT count(*) FROM memories m WHERE m.id IN (l.s, l.t) AND m.account = %s"
-                " AND m.scope = %s) = 2"
-                " ON CONFLICT (source_id, target_id, kind) DO UPDATE SET weight = excluded.weight,"
-                " label = excluded.label RETURNING 1",
-                (
-                    account,
-                    scope,
-                    at,
-                    [x.source for x in links],
-                    [x.target for x in links],
-                    [x.kind for x in links],
-                    [x.weight for x in links],
-                    [x.label for x in links],
-                    account,
-                    scope,
-                ),
-            )
-            return len(rows)
-
-    def links_of(
-        self, account: str, memory_ids: Sequence[str], kinds: Sequence[str] | None = None
-    ) -> builtins.list[Link]:
-        kind_filter = "" if kinds is None else " AND kind = ANY(%s::text[])"
-        params: tuple[Any, ...] = (list(memory_ids), list(memory_ids), account) + (
-            () if kinds is None else (list(kinds),)
-        )
-        rows = self._run(
-            "SELECT source_id, target_id, kind, weight, label FROM memory_links"
-            f" WHERE (source_id = ANY(%s::text[]) OR target_id = ANY(%s::text[])) AND account = %s{kind_filter}"
-            " ORDER BY source_id, target_id, kind",
-            params,
-        )
-        return [Link(r[0], r[1], r[2], float(r[3]), r[4]) for r in rows]
-
-    def drop_links(self, account: str, scope: str, kinds: Sequence[str]) -> int:
-        with self.transaction():
-            rows = self._run(
-                "DELETE FROM memory_links WHERE account = %s AND scope = %s AND kind = ANY(%s::text[]) RETURNING 1",
-                (account, scope, list(kinds)),
-            )
-            return len(rows)
-
-    def count_links(self, account: str, scope: str) -> dict[str, int]:
-        rows = self._run(
-            "SELECT kind, count(*) FROM memory_links WHERE account = %s AND scope = %s GROUP BY kind", (account, scope)
-        )
-        return {str(r[0]): int(r[1]) for r in rows}
 
     def set_vectors(self, items: Iterable[tuple[int, np.ndarray]], model_id: str) -> None:
         with self.transaction():

@@ -12,16 +12,16 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ...errors import Conflict
-from ...types import Link, MemoryRecord, Namespace, now_ms
-from ..base import ListQuery, RankFields, StoredVector, canonical_links
+from ...types import MemoryRecord, Namespace, now_ms
+from ..base import ListQuery, RankFields, StoredVector
 from ..rows import INSERT_COLUMNS, insert_values
 from .db import Database
 from .faults import translating
+from .links import SqliteLinks
 from .rows import COLUMNS as _COLUMNS
 from .rows import FROM as _FROM
 from .rows import LIVE as _LIVE
 from .rows import record_of as _record
-from .timeline import SqliteTimeline
 
 _ORDER_COLUMNS = {"updated_at", "created_at", "importance", "last_recalled_at", "expires_at"}
 _NULLABLE_ORDER = {"last_recalled_at", "expires_at"}
@@ -54,7 +54,7 @@ def _blob(vector: np.ndarray) -> bytes:
 
 
 @translating(lambda store: (store.database.path, store.database.busy_timeout_ms))
-class SqliteStore(SqliteTimeline):
+class SqliteStore(SqliteLinks):
     """Implements :class:`memorylayer.store.Store` on one SQLite file."""
 
     def __init__(self, database: Database) -> None:
@@ -187,67 +187,6 @@ class SqliteStore(SqliteTimeline):
             "INSERT OR IGNORE INTO scopes (account, scope, created_at) VALUES (?, ?, ?)",
             (account, scope, now_ms()),
         )
-
-    # -- links ---------------------------------------------------------------------------------
-    def put_links(self, account: str, scope: str, links: Sequence[Link], at: int) -> int:
-        written = 0
-        with self.transaction() as conn:
-            for link in canonical_links(links):
-                # Both ends must be memories of this account's scope: a link never crosses either.
-                cursor = conn.execute(
-                    "INSERT INTO memory_links (account, scope, source_id, target_id, kind, weight, label, created_at)"
-                    " SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM memories"
-                    " WHERE id IN (?, ?) AND +account = ? AND +scope = ?) = 2"
-                    " ON CONFLICT (source_id, target_id, kind) DO UPDATE SET weight = excluded.weight,"
-                    " label = excluded.label",
-                    (
-                        account,
-                        scope,
-                        link.source,
-                        link.target,
-                        link.kind,
-                        link.weight,
-                        link.label,
-                        at,
-                        link.source,
-                        link.target,
-                        account,
-                        scope,
-                    ),
-                )
-                written += cursor.rowcount
-        return written
-
-    def links_of(
-        self, account: str, memory_ids: Sequence[str], kinds: Sequence[str] | None = None
-    ) -> builtins.list[Link]:
-        found: builtins.list[Link] = []
-        kind_filter = "" if kinds is None else f" AND kind IN ({','.join('?' * len(kinds))})"
-        for chunk, marks in _in_batches(builtins.list(dict.fromkeys(memory_ids))):
-            for column in ("source_id", "target_id"):
-                rows = self._conn.execute(
-                    "SELECT source_id, target_id, kind, weight, label FROM memory_links"
-                    f" WHERE {column} IN ({marks}) AND account = ?{kind_filter}",
-                    (*chunk, account, *(kinds or ())),
-                )
-                found.extend(Link(r[0], r[1], r[2], float(r[3]), r[4]) for r in rows)
-        return builtins.list(dict.fromkeys(found))  # a link between two of the ids is read from both ends
-
-    def drop_links(self, account: str, scope: str, kinds: Sequence[str]) -> int:
-        if not kinds:
-            return 0
-        with self.transaction() as conn:
-            cursor = conn.execute(
-                f"DELETE FROM memory_links WHERE account = ? AND scope = ? AND kind IN ({','.join('?' * len(kinds))})",
-                (account, scope, *kinds),
-            )
-            return cursor.rowcount
-
-    def count_links(self, account: str, scope: str) -> dict[str, int]:
-        rows = self._conn.execute(
-            "SELECT kind, count(*) FROM memory_links WHERE account = ? AND scope = ? GROUP BY kind", (account, scope)
-        )
-        return {str(r[0]): int(r[1]) for r in rows}
 
     def set_vectors(self, items: Iterable[tuple[int, np.ndarray]], model_id: str) -> None:
         with self.transaction() as conn:
