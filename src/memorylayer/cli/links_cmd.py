@@ -41,9 +41,15 @@ def explore(
         int, typer.Option(help="Return at most this many memories (1-50).")
     ] = limits.DEFAULT_MAX_ITEMS,
     seeds: Annotated[int | None, typer.Option(help="Recall hits to start from (default: max-items).")] = None,
-    max_hops: Annotated[int, typer.Option(help="Links followed from a recall hit (0-4).")] = 2,
-    max_nodes: Annotated[int, typer.Option(help="Memories activation may reach (1-500).")] = 50,
-    decay: Annotated[float, typer.Option(help="Share of activation a link passes on (0-1).")] = 0.5,
+    max_hops: Annotated[
+        int, typer.Option(help="Links followed from a recall hit (0-4).")
+    ] = limits.DEFAULT_EXPLORE_HOPS,
+    max_nodes: Annotated[
+        int, typer.Option(help="Memories activation may reach (1-500).")
+    ] = limits.DEFAULT_EXPLORE_NODES,
+    decay: Annotated[
+        float, typer.Option(help="Share of activation a link passes on (0-1).")
+    ] = limits.DEFAULT_EXPLORE_DECAY,
     home: Home = None,
     database: Database = None,
     as_json: Json = False,

@@ -175,9 +175,9 @@ class Linking:
         query: str,
         *,
         max_items: int = limits.DEFAULT_MAX_ITEMS,
-        max_hops: int = 2,
-        max_nodes: int = 50,
-        decay: float = 0.5,
+        max_hops: int = limits.DEFAULT_EXPLORE_HOPS,
+        max_nodes: int = limits.DEFAULT_EXPLORE_NODES,
+        decay: float = limits.DEFAULT_EXPLORE_DECAY,
         seeds: int | None = None,
     ) -> Exploration:
         """recall(explore): recall's hits for ``query``, then spreading activation over the links.

@@ -58,9 +58,9 @@ def recall_explore(
         data["query"],
         max_items=data.get("maxItems", limits.DEFAULT_MAX_ITEMS),
         seeds=data.get("seeds"),
-        max_hops=data.get("maxHops", 2),
-        max_nodes=data.get("maxNodes", 50),
-        decay=data.get("decay", 0.5),
+        max_hops=data.get("maxHops", limits.DEFAULT_EXPLORE_HOPS),
+        max_nodes=data.get("maxNodes", limits.DEFAULT_EXPLORE_NODES),
+        decay=data.get("decay", limits.DEFAULT_EXPLORE_DECAY),
     )
     return ok(request, found.to_dict(memory_json))
 
