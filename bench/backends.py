@@ -1,12 +1,13 @@
 """SQLite and PostgreSQL + pgvector side by side, in one run: ingest, search and recall at scale, replicas, LoCoMo.
 
     .venv/bin/python bench/backends.py [--sizes 10000,100000,1000000] [--queries 40] [--real 500]
-        [--rps-seconds 15] [--conversations 2] [--out bench/results/backends.json]
+        [--rps-seconds 15] [--conversations 2] [--build-memory 4GB] [--out bench/results/backends.json]
 
 For each backend, through the real engine: ingest throughput (``add_many`` of real texts, embedding
 included, and the store alone: prepared vectors committed in one batch per size step, the bulk
 path), then search and recall p50/p95 at each size in one scope (memories past ``--real`` carry
-perturbed real vectors, as in bench/perf.py), then requests per second of ``POST /v1/recall``
+perturbed real vectors, as in bench/perf.py) and the vector index's recall@10 against an exact
+scan of the scope, then requests per second of ``POST /v1/recall``
 against 1 and 3 real server replicas on the backend's database, then LoCoMo R@10 on the first
 ``--conversations`` conversations (bench/locomo.py's protocol; the data set is never shipped and
 is skipped when absent).
@@ -29,6 +30,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import numpy as np
@@ -93,12 +95,25 @@ def scale(engine: Engine, texts: list[str], sizes: list[int], queries: list[str]
             "search_p95_ms": round(pct(search, 0.95), 2),
             "recall_p50_ms": round(statistics.median(recall), 2),
             "recall_p95_ms": round(pct(recall, 0.95), 2),
+            "vector_recall_at_10_vs_exact": vector_recall(engine, queries),
         }
         print(size, json.dumps(out[str(size)]), file=sys.stderr)
     out["store_only_per_s"] = round(store_n / store_s, 1) if store_s else None
     first, last = out[str(sizes[0])]["search_p50_ms"], out[str(sizes[-1])]["search_p50_ms"]
     out["search_p50_growth"] = f"x{last / first:.2f} for x{sizes[-1] / sizes[0]:g} memories"
     return out
+
+
+def vector_recall(engine: Engine, queries: list[str]) -> float:
+    """The vector index's recall@10 against an exact scan of the scope, at the pool search asks for."""
+    index = engine._shared.retriever.index
+    pool = engine.ranking.pool_size(5)
+    found = []
+    for vector in engine.embedder.embed(queries):
+        near = {r for r, _ in index.search(engine.account, "main", vector, pool)[:10]}
+        exact = {r for r, _ in index.search(engine.account, "main", vector, pool, exact=True)[:10]}
+        found.append(len(near & exact) / 10)
+    return round(statistics.mean(found), 3)
 
 
 def requests_per_second(database: str, home: Path, count: int, seconds: float, queries: list[str]) -> float:
@@ -158,6 +173,9 @@ def main() -> None:
     parser.add_argument("--rps-seconds", type=float, default=15)
     parser.add_argument("--conversations", type=int, default=2)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument(
+        "--build-memory", default="4GB", help="PostgreSQL maintenance_work_mem for the HNSW build after a large load"
+    )
     parser.add_argument("--out", default="bench/results/backends.json")
     args = parser.parse_args()
     from postgres_server import PostgresServer
@@ -175,7 +193,10 @@ def main() -> None:
     try:
         for kind in args.backends.split(","):
             root = Path(tempfile.mkdtemp(prefix=f"ml-backends-{kind}-"))
-            database = server.new_database() if kind == "postgres" else f"sqlite:///{root / 'scale.db'}"
+            if kind == "postgres":
+                database = server.new_database() + quote(f" -c maintenance_work_mem={args.build_memory}", safe="")
+            else:
+                database = f"sqlite:///{root / 'scale.db'}"
             engine = Engine.open(root / "home", database=database)
             try:
                 found: dict[str, Any] = {"scale": scale(engine, texts, sizes, queries, args.real)}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from urllib.parse import quote
 
 import pytest
 from store_support import ACCOUNT, DIMENSIONS, MODEL, SCOPE, DatabaseUnderTest, memory, put, terms, unit
 
 from memorylayer.errors import Conflict
-from memorylayer.store import Backend, Store
+from memorylayer.store import Backend, Store, open_backend
 
 VALUES = [f"fact {i} about the {word} launch" for i, word in enumerate(["friday", "rocket", "friday", "moon"] * 5)]
 
@@ -92,3 +93,18 @@ def test_postgres_rebuilds_the_vector_index_after_a_large_load_and_keeps_it_on_f
         (found, cosine), *_ = index.search(ACCOUNT, SCOPE, unit(r.value), 3)
         assert backend.memories.get_many_by_rowid(ACCOUNT, [found])[found].id == r.id
         assert cosine == pytest.approx(1.0, abs=2e-3)
+
+
+def test_postgres_rebuild_memory_is_at_least_a_gigabyte_and_keeps_a_larger_configured_one(
+    database: DatabaseUnderTest, backend: Backend
+) -> None:
+    if database.kind != "postgres":
+        pytest.skip("PostgreSQL only: SQLite has no database-side vector index to rebuild")
+    from memorylayer.store.postgres.bulk import _build_memory_kb
+
+    assert _build_memory_kb(backend.memories) == 1024 * 1024  # the server's 64 MB default is raised to 1 GB
+    larger = open_backend(database.url + quote(" -c maintenance_work_mem=3GB", safe=""))
+    try:
+        assert _build_memory_kb(larger.memories) == 3 * 1024 * 1024  # an operator's larger setting is kept
+    finally:
+        larger.close()

@@ -131,6 +131,18 @@ def test_search_many_answers_each_query_like_search(store: Store, index: VectorI
     assert index.search_many(ACCOUNT, "empty", queries[:3], 2) == [[], [], []]
 
 
+def test_an_exact_search_ranks_every_live_row_by_its_true_cosine(store: Store, index: VectorIndex) -> None:
+    rowids = [put(store, f"exact {i}")[0] for i in range(300)]
+    matrix = np.stack([unit(f"exact {i}") for i in range(300)])
+    for seed in range(5):
+        query = unit(f"query {seed}")
+        cosines = matrix @ query
+        expected = [rowids[i] for i in np.argsort(-cosines)[:25]]
+        found = index.search(ACCOUNT, SCOPE, query, 25, exact=True)
+        assert [rowid for rowid, _ in found] == expected
+        assert [cosine for _, cosine in found] == pytest.approx(sorted(cosines, reverse=True)[:25], abs=2e-3)
+
+
 def test_vectors_returns_the_stored_vectors_of_live_rows_in_the_scope(store: Store, index: VectorIndex) -> None:
     mine, _ = put(store, "mine")
     old_row, old = put(store, "old")

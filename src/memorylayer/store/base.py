@@ -298,12 +298,14 @@ class VectorIndex(Protocol):
 
     model_id: str
 
-    def search(self, account: str, scope: str, query: np.ndarray, k: int) -> builtins.list[tuple[int, float]]:
-        """(rowid, cosine) of the ``k`` nearest live memories, nearest first."""
+    def search(
+        self, account: str, scope: str, query: np.ndarray, k: int, *, exact: bool = False
+    ) -> builtins.list[tuple[int, float]]:
+        """(rowid, cosine) of the ``k`` nearest live memories, nearest first; ``exact`` never approximates."""
         ...
 
     def search_many(
-        self, account: str, scope: str, queries: np.ndarray, k: int
+        self, account: str, scope: str, queries: np.ndarray, k: int, *, exact: bool = False
     ) -> builtins.list[builtins.list[tuple[int, float]]]:
         """:meth:`search` for each row of ``queries``."""
         ...

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 #: A load of at least this many vectors of one model, and at least as many as its HNSW index holds,
 #: builds the index again instead of inserting into it (:func:`insert_many`).
 BULK_REBUILD_ROWS = 20_000
-#: What that build may use: the graph is built in memory (spilling past it is much slower).
+#: The least that build may use: the graph is built in memory (spilling past it is much slower). A larger
+#: ``maintenance_work_mem`` given to the connection (the URL's ``options``, the role, the server) is kept.
 BULK_MAINTENANCE_WORK_MEM = "1GB"
 BULK_PARALLEL_WORKERS = 2
 
@@ -116,11 +117,20 @@ def _drop_hnsw_for_load(
             continue  # inserting into the graph is cheaper than building all of it again
         store._run(f'DROP INDEX "{name}"')
         rebuild += [
-            f"SET LOCAL maintenance_work_mem = '{BULK_MAINTENANCE_WORK_MEM}'",
+            f"SET LOCAL maintenance_work_mem = '{_build_memory_kb(store)}kB'",
             f"SET LOCAL max_parallel_maintenance_workers = {BULK_PARALLEL_WORKERS}",
             hnsw_index_sql(model, dimensions),
         ]
     return rebuild
+
+
+def _build_memory_kb(store: PostgresStore) -> int:
+    """``maintenance_work_mem`` for the rebuild: the connection's own when larger than ``BULK_MAINTENANCE_WORK_MEM``."""
+    row = store.database.one(
+        "SELECT greatest(pg_size_bytes(current_setting('maintenance_work_mem')), pg_size_bytes(%s)) / 1024",
+        (BULK_MAINTENANCE_WORK_MEM,),
+    )
+    return int(row[0]) if row else 1024 * 1024
 
 
 def _as_float32(vector: Any) -> np.ndarray:

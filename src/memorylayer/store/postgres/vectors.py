@@ -53,8 +53,14 @@ class PostgresVectorIndex:
             # Replicas starting together build it once: the writers' lock is held.
             self._db.execute(hnsw_index_sql(self.model_id, self._dimensions))
 
-    def search(self, account: str, scope: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(rowid, cosine) of the ``k`` nearest live memories, nearest first."""
+    def search(
+        self, account: str, scope: str, query: np.ndarray, k: int, *, exact: bool = False
+    ) -> list[tuple[int, float]]:
+        """(rowid, cosine) of the ``k`` nearest live memories, nearest first.
+
+        ``exact`` scans every row of the scope instead of walking the HNSW graph (what
+        bench/backends.py measures the graph's recall against).
+        """
         if k <= 0:
             return []
         vector = np.asarray(query, dtype=np.float32)
@@ -66,16 +72,20 @@ class PostgresVectorIndex:
         with self._db.connection() as conn, conn.transaction():
             # SET LOCAL lasts for this transaction only, so pooled connections keep their defaults.
             conn.execute(f"SET LOCAL hnsw.ef_search = {min(EF_SEARCH_MAX, max(self.ef_search, int(k)))}")
-            if self._iterative:
+            if exact:
+                conn.execute("SET LOCAL enable_indexscan = off")
+            elif self._iterative:
                 conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             rows = conn.execute(statement, (vector, account, scope, vector, int(k))).fetchall()
         # Iterative scans may return rows slightly out of order: sort by the exact cosine.
         found = sorted(((int(r[0]), float(r[1])) for r in rows), key=lambda item: (-item[1], item[0]))
         return found[:k]
 
-    def search_many(self, account: str, scope: str, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    def search_many(
+        self, account: str, scope: str, queries: np.ndarray, k: int, *, exact: bool = False
+    ) -> list[list[tuple[int, float]]]:
         """:meth:`search` for each row of ``queries``."""
-        return [self.search(account, scope, query, k) for query in queries]
+        return [self.search(account, scope, query, k, exact=exact) for query in queries]
 
     def vectors(self, account: str, scope: str, rowids: list[int]) -> dict[int, np.ndarray]:
         """The stored vectors of those ``rowids`` the scope holds live."""
