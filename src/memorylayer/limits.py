@@ -80,6 +80,9 @@ THRESHOLDS = ("strict", "balanced", "permissive")
 #: Candidates recall can also report as left out (the dashboard's playground asks for some).
 NEAR_MISSES = Bounds(0, 100)
 DEFAULT_THRESHOLD = "balanced"
+#: The recall log (which memories each recall returned, for consolidation's decay and compose) keeps
+#: a year; older recalls still count in a memory's ``recall_count``.
+RECALL_LOG_DAYS = 365
 
 # -- code memory and formal reasoning ------------------------------------------------------------
 #: Solver time of one prove or audit call (ms): bounded, so a hard question answers "unknown", never hangs.

@@ -125,6 +125,17 @@ def test_compose_compiles_memories_recalled_together_and_recall_returns_them_as_
     assert engine.consolidate("s", mode="compose").composites == []  # the same parts are not composed twice
 
 
+def test_recalls_keep_the_recall_log_to_a_year_without_a_consolidate(engine: Engine) -> None:
+    (tea,) = _store(engine, ["User drinks green tea every morning."])
+    now = now_ms()
+    engine.store.mark_recalled(engine.account, [tea], now - 400 * DAY)  # logged before the year began
+    engine.store.mark_recalled(engine.account, [tea], now - 300 * DAY)
+    engine._shared.last_sweep = 0  # as in a process whose last sweep was long ago
+    engine.recall("s", "what does the user drink?")
+    ages = sorted(round((now - at) / DAY) for _, _, at in engine.store.recalls(engine.account, "s", 0))
+    assert ages == [0, 300]  # the 400-day-old row went; this recall's own row was logged
+
+
 def test_bad_input_is_refused_and_writes_nothing(engine: Engine) -> None:
     _store(engine, COLOUR)
     for call in (

@@ -54,3 +54,17 @@ def test_forgetting_drops_only_older_recalls_of_that_scope(store: Store) -> None
     assert store.forget_recalls(ACCOUNT, SCOPE, 2_500) == 2
     assert [at for _, _, at in store.recalls(ACCOUNT, SCOPE, 0)] == [3_000]
     assert len(store.recalls(ACCOUNT, "work", 0)) == 3
+
+
+def test_pruning_drops_the_oldest_recalls_of_every_account_in_bounded_batches(store: Store) -> None:
+    _, tea = put(store, "tea")
+    _, theirs = put(store, "tea", account=OTHER_ACCOUNT)
+    for at in (1_000, 2_000, 3_000, 4_000):
+        store.mark_recalled(ACCOUNT, [tea.id], at)
+        store.mark_recalled(OTHER_ACCOUNT, [theirs.id], at + 1)
+    assert store.prune_recalls(3_500, limit=4) == 4  # the four oldest rows, whichever account holds them
+    assert [at for _, _, at in store.recalls(ACCOUNT, SCOPE, 0)] == [3_000, 4_000]
+    assert [at for _, _, at in store.recalls(OTHER_ACCOUNT, SCOPE, 0)] == [3_001, 4_001]
+    assert store.prune_recalls(3_500, limit=4) == 2
+    assert store.prune_recalls(3_500) == 0
+    assert [at for _, _, at in store.recalls(ACCOUNT, SCOPE, 0)] == [4_000]

@@ -64,9 +64,6 @@ DECAY_EXPONENT = 0.5
 MIN_CORECALLS = 3
 #: Parts of one composite at most.
 MAX_PARTS = 6
-#: The recall log keeps a year; older recalls still count in ``recall_count`` (spread over the
-#: memory's life for activation).
-RECALL_LOG_DAYS = 365
 #: An access younger than this counts as this old (t^-d has no value at 0).
 MIN_AGE_MS = 60_000
 #: Memories scored against each other per matrix product (a block of the n x n cosine matrix).
@@ -369,7 +366,7 @@ class Consolidating:
             raise InvalidRequest("dry_run and offline must be booleans")
         now = now_ms()
         live = {m.id: m for m in self.store.iter_records(self.account, scope)}
-        since = now - RECALL_LOG_DAYS * DAY_MS
+        since = now - limits.RECALL_LOG_DAYS * DAY_MS
         recalls = self.store.recalls(self.account, scope, since) if live else []
         model = None if offline else self._shared.extractor
         llm = model is not None and hasattr(model, "complete_json")
@@ -434,7 +431,7 @@ def _apply(
         decays = [d for d in plan.decays if apply.decay(d.memory_id, now)]
         if admit is not None and apply.added:
             admit(apply.added)
-        engine.store.forget_recalls(engine.account, plan.scope, now - RECALL_LOG_DAYS * DAY_MS)
+        engine.store.forget_recalls(engine.account, plan.scope, now - limits.RECALL_LOG_DAYS * DAY_MS)
     return replace(plan, merges=merges, composites=composites, decays=decays)
 
 

@@ -39,7 +39,7 @@ from .cursor import decode_cursor, encode_cursor
 from .extraction import extract_facts
 from .links import Linking
 from .operations import Operations
-from .ranking import DEFAULT_RANKING, RankingConfig, build_context
+from .ranking import DAY_MS, DEFAULT_RANKING, RankingConfig, build_context
 from .recall import budget as recall_budget
 from .recall import ordered
 from .shared import Shared
@@ -282,11 +282,13 @@ class Engine(Operations, CodeAndReasoning, Consolidating, Linking):
         return self.store.purge_expired(now_ms(), limit=v.integer(limit, "limit", limits.LIST_LIMIT))
 
     def _sweep_now_and_then(self) -> None:
-        """Writes purge what has expired, at most once per ``SWEEP_SECONDS`` in each process."""
+        """Writes and recalls purge what has expired and the recall log past ``limits.RECALL_LOG_DAYS``,
+        at most once per ``SWEEP_SECONDS`` in each process (a bounded batch of each)."""
         now = now_ms()
         if now - self._shared.last_sweep >= SWEEP_SECONDS * 1000:
             self._shared.last_sweep = now
             self.store.purge_expired(now)
+            self.store.prune_recalls(now - limits.RECALL_LOG_DAYS * DAY_MS)
 
     def update(
         self,
@@ -531,6 +533,7 @@ class Engine(Operations, CodeAndReasoning, Consolidating, Linking):
         kept_ids = {m.id for m in kept}
         kept_hits = [h for h in hits if h.memory.id in kept_ids]
         if record_access:
+            self._sweep_now_and_then()
             self.store.mark_recalled(self.account, [m.id for m in kept], now_ms())
         return RecallResult(
             context=context,

@@ -243,6 +243,10 @@ class Store(Protocol):
         """Drop the recall log of ``scope`` older than ``before``; returns how many rows went."""
         ...
 
+    def prune_recalls(self, before: int, *, limit: int = 5_000) -> int:
+        """Drop up to ``limit`` recall-log rows older than ``before``, of every account; returns how many went."""
+        ...
+
     def put_links(self, account: str, scope: str, links: Sequence[Link], at: int) -> int:
         """Add or update (weight, label) ``links`` between memories of ``scope``, in the caller's transaction.
 

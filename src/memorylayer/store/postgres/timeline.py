@@ -164,3 +164,13 @@ class PostgresTimeline:
                 (account, scope, before),
             )
             return len(rows)
+
+    def prune_recalls(self, before: int, *, limit: int = 5_000) -> int:
+        with self.transaction():
+            # SKIP LOCKED: replicas sweeping at once take different rows instead of waiting on each other.
+            rows = self._run(
+                "DELETE FROM memory_recalls WHERE ctid IN (SELECT ctid FROM memory_recalls WHERE at < %s"
+                " ORDER BY at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING 1",
+                (before, limit),
+            )
+            return len(rows)

@@ -172,6 +172,13 @@ MIGRATIONS = [
         """,
     ),
     Migration(
+        "m012_recall_log_age",
+        """
+        -- The sweep that keeps the recall log to limits.RECALL_LOG_DAYS finds its oldest rows by age alone.
+        CREATE INDEX memory_recalls_at ON memory_recalls (at);
+        """,
+    ),
+    Migration(
         "a001_accounts",
         """
         CREATE TABLE wm_accounts (

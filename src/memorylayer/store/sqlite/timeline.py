@@ -166,3 +166,12 @@ class SqliteTimeline:
                 "DELETE FROM memory_recalls WHERE account = ? AND scope = ? AND at < ?", (account, scope, before)
             )
             return cursor.rowcount
+
+    def prune_recalls(self, before: int, *, limit: int = 5_000) -> int:
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM memory_recalls WHERE rowid IN"
+                " (SELECT rowid FROM memory_recalls WHERE at < ? ORDER BY at LIMIT ?)",
+                (before, limit),
+            )
+            return cursor.rowcount
