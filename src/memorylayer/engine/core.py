@@ -39,7 +39,7 @@ from .cursor import decode_cursor, encode_cursor
 from .extraction import extract_facts
 from .links import Linking
 from .operations import Operations
-from .ranking import DAY_MS, DEFAULT_RANKING, RankingConfig, build_context
+from .ranking import DEFAULT_RANKING, RankingConfig, build_context
 from .recall import budget as recall_budget
 from .recall import ordered
 from .shared import Shared
@@ -50,8 +50,6 @@ ORDER_BY = ("updated_at", "created_at", "importance", "last_recalled_at", "expir
 SOURCES = ("explicit", "extracted", "imported")
 #: Texts embedded per model call by imports and reindexing (progress is reported per batch).
 EMBED_BATCH = 256
-#: How often (at most) a process's writes purge expired memories.
-SWEEP_SECONDS = 60
 
 
 class Engine(Operations, CodeAndReasoning, Consolidating, Linking):
@@ -269,7 +267,7 @@ class Engine(Operations, CodeAndReasoning, Consolidating, Linking):
         Raises:
             MemoryLayerError: whatever ``admit`` raises; nothing is written.
         """
-        self._sweep_now_and_then()
+        self._shared.sweep_now_and_then()
         return self._writer.commit(prepared, admit)
 
     def purge_expired(self, *, limit: int = 500) -> int:
@@ -281,14 +279,10 @@ class Engine(Operations, CodeAndReasoning, Consolidating, Linking):
         """
         return self.store.purge_expired(now_ms(), limit=v.integer(limit, "limit", limits.LIST_LIMIT))
 
-    def _sweep_now_and_then(self) -> None:
-        """Writes and recalls purge what has expired and the recall log past ``limits.RECALL_LOG_DAYS``,
-        at most once per ``SWEEP_SECONDS`` in each process (a bounded batch of each)."""
-        now = now_ms()
-        if now - self._shared.last_sweep >= SWEEP_SECONDS * 1000:
-            self._shared.last_sweep = now
-            self.store.purge_expired(now)
-            self.store.prune_recalls(now - limits.RECALL_LOG_DAYS * DAY_MS)
+    def _log_recall(self, returned: list[MemoryRecord]) -> None:
+        """Access history: what a recall returned, and when (the recall log, which the sweep keeps to a year)."""
+        self._shared.sweep_now_and_then()
+        self.store.mark_recalled(self.account, [m.id for m in returned], now_ms())
 
     def update(
         self,
@@ -533,8 +527,7 @@ class Engine(Operations, CodeAndReasoning, Consolidating, Linking):
         kept_ids = {m.id for m in kept}
         kept_hits = [h for h in hits if h.memory.id in kept_ids]
         if record_access:
-            self._sweep_now_and_then()
-            self.store.mark_recalled(self.account, [m.id for m in kept], now_ms())
+            self._log_recall(kept)
         return RecallResult(
             context=context,
             memories=kept,

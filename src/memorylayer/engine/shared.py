@@ -6,11 +6,16 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from .. import limits
 from ..config import Settings
 from ..embedding.embedder import DefaultEmbedder, Embedder
 from ..store.base import Backend, VectorIndex
-from .ranking import RankingConfig
+from ..types import now_ms
+from .ranking import DAY_MS, RankingConfig
 from .retrieval import Retriever
+
+#: How often (at most) a process's writes and recalls sweep (:meth:`Shared.sweep_now_and_then`).
+SWEEP_SECONDS = 60
 
 
 @dataclass
@@ -23,8 +28,17 @@ class Shared:
     embedder_override: Embedder | None = None
     extractor_override: Any = None
     reranker_override: Any = None
-    #: When this process last swept expired memories (ms).
+    #: When this process last swept expired memories and the old recall log (ms).
     last_sweep: int = 0
+
+    def sweep_now_and_then(self) -> None:
+        """Writes and recalls purge what has expired and the recall log past ``limits.RECALL_LOG_DAYS``,
+        at most once per ``SWEEP_SECONDS`` in each process (a bounded batch of each)."""
+        now = now_ms()
+        if now - self.last_sweep >= SWEEP_SECONDS * 1000:
+            self.last_sweep = now
+            self.backend.memories.purge_expired(now)
+            self.backend.memories.prune_recalls(now - limits.RECALL_LOG_DAYS * DAY_MS)
 
     @cached_property
     def embedder(self) -> Embedder:
