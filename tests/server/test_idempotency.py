@@ -7,13 +7,11 @@ retries arrive, as an SDK retry overlapping a slow first attempt does.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from server_support import Server, build
+from server_support import Server
 from test_transport import assert_error
 
 from memorylayer.limits import IDEMPOTENCY_ABANDONED_S, IDEMPOTENCY_TTL_S
@@ -27,21 +25,10 @@ BODY = {"scope": "me", "value": "I live in Oslo and I work as a nurse."}
 
 
 @pytest.fixture
-def llm() -> Iterator[ChatCompletionsStandIn]:
-    with ChatCompletionsStandIn(api_key="sk-idem", model="idem-model") as server:
-        server.reply_memories(FACTS)
-        yield server
-
-
-@pytest.fixture
-def llm_srv(home: Path, llm: ChatCompletionsStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    monkeypatch.setenv("MEMORYLAYER_LLM_BASE_URL", llm.base_url)
-    monkeypatch.setenv("MEMORYLAYER_LLM_MODEL", "idem-model")
-    monkeypatch.setenv("MEMORYLAYER_LLM_API_KEY", "sk-idem")
-    server = build(home)
-    with server.client:
-        yield server
-    server.state.engine.close()
+def llm(llm: ChatCompletionsStandIn) -> ChatCompletionsStandIn:
+    """The conftest's stand-in, replying with the facts of ``BODY`` (llm_srv uses this one)."""
+    llm.reply_memories(FACTS)
+    return llm
 
 
 def _add(srv: Server, key: str, token: str, body: dict[str, Any] = BODY) -> Any:

@@ -123,23 +123,6 @@ def test_budgets_show_the_plan_limits_and_the_advanced_gate(srv: Server, user: s
     assert_error(srv.call("GET", "/v1/budgets"), 401, "unauthorized")
 
 
-@pytest.fixture
-def llm() -> Iterator[ChatCompletionsStandIn]:
-    with ChatCompletionsStandIn(api_key="sk-answer", model="answer-model") as server:
-        yield server
-
-
-@pytest.fixture
-def llm_srv(home: Path, llm: ChatCompletionsStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    monkeypatch.setenv("MEMORYLAYER_LLM_BASE_URL", llm.base_url)
-    monkeypatch.setenv("MEMORYLAYER_LLM_MODEL", "answer-model")
-    monkeypatch.setenv("MEMORYLAYER_LLM_API_KEY", "sk-answer")
-    server = build(home)
-    with server.client:
-        yield server
-    server.state.engine.close()
-
-
 def test_a_configured_model_answers_from_the_evidence_and_cites_it(
     llm_srv: Server, llm: ChatCompletionsStandIn
 ) -> None:

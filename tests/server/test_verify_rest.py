@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from server_support import Server, build
+from server_support import Server
 from test_transport import assert_error
 
 from standins.openai_chat import ChatCompletionsStandIn
@@ -63,23 +60,6 @@ def test_verify_needs_the_advanced_operations_and_bad_input_is_refused_first(srv
         assert_error(r, 400, "invalid_request")
     # A bad request is refused before the plan gate: it is not a call of the operation.
     assert_error(_verify(srv, user, "  "), 400, "invalid_request")
-
-
-@pytest.fixture
-def llm() -> Iterator[ChatCompletionsStandIn]:
-    with ChatCompletionsStandIn(api_key="sk-verify", model="verify-model") as server:
-        yield server
-
-
-@pytest.fixture
-def llm_srv(home: Path, llm: ChatCompletionsStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    monkeypatch.setenv("MEMORYLAYER_LLM_BASE_URL", llm.base_url)
-    monkeypatch.setenv("MEMORYLAYER_LLM_MODEL", "verify-model")
-    monkeypatch.setenv("MEMORYLAYER_LLM_API_KEY", "sk-verify")
-    server = build(home)
-    with server.client:
-        yield server
-    server.state.engine.close()
 
 
 def test_a_configured_model_judges_and_an_unusable_reply_is_extraction_failed(

@@ -66,6 +66,12 @@ RESCORE_SHARE = 0.01
 RESCORE_MIN = 4000
 #: Queries per Hamming scan (the distance table is float64: 8 x 1M x 8 bytes at 1M).
 APPROX_QUERY_BATCH = 8
+#: Query x row pairs a scan needs before it is split across threads: about 3 ms of one core's work
+#: (a float16 dot product of 384 dimensions, a Hamming distance of 48 bytes). A smaller scan runs
+#: on the caller's thread alone: waking a second one costs more than it saves, and on a busy machine
+#: it waits for a free core (8 ms and more measured beside other work; docs/benchmarks.md).
+PARALLEL_DOT_PAIRS = 50_000
+PARALLEL_HAMMING_PAIRS = 400_000
 #: Scopes smaller than this load from SQLite in well under 100 ms and get no index file.
 PERSIST_MIN_ROWS = 4096
 #: The file is rewritten once this share of its rows (and at least REWRITE_MIN_CHANGES) changed.
@@ -101,6 +107,7 @@ def _hamming(bits: np.ndarray, codes: np.ndarray, threads: int) -> np.ndarray:
     """Hamming distances from each row of ``bits`` to each row of ``codes``, as uint16 (SimSIMD's
     default float64 table is four times the memory traffic)."""
     out = np.empty((len(bits), len(codes)), dtype=np.uint16)
+    threads = threads if len(bits) * len(codes) >= PARALLEL_HAMMING_PAIRS else 1
     simsimd.cdist(bits, codes, metric="hamming", dtype="bin8", out=out, threads=threads)
     return out
 
@@ -462,10 +469,11 @@ class SqliteVectorIndex:
         results: list[list[tuple[int, float]]] = []
         for start in range(0, len(queries), QUERY_BATCH):
             chunk = queries[start : start + QUERY_BATCH].astype(DTYPE)
+            threads = self._threads if len(chunk) * len(rowids) >= PARALLEL_DOT_PAIRS else 1
             table = _joined(
                 [
                     np.asarray(
-                        simsimd.cdist(chunk, s.matrix[: s.size], metric="dot", threads=self._threads), dtype=np.float32
+                        simsimd.cdist(chunk, s.matrix[: s.size], metric="dot", threads=threads), dtype=np.float32
                     ).reshape(len(chunk), s.size)
                     for s in segments
                 ],
