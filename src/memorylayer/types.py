@@ -164,18 +164,39 @@ class AddResult:
 #: ``stored``: a new memory; ``updated``: a keyed memory took the new value in place (the old one
 #: stays in its history); ``superseded``: a new memory replaced older ones (a near duplicate it
 #: improves on, or an older value of its slot); ``duplicate``: dedup kept the existing memory;
-#: ``unchanged``: the key already held exactly this.
-ItemStatus = Literal["stored", "updated", "superseded", "duplicate", "unchanged"]
+#: ``unchanged``: the key already held exactly this; ``refused`` (a partial batch only): not written,
+#: ``code`` and ``message`` say why.
+ItemStatus = Literal["stored", "updated", "superseded", "duplicate", "unchanged", "refused"]
 
 
 @dataclass(frozen=True)
 class ItemResult:
-    """What one item of a write became: ``id`` the memory holding it now; ``supersedes`` the ones it replaced."""
+    """What one item of a write became: ``id`` the memory holding it now; ``supersedes`` the ones it replaced.
+
+    A ``refused`` item has no ``id`` (``""``); its ``code`` is an error's stable code
+    (``invalid_request``, ``quota_exceeded``), its ``message`` names the field, ``details`` the issues.
+    """
 
     index: int
     status: ItemStatus
     id: str
     supersedes: list[str] = field(default_factory=list)
+    code: str | None = None
+    message: str | None = None
+    details: Any = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An item of a partial batch that an edge could not even build (a bad line, a schema issue).
+
+    It takes the item's place in ``Engine.add_batch(..., partial=True)``, which reports it as
+    ``refused`` with this ``code``, ``message`` and ``details``, in its position.
+    """
+
+    code: str
+    message: str
+    details: Any = None
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,49 @@ def test_remember_batch_reports_each_line_and_refuses_a_bad_file(tmp_path: Path)
     assert "a new fact" not in out
 
 
+def test_remember_batch_partial_stores_the_good_lines_and_refuses_each_bad_one(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text(
+        '{"value": "Caroline moved to Boston in 2021."}\n'
+        '{"value": "x", "importance": 7}\n'
+        "\n"
+        "not json\n"
+        '{"value": "UTC+1", "key": "timezone"}\n',
+        encoding="utf-8",
+    )
+    code, out = run("remember-batch", str(notes), "-n", "p", "--json")  # the default: all or nothing
+    assert code == 2 and "line 2" in json.loads(out)["error"]["message"]
+    code, out = run("remember-batch", str(notes), "-n", "p", "--partial", "--json")
+    assert code == 0, out
+    results = json.loads(out)["results"]
+    assert [(r["index"], r["status"], r.get("code")) for r in results] == [
+        (0, "stored", None),
+        (1, "refused", "invalid_request"),
+        (2, "refused", "invalid_request"),
+        (3, "stored", None),
+    ]
+    assert results[1]["message"].startswith("line 2: importance") and results[1]["id"] is None
+    assert results[2]["message"].startswith("line 4: not valid JSON")
+    code, out = run("list", "-n", "p", "--json")
+    assert sorted(m["value"] for m in json.loads(out)["memories"]) == ["Caroline moved to Boston in 2021.", "UTC+1"]
+    code, out = run("remember-batch", str(notes), "-n", "p", "--partial")
+    assert code == 0 and re.findall(r"\b(duplicate|unchanged|refused)\b", out) == [
+        "duplicate",
+        "refused",
+        "refused",
+        "unchanged",
+    ]
+    assert out.count("invalid_request") == 2  # the reason column: code and message
+    bad_only = tmp_path / "bad.jsonl"
+    bad_only.write_text("[1]\n", encoding="utf-8")
+    code, out = run("remember-batch", str(bad_only), "-n", "p", "--partial", "--json")
+    assert code == 0 and [r["status"] for r in json.loads(out)["results"]] == ["refused"]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    code, out = run("remember-batch", str(empty), "-n", "p", "--partial", "--json")
+    assert code == 2 and json.loads(out)["error"]["code"] == "invalid_request"
+
+
 def test_verify_prints_the_verdict_and_the_evidence() -> None:
     code, out = run("remember", "Melanie has two dogs named Rex and Bo.", "-n", "friends", "--json")
     dogs = json.loads(out)["memories"][0]["id"]

@@ -133,6 +133,34 @@ def test_add_batch_reports_each_item_in_order(sdk: Make) -> None:
     assert again.results[2].id == again.results[1].id and again.skipped == 1
 
 
+def test_add_batch_partial_writes_the_good_items_and_reports_the_refused_ones(sdk: Make) -> None:
+    client = sdk(plan="tiny")  # room for one memory
+    items = [
+        "Caroline moved to Boston in 2021.",
+        {"value": "", "key": "empty"},
+        {"value": "Melanie has two dogs.", "importance": 2},
+        "Bob plays the cello.",
+    ]
+    with pytest.raises(InvalidRequest) as caught:  # the default: refused before sending
+        client.add_batch("p", items)
+    assert caught.value.status == 0
+    out = client.add_batch("p", items, partial=True)
+    assert isinstance(out, m.BatchResponse) and all(isinstance(r, m.BatchItemResult) for r in out.results)
+    assert [(r.index, r.status, r.code) for r in out.results] == [
+        (0, "stored", None),
+        (1, "refused", "invalid_request"),
+        (2, "refused", "invalid_request"),
+        (3, "refused", "quota_exceeded"),
+    ]
+    assert out.results[1].message.startswith("items[1].value: ") and out.results[1].id is None
+    assert out.results[2].details[0]["path"] == ["items", 2, "importance"]
+    assert [mem.value for mem in out.memories] == ["Caroline moved to Boston in 2021."] and out.skipped == 0
+    assert [mem.value for mem in client.list(scope="p").memories] == ["Caroline moved to Boston in 2021."]
+    with pytest.raises(InvalidRequest) as caught:  # the envelope is still checked before sending
+        client.add_batch("p", [], partial=True)
+    assert caught.value.status == 0 and caught.value.details[0]["path"] == ["items"]
+
+
 def test_verify_returns_the_verdict_with_its_evidence(sdk: Make) -> None:
     client = sdk(plan="team")
     dogs = client.add_batch("v", ["Melanie has two dogs named Rex and Bo."]).results[0].id

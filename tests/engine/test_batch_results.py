@@ -10,7 +10,7 @@ import pytest
 
 from memorylayer.engine import Engine
 from memorylayer.errors import InvalidRequest, MemoryLayerError
-from memorylayer.types import NewMemory
+from memorylayer.types import NewMemory, Refused
 
 
 def test_each_item_says_stored_updated_duplicate_or_unchanged(engine: Engine) -> None:
@@ -95,3 +95,85 @@ def test_a_store_fault_mid_batch_leaves_nothing_written(engine: Engine) -> None:
     assert engine.count("f") == 1
     assert engine.get_key("f", "k").value == "old value"  # type: ignore[union-attr]
     assert [m.value for m in engine.list(scope="f").memories] == ["old value"]
+
+
+def test_a_partial_batch_refuses_bad_items_in_place_and_writes_the_rest(engine: Engine) -> None:
+    items = [
+        NewMemory("Caroline moved to Boston in 2021."),
+        NewMemory("  "),
+        NewMemory("UTC+1", key="timezone"),
+        NewMemory("x", importance=2),
+        NewMemory("Caroline moved to Boston in 2021."),
+    ]
+    out = engine.add_batch("p", items, partial=True)
+    assert [(r.index, r.status, r.code) for r in out.items] == [
+        (0, "stored", None),
+        (1, "refused", "invalid_request"),
+        (2, "stored", None),
+        (3, "refused", "invalid_request"),
+        (4, "duplicate", None),
+    ]
+    assert out.items[1].message.startswith("items[1].value: ")  # type: ignore[union-attr]
+    assert out.items[3].message.startswith("items[3].importance: ") and out.items[3].id == ""  # type: ignore[union-attr]
+    assert out.items[4].id == out.items[0].id
+    assert [m.value for m in out.memories] == ["Caroline moved to Boston in 2021.", "UTC+1"]
+    assert out.skipped == ["Caroline moved to Boston in 2021."]
+    assert engine.count("p") == 2 and engine.get_key("p", "timezone").value == "UTC+1"  # type: ignore[union-attr]
+    # The same items without partial: the first bad one refuses them all, as before.
+    with pytest.raises(InvalidRequest, match=r"items\[1\]\.value"):
+        engine.add_batch("p2", items)
+    assert engine.count("p2") == 0
+
+
+def test_a_partial_batch_of_bad_items_writes_nothing_and_a_bad_envelope_still_raises(engine: Engine) -> None:
+    out = engine.add_batch("none", [NewMemory(""), Refused("invalid_request", "line 2: not valid JSON")], partial=True)
+    assert [(r.status, r.code, r.message) for r in out.items] == [
+        ("refused", "invalid_request", out.items[0].message),
+        ("refused", "invalid_request", "line 2: not valid JSON"),
+    ]
+    assert out.memories == [] and engine.count("none") == 0 and not engine.scope_exists("none")
+    for envelope in ([], [NewMemory("x")] * 1001, "not a list"):
+        with pytest.raises(InvalidRequest, match="items: expected a list of 1 to 1000"):
+            engine.add_batch("none", envelope, partial=True)  # type: ignore[arg-type]
+
+
+def test_a_partial_batch_takes_the_quota_room_in_order_and_refuses_the_new_tail(engine: Engine) -> None:
+    engine.add_batch("q", [NewMemory("Lisbon", key="city"), NewMemory("Joanna: Bye Nate!")])
+    asked: list[int] = []
+
+    def room() -> int:
+        asked.append(engine.count())  # inside the write's transaction, before it writes
+        return 1
+
+    items = [
+        NewMemory("Melanie has two dogs."),
+        NewMemory("Bob plays the cello."),
+        NewMemory("Porto", key="city"),
+        NewMemory("Joanna: Bye, Nate!!"),
+        NewMemory("Melanie has two dogs."),
+        NewMemory("Berlin", key="town"),
+    ]
+    out = engine.add_batch("q", items, partial=True, room=room)
+    assert [(r.status, r.code) for r in out.items] == [
+        ("stored", None),
+        ("refused", "quota_exceeded"),
+        ("updated", None),  # an update adds no memory: it fits
+        ("superseded", None),  # nor does a supersede
+        ("duplicate", None),
+        ("refused", "quota_exceeded"),
+    ]
+    assert asked == [2] and out.items[1].message == "over the memory limit: no room left for another memory"
+    assert engine.count("q") == 3 and engine.get_key("q", "town") is None
+    assert out.skipped == ["Melanie has two dogs."] and len(out.memories) == 3
+    # Unkeyed, without dedup (the store's bulk path): the first ones that fit, in order.
+    bulk = engine.add_batch("b", [NewMemory(f"turn {i}") for i in range(4)], dedup=False, partial=True, room=lambda: 2)
+    assert [r.status for r in bulk.items] == ["stored", "stored", "refused", "refused"]
+    assert sorted(m.value for m in engine.list(scope="b").memories) == ["turn 0", "turn 1"]
+
+
+def test_a_store_fault_in_a_partial_batch_rolls_back_every_accepted_item(engine: Engine) -> None:
+    _fault_on_insert_of(engine, "boom")
+    items = [NewMemory("first fact"), NewMemory(""), NewMemory("boom"), NewMemory("k v", key="k")]
+    with pytest.raises(Exception, match="disk fault"):
+        engine.add_batch("f", items, partial=True)
+    assert engine.count("f") == 0 and engine.get_key("f", "k") is None

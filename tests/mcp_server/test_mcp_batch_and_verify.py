@@ -46,6 +46,33 @@ async def test_remember_batch_reports_each_item(server: Any, call: Any, call_err
     assert engine.get(out["results"][3]["memory_id"]).created_at == 1683554160000
 
 
+async def test_a_partial_batch_refuses_bad_items_in_place(server: Any, call: Any, call_error: Any, engine: Any) -> None:
+    items = [
+        {"content": "Caroline moved to Boston in 2021."},
+        {"content": "   "},
+        {"content": "x", "created_at": "next tuesday"},
+        {"content": "Europe/Lisbon", "key": "timezone"},
+    ]
+    async with Client(server) as client:
+        message = await call_error(client, "memory_remember_batch", items=items, namespace="p")
+        assert message.startswith("[invalid_request]") and engine.count("p") == 0
+        out = await call(client, "memory_remember_batch", items=items, namespace="p", partial=True)
+        assert [(r["index"], r["status"], r.get("code")) for r in out["results"]] == [
+            (0, "stored", None),
+            (1, "refused", "invalid_request"),
+            (2, "refused", "invalid_request"),
+            (3, "stored", None),
+        ]
+        assert out["results"][1]["message"].startswith("items[1].value: ") and out["results"][1]["memory_id"] is None
+        assert out["results"][2]["message"].startswith("items[2].created_at: bad timestamp")
+        only_bad = await call(client, "memory_remember_batch", items=[{"content": " "}], namespace="q", partial=True)
+        assert [r["status"] for r in only_bad["results"]] == ["refused"]
+        empty = await call_error(client, "memory_remember_batch", items=[], namespace="q", partial=True)
+        assert "items" in empty
+    assert engine.count("p") == 2 and engine.get_key("p", "timezone").value == "Europe/Lisbon"
+    assert engine.count("q") == 0
+
+
 async def test_verify_gives_the_verdict_and_the_memories_it_rests_on(server: Any, call: Any, call_error: Any) -> None:
     async with Client(server) as client:
         stored = await call(client, "memory_store", content="Melanie has two dogs named Rex and Bo.", namespace="v")

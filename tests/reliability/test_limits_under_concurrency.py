@@ -163,6 +163,35 @@ def test_the_memory_quota(cluster: Cluster) -> None:
     assert cluster.live_memories(account) == 20
 
 
+def test_the_memory_quota_when_partial_batches_race(cluster: Cluster) -> None:
+    account, key = cluster.account("quota")
+    with httpx.Client(base_url=cluster.urls[0], headers=_auth(key)) as client:
+        pre = [{"key": f"pre{i}", "value": f"v{i}"} for i in range(10)]
+        assert client.post("/v1/memories/batch", json={"scope": "s", "items": pre}).status_code == 200
+    calls = [
+        (
+            lambda c, i=i: c.post(
+                "/v1/memories/batch",
+                json={
+                    "scope": "s",
+                    "partial": True,
+                    "items": [{"key": f"b{i}-{j}", "value": f"x{j}"} for j in range(3)],
+                },
+                headers=_auth(key),
+            )
+        )
+        for i in range(10)
+    ]
+    answers = race(cluster.urls, calls)
+    assert _statuses(answers) == {200: 10}
+    statuses = Counter(r["status"] for a in answers for r in a.json()["results"])
+    assert statuses == {"stored": 10, "refused": 20}
+    assert {r.get("code") for a in answers for r in a.json()["results"] if r["status"] == "refused"} == {
+        "quota_exceeded"
+    }
+    assert cluster.live_memories(account) == 20
+
+
 def test_the_memory_quota_when_a_claim_races_adds(cluster: Cluster) -> None:
     account, key = cluster.account("quota")
     with httpx.Client(base_url=cluster.urls[0], headers=_auth(key)) as client:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import MemoryLayerError
+from ..types import ItemResult, NewMemory
 from . import shapes
 from .memory import Namespace, Threshold, engine_for
 from .options import Database, Home, Json
@@ -96,30 +97,50 @@ def remember_batch(
     ],
     namespace: Namespace = "default",
     dedup: Annotated[bool, typer.Option(help="--no-dedup keeps every unkeyed value even when it repeats.")] = True,
+    partial: Annotated[
+        bool, typer.Option("--partial", help="Store the good lines and report each bad one as refused.")
+    ] = False,
     home: Home = None,
     database: Database = None,
     as_json: Json = False,
 ) -> None:
     """Store 1-1,000 memories from a JSON Lines file in one transaction, with what became of each line.
 
-    A bad line (its number is given) refuses the whole file and writes nothing.
+    A bad line (its number is given) refuses the whole file and writes nothing; with --partial
+    it is refused alone (status refused, its code and message) and the other lines are stored.
 
-    Example: memorylayer remember-batch notes.jsonl -n project
+    Example: memorylayer remember-batch notes.jsonl -n project --partial
     """
     from dataclasses import replace
 
-    from ..engine.jsonl import parse, read_lines
+    from ..engine.jsonl import parse, parse_each, read_lines
 
     with engine_for(home, database, as_json) as engine:
         with path.open(encoding="utf-8", errors="surrogateescape") as fp:
-            items = [replace(item, source="explicit") for _, item in parse(read_lines(fp), namespace)]
-        result = engine.add_batch(namespace, items, dedup=dedup)
+            lines = read_lines(fp)
+            parsed = list(parse_each(lines, namespace)) if partial else [m for _, m in parse(lines, namespace)]
+        items = [replace(m, source="explicit") if isinstance(m, NewMemory) else m for m in parsed]
+        result = engine.add_batch(namespace, items, dedup=dedup, partial=partial)
     if as_json:
-        results = [{"index": r.index, "status": r.status, "id": r.id, "supersedes": r.supersedes} for r in result.items]
+        results = [_item_json(r) for r in result.items]
         emit_json({"results": results, "memories": [shapes.memory(m) for m in result.memories]})
         return
     rows = [[str(r.index + 1), r.status, r.id, " ".join(r.supersedes)] for r in result.items]
+    if any(r.status == "refused" for r in result.items):
+        reasons = [f"{r.code}: {r.message}" if r.status == "refused" else "" for r in result.items]
+        table(
+            ["item", "status", "id", "supersedes", "reason"],
+            [[*row, why] for row, why in zip(rows, reasons, strict=True)],
+        )
+        return
     table(["item", "status", "id", "supersedes"], rows)
+
+
+def _item_json(r: ItemResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"index": r.index, "status": r.status, "id": r.id, "supersedes": r.supersedes}
+    if r.status == "refused":
+        out.update(id=None, code=r.code, message=r.message)
+    return out
 
 
 @app.command()

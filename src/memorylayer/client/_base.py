@@ -399,10 +399,12 @@ class _BaseClient:
         idem = str(uuid.uuid4()) if extracting else None
         return Call("POST", "/v1/memories", m.AddResponse, body, idempotency_key=idem)
 
-    def _add_batch(self, scope: str, items: Sequence[BatchItem | str], dedup: bool | None) -> Call[m.BatchResponse]:
+    def _add_batch(
+        self, scope: str, items: Sequence[BatchItem | str], dedup: bool | None, partial: bool | None = None
+    ) -> Call[m.BatchResponse]:
         wire = [batch_item(item) for item in items_list(items)]
-        check(text("scope", scope, L.SCOPE), batch_issues(wire))
-        body = _compact(scope=scope, items=wire, dedup=dedup)
+        check(text("scope", scope, L.SCOPE), batch_issues(wire, each=not partial))
+        body = _compact(scope=scope, items=wire, dedup=dedup, partial=partial)
         # Keyed items upsert and exact repeats are skipped, so a retried batch stores nothing twice.
         return Call("POST", "/v1/memories/batch", m.BatchResponse, body)
 

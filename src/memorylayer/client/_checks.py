@@ -134,8 +134,11 @@ def batch_item(item: BatchItem | str) -> dict[str, Any]:
                    ttlSeconds=item.get("ttl_seconds"))  # fmt: skip
 
 
-def batch_issues(wire: list[dict[str, Any]]) -> list[Issue]:
-    """The batch's size and each item's lengths and ranges (paths ``["items", i, field]``)."""
+def batch_issues(wire: list[dict[str, Any]], *, each: bool = True) -> list[Issue]:
+    """The batch's size and (``each``) each item's lengths and ranges (paths ``["items", i, field]``).
+
+    A partial batch checks its size alone: the server refuses a bad item in its result.
+    """
     bounds = L.BATCH_ITEMS
     if not bounds.min <= len(wire) <= bounds.max:
         small = len(wire) < bounds.min
@@ -144,7 +147,7 @@ def batch_issues(wire: list[dict[str, Any]]) -> list[Issue]:
         code = "too_small" if small else "too_big"
         return [_out_of_range("items", "array", code, bound, message)]
     issues = []
-    for i, item in enumerate(wire):
+    for i, item in enumerate(wire if each else []):
         found = [
             *text("key", item.get("key"), L.KEY),
             *text("value", item.get("value"), L.VALUE),

@@ -154,14 +154,17 @@ class Client(_BaseClient, CodeCalls):
         items: Sequence[BatchItem | str],
         *,
         dedup: bool | None = None,
+        partial: bool | None = None,
         **options: Unpack[RequestOptions],
     ) -> m.BatchResponse:
         """Store 1–1,000 memories verbatim in one request and one transaction (an extension).
 
         Each item is a string or a dict with ``value`` and optional ``key``, ``importance`` and
         ``created_at``; keyed items upsert. ``dedup=False`` keeps repeated values (chat turns).
+        A bad item refuses the whole batch; ``partial=True`` writes the others and reports it
+        ``refused`` in ``results`` (as a new memory past the memory limit: ``quota_exceeded``).
         """
-        return self._send(self._add_batch(scope, items, dedup), options)
+        return self._send(self._add_batch(scope, items, dedup, partial), options)
 
     def recall(
         self,

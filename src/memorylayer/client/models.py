@@ -60,13 +60,18 @@ class BatchItemResult(WireModel):
 
     ``status``: ``stored``, ``updated`` (a key's new value; the old one in history), ``superseded``
     (a new memory that replaced the ones in ``supersedes``), ``duplicate`` (dedup kept the memory
-    ``id``) or ``unchanged`` (the key already held this).
+    ``id``) or ``unchanged`` (the key already held this); in a ``partial`` batch also ``refused``:
+    not written, ``id`` None, ``code`` ``invalid_request`` (``message`` names the field, ``details``
+    holds the issues) or ``quota_exceeded`` (a new memory past the memory limit).
     """
 
     index: int
-    status: Literal["stored", "updated", "superseded", "duplicate", "unchanged"]
-    id: str
+    status: Literal["stored", "updated", "superseded", "duplicate", "unchanged", "refused"]
+    id: str | None
     supersedes: list[str] = []
+    code: str | None = None
+    message: str | None = None
+    details: Any = None
 
 
 class BatchResponse(Envelope):

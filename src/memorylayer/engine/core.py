@@ -33,6 +33,7 @@ from ..types import (
 from . import jsonl
 from . import validation as v
 from .asof import list_as_of, ordered_as_of, rank_as_of
+from .batch import Batching
 from .code_reasoning import CodeAndReasoning
 from .consolidation import Consolidating
 from .cursor import decode_cursor, encode_cursor
@@ -43,7 +44,7 @@ from .ranking import DEFAULT_RANKING, RankingConfig, build_context
 from .recall import budget as recall_budget
 from .recall import ordered
 from .shared import Shared
-from .writes import Admit, Dedup, Prepared, Writer
+from .writes import Admit, Dedup, Prepared, Room, Writer
 
 Progress = Callable[[int, int], None]
 ORDER_BY = ("updated_at", "created_at", "importance", "last_recalled_at", "expires_at")
@@ -52,7 +53,7 @@ SOURCES = ("explicit", "extracted", "imported")
 EMBED_BATCH = 256
 
 
-class Engine(Operations, CodeAndReasoning, Consolidating, Linking):
+class Engine(Operations, CodeAndReasoning, Consolidating, Linking, Batching):
     """Memories of one account (``"local"`` for local use) in one database.
 
     All methods are synchronous and thread-safe; each write is one transaction.
@@ -232,20 +233,6 @@ class Engine(Operations, CodeAndReasoning, Consolidating, Linking):
         ]
         return self.commit(self.prepare(scope, items, dedup="similar" if dedup else "none"), admit)
 
-    def add_batch(
-        self, scope: str, items: builtins.list[NewMemory], *, dedup: bool = True, admit: Admit | None = None
-    ) -> AddResult:
-        """Store 1-1,000 memories verbatim in one transaction: keyed ones upsert, the rest pass dedup.
-
-        Each item may say when it happened (``created_at``); ``dedup=False`` keeps every unkeyed
-        value even when it repeats (a conversation's turns). Nothing is written if any item is bad.
-
-        Raises:
-            InvalidRequest: a bad item (the field names its index) or batch size.
-        """
-        scope, items = v.scope(scope), v.new_memories(items)
-        return self.commit(self.prepare(scope, items, dedup="similar" if dedup else "none"), admit)
-
     def prepare(
         self,
         scope: str,
@@ -261,14 +248,14 @@ class Engine(Operations, CodeAndReasoning, Consolidating, Linking):
         """
         return self._writer.prepare(scope, items, dedup, embedded)
 
-    def commit(self, prepared: Prepared, admit: Admit | None = None) -> AddResult:
+    def commit(self, prepared: Prepared, admit: Admit | None = None, room: Room | None = None) -> AddResult:
         """Write what :meth:`prepare` made in one transaction, or in the caller's if one is open.
 
         Raises:
             MemoryLayerError: whatever ``admit`` raises; nothing is written.
         """
         self._shared.sweep_now_and_then()
-        return self._writer.commit(prepared, admit)
+        return self._writer.commit(prepared, admit, room)
 
     def purge_expired(self, *, limit: int = 500) -> int:
         """Delete memories past their expiry, of every account in this database: text, vectors, terms, history.

@@ -10,7 +10,7 @@ from typing import IO, Any
 from .. import limits
 from ..errors import InvalidRequest
 from ..limits import JSON_MAX_DEPTH
-from ..types import MemoryRecord, NewMemory, iso_ms
+from ..types import MemoryRecord, NewMemory, Refused, iso_ms
 from . import validation as v
 
 
@@ -74,20 +74,34 @@ def parse(lines: Iterable[tuple[int, str]], scope: str | None) -> Iterator[tuple
         InvalidRequest: a line is not valid JSON or not a memory (its line number is given).
     """
     for number, line in lines:
+        if line.strip():
+            yield _line(number, line, scope)
+
+
+def parse_each(lines: Iterable[tuple[int, str]], scope: str) -> Iterator[NewMemory | Refused]:
+    """The memory of every non-blank line, or (a partial batch) a ``Refused`` naming its line number."""
+    for number, line in lines:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequest(f"line {number}: not valid JSON ({exc.msg})") from None
-        except RecursionError:
-            raise InvalidRequest(f"line {number}: JSON nested deeper than {JSON_MAX_DEPTH} levels") from None
-        if not isinstance(data, dict):
-            raise InvalidRequest(f"line {number}: expected a JSON object")
-        try:
-            yield _memory(data, scope)
+            yield _line(number, line, scope)[1]
         except InvalidRequest as exc:
-            raise InvalidRequest(f"line {number}: {exc.message}") from None
+            yield Refused(exc.code, exc.message, exc.details)
+
+
+def _line(number: int, line: str, scope: str | None) -> tuple[str, NewMemory]:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(f"line {number}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise InvalidRequest(f"line {number}: JSON nested deeper than {JSON_MAX_DEPTH} levels") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest(f"line {number}: expected a JSON object")
+    try:
+        return _memory(data, scope)
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"line {number}: {exc.message}") from None
 
 
 def _memory(data: dict[str, Any], scope: str | None) -> tuple[str, NewMemory]:

@@ -42,8 +42,8 @@ def scope(value: Any, field: str = "scope") -> str:
     return text(value, field, limits.SCOPE, name=True)
 
 
-def key(value: Any) -> str:
-    return text(value, "key", limits.KEY, name=True)
+def key(value: Any, field: str = "key") -> str:
+    return text(value, field, limits.KEY, name=True)
 
 
 def memory_value(value: Any, field: str = "value") -> str:
@@ -103,23 +103,23 @@ def expiry(expires_at: Any, ttl: Any, now: int, field: str = "expires_at") -> in
     return stamp
 
 
-def metadata(value: Any) -> dict[str, Any]:
+def metadata(value: Any, field: str = "metadata") -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise _bad("metadata", "expected an object with string keys")
+        raise _bad(field, "expected an object with string keys")
     if limits.json_depth_exceeds(value):
-        raise _bad("metadata", f"must not nest deeper than {limits.JSON_MAX_DEPTH} levels")
+        raise _bad(field, f"must not nest deeper than {limits.JSON_MAX_DEPTH} levels")
     try:
         encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise _bad("metadata", f"must be JSON-serialisable ({exc})") from exc
+        raise _bad(field, f"must be JSON-serialisable ({exc})") from exc
     if has_lone_surrogate(encoded):
-        raise _bad("metadata", "is not valid Unicode (a lone surrogate)")
+        raise _bad(field, "is not valid Unicode (a lone surrogate)")
     if _holds_nul(value):
-        raise _bad("metadata", "must not contain NUL characters")
+        raise _bad(field, "must not contain NUL characters")
     if len(encoded.encode()) > limits.METADATA_MAX_BYTES:
-        raise _bad("metadata", f"must be at most {limits.METADATA_MAX_BYTES} bytes as JSON")
+        raise _bad(field, f"must be at most {limits.METADATA_MAX_BYTES} bytes as JSON")
     return dict(value)
 
 
@@ -154,27 +154,44 @@ def defaults(value: Any) -> dict[str, str] | None:
 
 
 def new_memories(value: Any) -> list[NewMemory]:
-    """A batch of 1-1,000 memories to store verbatim, each checked (the field names its index)."""
+    """A batch of 1-1,000 memories to store verbatim, each checked (the field names its index).
+
+    Raises:
+        InvalidRequest: the batch's size, or its first bad item.
+    """
+    return [new_memory(item, i) for i, item in enumerate(batch(value))]
+
+
+def batch(value: Any) -> list[Any]:
+    """A batch's envelope: a list of 1-1,000 items (each still to check).
+
+    Raises:
+        InvalidRequest: not a list, or empty, or too long.
+    """
     if not isinstance(value, list) or len(value) not in limits.BATCH_ITEMS:
         bounds = limits.BATCH_ITEMS
         raise _bad("items", f"expected a list of {bounds.min} to {bounds.max} memories")
-    out = []
-    for i, item in enumerate(value):
-        if not isinstance(item, NewMemory):
-            raise _bad(f"items[{i}]", "expected a NewMemory")
-        importance = None if item.importance is None else unit_interval(item.importance, f"items[{i}].importance")
-        out.append(
-            NewMemory(
-                memory_value(item.value, f"items[{i}].value"),
-                key=None if item.key is None else key(item.key),
-                metadata=metadata(item.metadata),
-                importance=importance,
-                created_at=optional_time(item.created_at, f"items[{i}].created_at"),
-                source=choice(item.source, f"items[{i}].source", ("explicit", "imported")),
-                expires_at=expiry(item.expires_at, None, now_ms(), f"items[{i}].expires_at"),
-            )
-        )
-    return out
+    return value
+
+
+def new_memory(item: Any, i: int) -> NewMemory:
+    """Item ``i`` of a batch, checked; every field's name carries its index (``items[3].value``).
+
+    Raises:
+        InvalidRequest: the item's first bad field.
+    """
+    if not isinstance(item, NewMemory):
+        raise _bad(f"items[{i}]", "expected a NewMemory")
+    importance = None if item.importance is None else unit_interval(item.importance, f"items[{i}].importance")
+    return NewMemory(
+        memory_value(item.value, f"items[{i}].value"),
+        key=None if item.key is None else key(item.key, f"items[{i}].key"),
+        metadata=metadata(item.metadata, f"items[{i}].metadata"),
+        importance=importance,
+        created_at=optional_time(item.created_at, f"items[{i}].created_at"),
+        source=choice(item.source, f"items[{i}].source", ("explicit", "imported")),
+        expires_at=expiry(item.expires_at, None, now_ms(), f"items[{i}].expires_at"),
+    )
 
 
 def source_files(value: Any) -> list[SourceFile]:

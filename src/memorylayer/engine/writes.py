@@ -3,7 +3,8 @@
 :func:`prepare` checks and embeds (no database lock held, so other writers are never kept waiting on
 the model); :func:`commit` applies the keyed upserts and the dedup rules of :mod:`.dedup` inside one
 transaction and, before it commits, hands the number of memories the write adds to an ``admit``
-callback, so a quota is checked against the same state the write creates.
+callback, so a quota is checked against the same state the write creates. A partial batch asks a
+``room`` callback first, in the same transaction, and refuses the new memories that do not fit.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import NotFound
+from ..errors import NotFound, QuotaExceeded
 from ..store.base import Store, VectorIndex
 from ..types import AddResult, HistoryEntry, ItemResult, MemoryRecord, NewMemory, now_ms
 from .dedup import RELATED, Decision, content_hash, decide, overlap
@@ -23,6 +24,11 @@ from .text import analyze
 
 #: Called inside the write's transaction with how many live memories it adds; raise to refuse it.
 Admit = Callable[[int], None]
+#: Called inside the write's transaction before it writes anything: how many more live memories fit.
+#: It takes the lock of what it counts, so the answer holds until the transaction ends.
+Room = Callable[[], int]
+#: What a refused item of a partial batch says when the quota has no room left for it.
+NO_ROOM = "over the memory limit: no room left for another memory"
 #: ``similar``: exact and near duplicates (the dedup rules); ``exact``: only identical text; ``none``.
 Dedup = Literal["similar", "exact", "none"]
 
@@ -84,10 +90,15 @@ class Writer:
                     found.add(i)
         return found
 
-    def commit(self, prepared: Prepared, admit: Admit | None = None) -> AddResult:
-        """Write ``prepared`` in one transaction (joining the caller's, if one is open)."""
+    def commit(self, prepared: Prepared, admit: Admit | None = None, room: Room | None = None) -> AddResult:
+        """Write ``prepared`` in one transaction (joining the caller's, if one is open).
+
+        With ``room``, items in order take the room it gives: a new memory that does not fit is
+        ``refused`` (``quota_exceeded``); an update, a duplicate or a supersede adds none and fits.
+        """
         out = _Outcome()
         with self.store.transaction():
+            out.room = None if room is None else max(0, room())
             batch = _BatchDedup(self, prepared) if prepared.dedup != "none" else None
             if batch is None and prepared.items and all(item.key is None for item in prepared.items):
                 self._insert_all(prepared, out)  # nothing to compare: the store's bulk path
@@ -97,7 +108,7 @@ class Writer:
                         self._upsert_key(prepared.scope, item, i, prepared.vectors[i], out)
                     else:
                         self._store_fact(prepared.scope, item, i, prepared, batch, out)
-            if not prepared.items or (not out.memories and not out.skipped):
+            if not prepared.items or (not out.memories and not out.skipped and not out.refused):
                 self.store.touch_scope(self.account, prepared.scope)
             if admit is not None and out.added > 0:
                 admit(out.added)
@@ -163,6 +174,8 @@ class Writer:
         assert item.key is not None
         existing = self.store.get_by_key(self.account, scope, item.key)
         if existing is None:
+            if not out.take_room(i):
+                return
             # An expired value a sweep has not purged yet still holds the key in the table.
             self.store.purge_expired(now_ms(), account=self.account, scope=scope, key=item.key)
             record = self.new_record(scope, item)
@@ -205,13 +218,20 @@ class Writer:
         out.items.append(ItemResult(i, "updated", record.id))
 
     def _insert_all(self, prepared: Prepared, out: _Outcome) -> None:
-        """Every item of ``prepared`` as a new memory, through :meth:`Store.insert_many`."""
-        vectors = [self._vector(v, item.value) for item, v in zip(prepared.items, prepared.vectors, strict=True)]
-        records = [self.new_record(prepared.scope, item) for item in prepared.items]
-        self.store.insert_many(records, vectors, [index_terms(r) for r in records])
+        """Every item of ``prepared`` as a new memory, through :meth:`Store.insert_many` (those that fit)."""
+        fit = len(prepared.items) if out.room is None else min(out.room, len(prepared.items))
+        items, vectors_in = prepared.items[:fit], prepared.vectors[:fit]
+        vectors = [self._vector(v, item.value) for item, v in zip(items, vectors_in, strict=True)]
+        records = [self.new_record(prepared.scope, item) for item in items]
+        if records:
+            self.store.insert_many(records, vectors, [index_terms(r) for r in records])
         out.memories.extend(records)
         out.items.extend(ItemResult(i, "stored", record.id) for i, record in enumerate(records))
         out.added += len(records)
+        if out.room is not None:
+            out.room -= fit
+        for i in range(fit, len(prepared.items)):
+            out.take_room(i)
 
     def _store_fact(
         self, scope: str, item: NewMemory, i: int, prepared: Prepared, batch: _BatchDedup | None, out: _Outcome
@@ -222,6 +242,8 @@ class Writer:
             kept = decision.target.id if decision.target is not None else ""
             out.duplicates.append(kept)
             out.items.append(ItemResult(i, "duplicate", kept))
+            return
+        if decision.action == "insert" and not out.take_room(i):
             return
         vector = self._vector(prepared.vectors[i], item.value)
         record = self.new_record(scope, item)
@@ -297,6 +319,20 @@ class _Outcome:
     items: list[ItemResult] = field(default_factory=list)
     #: Live memories added: new rows minus the rows they superseded.
     added: int = 0
+    #: How many more new memories fit (None: no limit); items refused for want of it.
+    room: int | None = None
+    refused: int = 0
+
+    def take_room(self, i: int) -> bool:
+        """Whether item ``i``'s new memory fits (and takes its place), else it is refused."""
+        if self.room is None:
+            return True
+        if self.room > 0:
+            self.room -= 1
+            return True
+        self.items.append(ItemResult(i, "refused", "", code=QuotaExceeded.code, message=NO_ROOM))
+        self.refused += 1
+        return False
 
 
 class _BatchDedup:

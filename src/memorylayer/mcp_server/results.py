@@ -87,9 +87,12 @@ class DocumentOut(BaseModel):
 
 class BatchItemOut(BaseModel):
     index: int
-    status: Literal["stored", "updated", "superseded", "duplicate", "unchanged"]
-    memory_id: str
+    status: Literal["stored", "updated", "superseded", "duplicate", "unchanged", "refused"]
+    memory_id: str | None
     supersedes: list[str]
+    #: A refused item's (``partial``): ``invalid_request`` or ``quota_exceeded``, and what was wrong.
+    code: str | None = None
+    message: str | None = None
 
 
 class BatchOut(BaseModel):

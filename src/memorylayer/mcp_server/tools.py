@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from .. import limits as L
 from ..errors import InvalidRequest, NotFound
 from ..types import iso_ms
+from . import batch
 from .access import READ_SCOPE, WRITE_SCOPE, ToolContext, engine_for
 from .results import (
     AnswerOut,
@@ -436,28 +437,20 @@ BatchItems = Annotated[
 
 
 def memory_remember_batch(
-    ctx: ToolContext, items: BatchItems, namespace: Namespace = DEFAULT_NAMESPACE, dedup: bool = True
+    ctx: ToolContext,
+    items: BatchItems,
+    namespace: Namespace = DEFAULT_NAMESPACE,
+    dedup: bool = True,
+    partial: bool = False,
 ) -> Annotated[CallToolResult, BatchOut]:
     """remember(batch): store 1-1,000 memories verbatim in one transaction and say what became of
     each, in order: stored, updated (a key's new value), superseded (it replaced older memories),
     duplicate (the memory already there is kept: its id) or unchanged. A bad item refuses the
-    whole batch; nothing is written."""
-    from ..engine.jsonl import parse_time
-    from ..types import NewMemory
-
+    whole batch; nothing is written. With partial, a bad item is refused alone (status refused, its
+    code and message) and the others are written."""
     engine = engine_for(ctx, "memory_remember_batch", WRITE_SCOPE)
-    memories = [
-        NewMemory(
-            item.content,
-            key=item.key,
-            importance=item.importance,
-            created_at=parse_time(item.created_at, f"items[{i}].created_at"),
-        )
-        for i, item in enumerate(items)
-    ]
-    res = engine.add_batch(namespace, memories, dedup=dedup)
-    rows = [{"index": r.index, "status": r.status, "memory_id": r.id, "supersedes": r.supersedes} for r in res.items]
-    return obj({"results": rows})
+    res = engine.add_batch(namespace, batch.memories(items, partial), dedup=dedup, partial=partial)
+    return obj({"results": batch.rows(res)})
 
 
 Statement = Annotated[str, _text(L.STATEMENT, "The statement to check against memory")]

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine.writes import Admit, Prepared
+from ..engine.writes import Admit, Prepared, Room
 from ..errors import (
     AlreadyClaimed,
     CacheEntryLimit,
@@ -67,6 +67,20 @@ def quota_guard(srv: ServerState, caller: Caller) -> Admit:
             raise quota_exceeded(caller, total - added)
 
     return admit
+
+
+def quota_room(srv: ServerState, caller: Caller) -> Room:
+    """A ``room`` for a partial batch: how many more live memories the root account may hold.
+
+    Asked inside the write's transaction, before it writes, under the same lock as :func:`quota_guard`,
+    so two batches at once cannot both take the last places.
+    """
+
+    def room() -> int:
+        srv.store.lock(account_lock(caller.root.id))
+        return caller.root.memory_limit - _live_memories(srv, caller.root)
+
+    return room
 
 
 def check_room(srv: ServerState, caller: Caller) -> None:

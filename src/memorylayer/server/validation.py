@@ -479,6 +479,7 @@ def _integer(bounds: L.Bounds, **options: Any) -> Num:
 
 SCOPE = _length(L.SCOPE, kind="name", description="Partition of memories (1-255 UTF-16 units).")
 _EXPIRES_AT = "Extension: when the memory disappears on its own (a future instant; not with ttlSeconds)."
+_PARTIAL = "true: a bad item, or a new memory past the memory limit, is refused in its result; the rest are written."
 _TTL = "Extension: the memory disappears this many seconds after the add (not with expiresAt)."
 _AS_OF = "Extension: answer with what was valid at this instant (superseded values with validFrom/validTo)."
 KEY = _length(L.KEY, kind="name")
@@ -529,9 +530,11 @@ BATCH = Schema(
         "scope": SCOPE,
         "items": Items(BATCH_ITEM, L.BATCH_ITEMS.min, L.BATCH_ITEMS.max),
         "dedup": Bool(optional=True, description="false keeps every unkeyed value even when it repeats."),
+        "partial": Bool(optional=True, description=_PARTIAL),
     },
     name="AddMemoryBatch",
 )
+
 GET = Schema(
     {"scope": SCOPE, "key": KEY, "asOf": Str(format="memory-time", optional=True, description=_AS_OF)}, name="GetMemory"
 )

@@ -12,12 +12,13 @@ from ...engine.answer import Answer
 from ...engine.validation import expiry
 from ...errors import InvalidRequest, NotFound
 from ...limits import CHARS_PER_TOKEN, DEFAULT_MAX_ITEMS, DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, EXTRACTION_MAX_BYTES
-from ...types import ItemResult, NewMemory, now_ms
+from ...types import ItemResult, NewMemory, Refused, now_ms
 from .. import accounts, budgets, idempotency
 from .. import operation_schemas as ops
 from .. import validation as v
 from ..auth import READ, WRITE, Caller, authenticate, require
-from ..core import UUID_RE, body, memory_json, ok, parse_iso, recall_json, route, state
+from ..core import UUID_RE, body, memory_json, ok, parse_iso, parse_json, recall_json, route, state
+from ..validation import Issue
 
 router = APIRouter(tags=["memories"])
 AUTH_ERRORS = (400, 401, 403, 429)
@@ -95,6 +96,43 @@ def _time(data: dict[str, Any], name: str) -> int | None:
     return parse_iso(data[name]) if name in data else None
 
 
+#: A batch body and, under ``partial``, the issues of each bad item by its index.
+Batch = tuple[dict[str, Any], dict[int, list[Issue]]]
+
+
+async def _batch_body(request: Request) -> Batch:
+    return _validate_batch(parse_json(await request.body(), request.headers.get("content-type", "")))
+
+
+def _validate_batch(body: Any) -> Batch:
+    """A batch body, and (with ``"partial": true``) the issues of each bad item by its index.
+
+    Without ``partial`` any issue refuses the body, as :meth:`Schema.validate` does; with it only
+    the envelope's do (scope, the list's size, an unknown top-level key); ``items`` still holds
+    every item, and the map says which are bad.
+
+    Raises:
+        InvalidRequest: with ``details`` = the issue list.
+    """
+    if not isinstance(body, dict):
+        return v.BATCH.validate(body), {}  # raises: the body is not an object
+    issues: list[Issue] = []
+    out = v.BATCH.check_object(body, [], issues)
+    by_item: dict[int, list[Issue]] = {}
+    if out.get("partial") is True:
+        envelope = []
+        for issue in issues:
+            path = issue["path"]
+            if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
+                by_item.setdefault(path[1], []).append(issue)
+            else:
+                envelope.append(issue)
+        issues = envelope
+    if issues:
+        raise InvalidRequest("Invalid request body", details=issues)
+    return out, by_item
+
+
 @route(
     router,
     "POST",
@@ -104,33 +142,68 @@ def _time(data: dict[str, Any], name: str) -> int | None:
     errors=(*AUTH_ERRORS, 413, 500),
 )
 def add_batch(
-    request: Request, caller: Caller = Depends(authenticate), data: dict[str, Any] = body(v.BATCH)
+    request: Request, caller: Caller = Depends(authenticate), batch: Batch = Depends(_batch_body)
 ) -> JSONResponse:
     require(caller, WRITE)
     srv = state(request)
+    data, bad = batch
+    partial = data.get("partial", False)
     now = now_ms()
-    items = [
-        NewMemory(
-            item["value"],
-            key=item.get("key"),
-            importance=item.get("importance"),
-            created_at=_time(item, "createdAt"),
-            expires_at=expiry(_time(item, "expiresAt"), item.get("ttlSeconds"), now, f"items[{i}].expiresAt"),
+    items: list[NewMemory | Refused] = []
+    for i, item in enumerate(data["items"]):
+        try:
+            items.append(_refused(bad[i]) if i in bad else _batch_item(item, i, now))
+        except InvalidRequest as exc:
+            if not partial:
+                raise
+            items.append(Refused(exc.code, exc.message, exc.details))
+    result = (
+        state(request)
+        .engine_for(caller.account.id)
+        .add_batch(
+            data["scope"],
+            items,
+            dedup=data.get("dedup", True),
+            admit=accounts.quota_guard(srv, caller),
+            partial=partial,
+            room=accounts.quota_room(srv, caller) if partial else None,
         )
-        for i, item in enumerate(data["items"])
-    ]
-    engine = srv.engine_for(caller.account.id)
-    result = engine.add_batch(
-        data["scope"], items, dedup=data.get("dedup", True), admit=accounts.quota_guard(srv, caller)
     )
     results = [batch_item_json(r) for r in result.items]
     payload = {"memories": [memory_json(m) for m in result.memories], "skipped": len(result.skipped)}
     return ok(request, {**payload, "results": results})
 
 
+def _batch_item(item: dict[str, Any], i: int, now: int) -> NewMemory:
+    return NewMemory(
+        item["value"],
+        key=item.get("key"),
+        importance=item.get("importance"),
+        created_at=_time(item, "createdAt"),
+        expires_at=expiry(_time(item, "expiresAt"), item.get("ttlSeconds"), now, f"items[{i}].expiresAt"),
+    )
+
+
+def _refused(issues: list[dict[str, Any]]) -> Refused:
+    """A bad item of a partial batch: each issue as the whole-batch refusal words it, with its path."""
+    message = "; ".join(f"{_dotted(issue['path'])}: {issue['message']}" for issue in issues)
+    return Refused(InvalidRequest.code, message, issues)
+
+
+def _dotted(path: list[str | int]) -> str:
+    """``["items", 2, "importance"]`` as ``items[2].importance``."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
+
+
 def batch_item_json(item: ItemResult) -> dict[str, Any]:
-    """One item's outcome on the wire: ``{"index", "status", "id", "supersedes"}``."""
-    return {"index": item.index, "status": item.status, "id": item.id, "supersedes": item.supersedes}
+    """One item's outcome on the wire: ``{"index", "status", "id", "supersedes"}``.
+
+    A refused item (a partial batch) has ``id`` null, and its ``code``, ``message`` and ``details``.
+    """
+    out: dict[str, Any] = {"index": item.index, "status": item.status, "id": item.id, "supersedes": item.supersedes}
+    if item.status == "refused":
+        out.update(id=None, code=item.code, message=item.message, details=item.details)
+    return out
 
 
 @route(
