@@ -77,6 +77,28 @@ def test_explore_reaches_a_linked_memory_recall_alone_ranks_low_and_says_how(eng
     assert engine.explore("s", question, max_items=2, seeds=1, max_nodes=1).reached == 1
 
 
+def test_explore_starts_from_the_turns_of_the_person_the_question_names(engine: Engine) -> None:
+    weekends, saturdays, *_ = _store(
+        engine,
+        [
+            "Caroline: On weekends I like to go hiking and swimming.",
+            "Melanie: I spend my Saturdays painting in the garden.",
+            "Caroline: I started a pottery class on Tuesdays.",
+            "Melanie: The kids have football practice tonight.",
+        ],
+    )
+    question = "What does Melanie like to do on weekends?"
+    assert engine.search(question, scope="s", top_k=1)[0].memory.id == weekends  # Caroline's words match best
+    (seed,) = engine.explore("s", question, max_items=1, seeds=1, max_hops=0).hits
+    assert seed.memory.id == saturdays and seed.hop == 0  # but Melanie's own turn answers it
+    searched = {h.memory.id: h.score for h in engine.search(question, scope="s", top_k=4)}
+    assert seed.score == pytest.approx(searched[saturdays] + 0.2, abs=1e-4)  # its score + the speaker's weight
+    (plain,) = engine.explore("s", question, max_items=1, seeds=1, max_hops=0, speaker_weight=0).hits
+    assert plain.memory.id == weekends
+    with pytest.raises(InvalidRequest, match="speaker_weight"):
+        engine.explore("s", question, speaker_weight=1.5)
+
+
 def test_explore_skips_a_superseded_memory_but_passes_activation_through_it(engine: Engine) -> None:
     a, b, c = _store(
         engine, ["Melanie paints sunsets.", "Melanie's studio is in Leeds.", "The Leeds studio has a kiln."]

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .. import limits
 from ..types import Link, MemoryRecord, SearchHit, now_ms
 from . import validation as v
-from .text import capitalised_terms, query_names
+from .dedup import speaker
+from .text import analyze, capitalised_terms, query_names
 
 if TYPE_CHECKING:
     from ..store.base import Store
@@ -40,6 +41,12 @@ ENTITY_MAX_MEMORIES = 40
 CONVERSATION_WINDOW = 2
 #: Memories recalled together at least this often are co-recalled.
 CO_RECALL_MIN = 2
+#: Search hits explore picks its seeds among: the people a query names can lift one into them.
+EXPLORE_POOL = 30
+#: Activation a chat turn gets from the query naming its speaker (times the share of the query's names
+#: it speaks for): "What activities does Melanie do?" is answered by Melanie's own turns. Chosen
+#: leave-one-conversation-out on LoCoMo's multi-hop questions (every fold chose it; docs/benchmarks.md).
+SPEAKER_ACTIVATION = 0.2
 
 
 Render = Callable[[MemoryRecord], dict[str, Any]]
@@ -179,10 +186,14 @@ class Linking:
         max_nodes: int = limits.DEFAULT_EXPLORE_NODES,
         decay: float = limits.DEFAULT_EXPLORE_DECAY,
         seeds: int | None = None,
+        speaker_weight: float = SPEAKER_ACTIVATION,
     ) -> Exploration:
         """recall(explore): recall's hits for ``query``, then spreading activation over the links.
 
-        A hit's activation is its score; a link passes on ``activation × decay × weight`` (a memory
+        Activation starts at the search hits and at the people the query names: a hit's activation is
+        its score, plus ``speaker_weight`` times the share of the query's names that are its speaker
+        (a chat turn "Melanie: …"); the ``seeds`` most activated of the best ``EXPLORE_POOL`` hits
+        seed the spreading. A link passes on ``activation × decay × weight`` (a memory
         keeps the best it is offered, with that path). At most ``max_hops`` links from a hit and
         ``max_nodes`` memories reached; superseded or expired memories pass activation on but are not
         returned. The best ``max_items`` of hits and reached memories come back, best first.
@@ -197,8 +208,12 @@ class Linking:
         max_nodes = v.integer(max_nodes, "max_nodes", limits.EXPLORE_NODES)
         decay = v.unit_interval(decay, "decay")
         seeds = max_items if seeds is None else v.integer(seeds, "seeds", limits.MAX_ITEMS)
-        hits = self.search(query, scope=scope, top_k=seeds)
-        best: dict[str, tuple[float, list[Step]]] = {h.memory.id: (h.score, []) for h in hits}
+        speaker_weight = v.unit_interval(speaker_weight, "speaker_weight")
+        pool = self.search(query, scope=scope, top_k=max(seeds, EXPLORE_POOL))
+        hits, activations = _seeds(pool, query, seeds, speaker_weight)
+        best: dict[str, tuple[float, list[Step]]] = {
+            h.memory.id: (a, []) for h, a in zip(hits, activations, strict=True)
+        }
         frontier = [h.memory.id for h in hits]
         for _ in range(max_hops):
             if not frontier or len(best) >= max_nodes:
@@ -270,6 +285,19 @@ class Linking:
             [Dependant(m, others[i], root.id) for i, m in sorted(related_live.items())],
             apply,
         )
+
+
+def _seeds(pool: list[SearchHit], query: str, count: int, weight: float) -> tuple[list[SearchHit], list[float]]:
+    """The ``count`` hits of ``pool`` with the most activation (score, plus ``weight`` × the share of
+    the query's names that are the hit's speaker), most first; and their activations."""
+    names = set(query_names(query))
+
+    def activation(hit: SearchHit) -> float:
+        said = set(analyze(speaker(hit.memory.value) or "")) if names and weight else set()
+        return hit.score + weight * len(names & said) / max(1, len(names))
+
+    ranked = sorted(((activation(h), h) for h in pool), key=lambda item: -item[0])[:count]
+    return [h for _, h in ranked], [a for a, _ in ranked]
 
 
 def _live(engine: _Engine, ids: Sequence[str]) -> dict[str, MemoryRecord]:
