@@ -188,3 +188,39 @@ async def test_remember_document_over_http_needs_an_advanced_plan(served: Any, c
     async with connect(served.url, served.keys["alice"]) as client:
         refused = await call_error(client, "memory_remember_document", document="d.md", text="Some text.")
     assert refused.startswith("[plan_required] chunk is an advanced operation")
+
+
+async def test_writes_over_http_are_held_to_the_accounts_memory_quota(
+    tmp_path: Path, call: Any, call_error: Any
+) -> None:
+    from memorylayer.config import Settings
+    from memorylayer.server import ServerSettings, create_app
+    from memorylayer.server.admin import create_account, create_key
+    from support import serve_in_thread
+
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    app = create_app(Settings.load(home=home), server=ServerSettings.load(home, plans={"two": {"memory_limit": 2}}))
+    srv = app.state.server
+    account = create_account(srv.store, srv.server, "quota@example.com", plan="two")
+    key = create_key(srv.store, account.id, scopes="memory:read,memory:write")[1]
+    try:
+        with serve_in_thread(app, lifespan="on", log_level="warning") as base_url:
+            async with connect(f"{base_url}/mcp", key) as client:
+                await call(client, "memory_store", content="Oslo is home", namespace="me", key="city")
+                nurse = await call(client, "memory_store", content="Works as a nurse", namespace="me")
+                full = await call_error(client, "memory_store", content="Has a cat", namespace="me")
+                batch = [{"content": "Likes tea"}, {"content": "Plays chess"}]
+                whole = await call_error(client, "memory_remember_batch", items=batch, namespace="me")
+                # A keyed fact's new value replaces the old one: no new memory, so a full quota allows it.
+                await call(client, "memory_store", content="Bergen is home", namespace="me", key="city")
+                await call(client, "memory_delete", memory_id=nurse["memory_id"])
+                partial = await call(client, "memory_remember_batch", items=batch, namespace="me", partial=True)
+    finally:
+        srv.engine.close()
+    assert full.startswith("[quota_exceeded]") and whole.startswith("[quota_exceeded]")
+    assert [(r["status"], r.get("code")) for r in partial["results"]] == [
+        ("stored", None),
+        ("refused", "quota_exceeded"),
+    ]
+    assert srv.engine.for_account(account.id).count("me") == 2

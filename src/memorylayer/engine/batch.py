@@ -19,6 +19,8 @@ from .writes import Admit, Dedup, Prepared, Room
 
 
 class _Engine(Protocol):
+    quota: tuple[Admit, Room] | None
+
     def prepare(self, scope: str, items: builtins.list[NewMemory], *, dedup: Dedup = ...) -> Prepared: ...
     def commit(self, prepared: Prepared, admit: Admit | None = ..., room: Room | None = ...) -> AddResult: ...
 
@@ -53,6 +55,8 @@ class Batching:
         if not partial:
             return self.commit(self.prepare(scope, v.new_memories(items), dedup=mode), admit)
         good, at, refused = check(items)
+        if room is None and self.quota is not None:
+            room = self.quota[1]
         written = self.commit(self.prepare(scope, good, dedup=mode), admit, room) if good else AddResult([])
         return merge(written, at, refused)
 

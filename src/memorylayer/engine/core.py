@@ -59,9 +59,11 @@ class Engine(Operations, CodeAndReasoning, Consolidating, Linking, Batching):
     All methods are synchronous and thread-safe; each write is one transaction.
     """
 
-    def __init__(self, shared: Shared, account: str = LOCAL_ACCOUNT) -> None:
+    def __init__(self, shared: Shared, account: str = LOCAL_ACCOUNT, quota: tuple[Admit, Room] | None = None) -> None:
         self._shared = shared
         self.account = account
+        #: The (admit, room) every adding write of this view is held to when its caller brings none.
+        self.quota = quota
 
     @classmethod
     def open(
@@ -99,6 +101,12 @@ class Engine(Operations, CodeAndReasoning, Consolidating, Linking, Batching):
     def for_account(self, account: str) -> Engine:
         """The same database and models, seen as another tenant (a server account or container)."""
         return Engine(self._shared, v.text(account, "account", limits.ACCOUNT_ID, name=True))
+
+    def with_quota(self, admit: Admit, room: Room) -> Engine:
+        """This tenant's view with every adding write held to a quota (an edge whose tools call the
+        engine's writes directly, like MCP over HTTP): ``admit`` for each write, ``room`` for a
+        partial batch, unless the call brings its own."""
+        return Engine(self._shared, self.account, (admit, room))
 
     @property
     def backend(self) -> Backend:
@@ -255,6 +263,8 @@ class Engine(Operations, CodeAndReasoning, Consolidating, Linking, Batching):
             MemoryLayerError: whatever ``admit`` raises; nothing is written.
         """
         self._shared.sweep_now_and_then()
+        if admit is None and self.quota is not None:
+            admit = self.quota[0]
         return self._writer.commit(prepared, admit, room)
 
     def purge_expired(self, *, limit: int = 500) -> int:

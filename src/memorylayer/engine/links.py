@@ -214,24 +214,7 @@ class Linking:
         best: dict[str, tuple[float, list[Step]]] = {
             h.memory.id: (a, []) for h, a in zip(hits, activations, strict=True)
         }
-        frontier = [h.memory.id for h in hits]
-        for _ in range(max_hops):
-            if not frontier or len(best) >= max_nodes:
-                break
-            offered: dict[str, tuple[float, list[Step]]] = {}
-            here_now = set(frontier)
-            for link in self.store.links_of(self.account, frontier):
-                for here, there in ((link.source, link.target), (link.target, link.source)):
-                    if here not in here_now or there in best:
-                        continue
-                    activation, path = best[here]
-                    passed = activation * decay * link.weight
-                    if passed > offered.get(there, (0.0, []))[0]:
-                        offered[there] = (passed, [*path, Step(here, link.kind, link.weight, link.label)])
-            room = max_nodes - len(best)
-            chosen = sorted(offered.items(), key=lambda item: (-item[1][0], item[0]))[:room]
-            best.update(chosen)
-            frontier = [memory_id for memory_id, _ in chosen]
+        _spread(self.store, self.account, best, max_hops, max_nodes, decay)
         by_id = {h.memory.id: h.memory for h in hits}
         reached = [i for i in best if i not in by_id]
         by_id.update(_live(self, reached))
@@ -285,6 +268,30 @@ class Linking:
             [Dependant(m, others[i], root.id) for i, m in sorted(related_live.items())],
             apply,
         )
+
+
+def _spread(
+    store: Store, account: str, best: dict[str, tuple[float, list[Step]]], hops: int, nodes: int, decay: float
+) -> None:
+    """Spreading activation from the memories of ``best`` over their links, ``hops`` links deep, until
+    ``nodes`` memories are reached; ``best`` gains each reached memory's best (activation, path)."""
+    frontier = list(best)
+    for _ in range(hops):
+        if not frontier or len(best) >= nodes:
+            break
+        offered: dict[str, tuple[float, list[Step]]] = {}
+        here_now = set(frontier)
+        for link in store.links_of(account, frontier):
+            for here, there in ((link.source, link.target), (link.target, link.source)):
+                if here not in here_now or there in best:
+                    continue
+                activation, path = best[here]
+                passed = activation * decay * link.weight
+                if passed > offered.get(there, (0.0, []))[0]:
+                    offered[there] = (passed, [*path, Step(here, link.kind, link.weight, link.label)])
+        chosen = sorted(offered.items(), key=lambda item: (-item[1][0], item[0]))[: nodes - len(best)]
+        best.update(chosen)
+        frontier = [memory_id for memory_id, _ in chosen]
 
 
 def _seeds(pool: list[SearchHit], query: str, count: int, weight: float) -> tuple[list[SearchHit], list[float]]:

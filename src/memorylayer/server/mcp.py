@@ -28,7 +28,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..errors import InsufficientScope, InternalError, MemoryLayerError, RateLimited, Unauthorized
 from ..mcp_server import ToolSpec, build_server
-from . import budgets
+from . import accounts, budgets
 from .auth import Caller, authenticate
 from .core import ServerState
 
@@ -47,7 +47,7 @@ UPGRADE_HINT = (
 
 @dataclass
 class HttpAccess:
-    """Per call: the caller's key, its scope, its daily limit, then its tenant's engine."""
+    """Per call: the caller's key, its scope, its daily limit, then its tenant's engine, held to its memory quota."""
 
     srv: ServerState
 
@@ -61,7 +61,9 @@ class HttpAccess:
         self._count(caller)
         if tool.operation is not None:
             budgets.charge(self.srv, caller, tool.operation)
-        return self.srv.engine_for(caller.account.id)
+        # The tools call the engine's writes themselves: the account's memory quota goes with the engine.
+        guard, room = accounts.quota_guard(self.srv, caller), accounts.quota_room(self.srv, caller)
+        return self.srv.engine_for(caller.account.id).with_quota(guard, room)
 
     def _count(self, caller: Caller) -> None:
         now = datetime.fromtimestamp(self.srv.now() / 1000, UTC)
