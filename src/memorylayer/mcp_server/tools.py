@@ -490,9 +490,9 @@ def memory_explore(
     namespace: Namespace = DEFAULT_NAMESPACE,
     max_items: ExploreItems = L.DEFAULT_MAX_ITEMS,
     seeds: ExploreSeeds = None,
-    max_hops: Hops = 2,
-    max_nodes: Nodes = 50,
-    decay: Decay = 0.5,
+    max_hops: Hops = L.DEFAULT_EXPLORE_HOPS,
+    max_nodes: Nodes = L.DEFAULT_EXPLORE_NODES,
+    decay: Decay = L.DEFAULT_EXPLORE_DECAY,
 ) -> Annotated[CallToolResult, ExploreOut]:
     """recall(explore): recall's hits for a query, then the memories linked to them (spreading
     activation over memory_weave's links), each with the path that reached it. Over HTTP each call
