@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 import stat
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -397,3 +398,19 @@ def test_the_hamming_selection_keeps_about_the_rows_asked_for_and_never_a_farthe
         assert left_out.size == 0 or distances[left_out].min() > distances[near].max()
     # The sample saw only the far rows; the full histogram keeps the 87,500 rows at distance 1.
     assert len(near) == 87_500
+
+
+def test_approximate_searches_leave_pythons_reference_counts_as_they_were(
+    backend: SqliteBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SimSIMD 6.5's cdist(out=...) returned None without a reference: every approximate search took
+    # one from None, and a long-running server aborted after a few thousand ("deallocating None").
+    index, approximate = _approximate_index(backend, monkeypatch)
+    query = unit("query")
+    _planted(backend, query, near=10, far=300)
+    index.search(ACCOUNT, SCOPE, query, 10)
+    before = sys.getrefcount(None)
+    for _ in range(500):
+        index.search(ACCOUNT, SCOPE, query, 10)
+    assert len(approximate) == 501
+    assert sys.getrefcount(None) >= before - 50  # a few transient references may come and go

@@ -105,11 +105,15 @@ def _closest(distances: np.ndarray, count: int) -> np.ndarray:
 
 def _hamming(bits: np.ndarray, codes: np.ndarray, threads: int) -> np.ndarray:
     """Hamming distances from each row of ``bits`` to each row of ``codes``, as uint16 (SimSIMD's
-    default float64 table is four times the memory traffic)."""
-    out = np.empty((len(bits), len(codes)), dtype=np.uint16)
+    default float64 table is four times the memory traffic).
+
+    SimSIMD 6.5 returns None without a reference of its own when given ``out=``: each such call took
+    one reference from None, and a few thousand searches later the interpreter aborted ("deallocating
+    None"). ``out_dtype`` gets the same table without it.
+    """
     threads = threads if len(bits) * len(codes) >= PARALLEL_HAMMING_PAIRS else 1
-    simsimd.cdist(bits, codes, metric="hamming", dtype="bin8", out=out, threads=threads)
-    return out
+    table = simsimd.cdist(bits, codes, metric="hamming", dtype="bin8", out_dtype="uint16", threads=threads)
+    return np.asarray(table).reshape(len(bits), len(codes))
 
 
 def _joined(parts: list[np.ndarray], axis: int = 0) -> np.ndarray:
@@ -473,7 +477,7 @@ class SqliteVectorIndex:
             table = _joined(
                 [
                     np.asarray(
-                        simsimd.cdist(chunk, s.matrix[: s.size], metric="dot", threads=threads), dtype=np.float32
+                        simsimd.cdist(chunk, s.matrix[: s.size], metric="dot", out_dtype="float32", threads=threads)
                     ).reshape(len(chunk), s.size)
                     for s in segments
                 ],
