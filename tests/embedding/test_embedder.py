@@ -110,3 +110,20 @@ def test_a_tampered_model_file_is_rejected_by_the_pinned_hash(tmp_path: Path) ->
 def test_a_missing_model_file_is_not_configured(tmp_path: Path) -> None:
     with pytest.raises(NotConfigured, match="not found"):
         OnnxEmbedder(tmp_path / "absent.onnx", model_id="absent")
+
+
+def test_overlapping_requests_embed_on_a_one_thread_session_with_the_same_vectors() -> None:
+    embedder = OnnxEmbedder(installed_model_path(), model_id=DEFAULT_MODEL_ID, threads=2)
+    with embedder.serving():
+        alone = embedder.embed(SENTENCES)
+    assert embedder._narrow is None  # a request alone keeps both threads and loads nothing more
+
+    with embedder.serving(), embedder.serving():  # two requests in progress at once
+        overlapping = embedder.embed(SENTENCES)
+    assert embedder._narrow is not None
+    np.testing.assert_allclose(overlapping, alone, atol=1e-5)
+
+    # Once the overlap is over, embeds are back on the wide session (the narrow one stays loaded).
+    with embedder.serving():
+        np.testing.assert_allclose(embedder.embed(SENTENCES), alone, atol=1e-5)
+    assert embedder._serving == 0

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 WRITER = textwrap.dedent(
     """
     import sys
@@ -76,3 +78,30 @@ def test_parallel_writers_lose_nothing_and_readers_never_see_half_a_memory(tmp_p
     hits = engine.search("topic b7", scope="shared", top_k=3)
     assert any("topic b7" in h.memory.value for h in hits)
     engine.close()
+
+
+def test_searches_from_several_threads_find_what_each_finds_alone(tmp_path: Path) -> None:
+    # Overlapping searches embed on a one-thread session of their own (OnnxEmbedder.serving): the
+    # hits and their scores are the ones a search alone gets.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from memorylayer.engine import Engine
+
+    engine = Engine.open(tmp_path)
+    engine.add_many("notes", [f"the {topic} team owns service number {n}" for topic in TOPICS for n in range(5)])
+    queries = [f"who owns the {topic} service?" for topic in TOPICS] * 4
+
+    def hits(query: str) -> list[tuple[str, float]]:
+        return [(h.memory.id, h.score) for h in engine.search(query, scope="notes", top_k=3)]
+
+    alone = [hits(q) for q in queries]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(hits, queries))
+    engine.close()
+    assert [[i for i, _ in h] for h in together] == [[i for i, _ in h] for h in alone]
+    for mine, theirs in zip(together, alone, strict=True):
+        assert [s for _, s in mine] == pytest.approx([s for _, s in theirs], abs=1e-4)
+    assert all(len(h) == 3 for h in alone)
+
+
+TOPICS = ["billing", "search", "payments", "identity", "storage", "routing"]

@@ -414,3 +414,14 @@ def test_approximate_searches_leave_pythons_reference_counts_as_they_were(
         index.search(ACCOUNT, SCOPE, query, 10)
     assert len(approximate) == 501
     assert sys.getrefcount(None) >= before - 50  # a few transient references may come and go
+
+
+def test_hamming_distances_are_the_bits_each_pair_differs_in() -> None:
+    rng = np.random.default_rng(9)
+    bits = rng.integers(0, 256, (3, 48), dtype=np.uint8)
+    codes = rng.integers(0, 256, (5000, 48), dtype=np.uint8)
+    expected = np.unpackbits(bits[:, None, :] ^ codes[None, :, :], axis=-1).sum(axis=-1)
+    for threads in (1, 2):
+        table = vector_module._hamming(bits, codes, threads)
+        assert table.dtype == np.uint16 and table.shape == (3, 5000)
+        assert (table == expected).all()

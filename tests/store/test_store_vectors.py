@@ -137,10 +137,13 @@ def test_an_exact_search_ranks_every_live_row_by_its_true_cosine(store: Store, i
     for seed in range(5):
         query = unit(f"query {seed}")
         cosines = matrix @ query
-        expected = [rowids[i] for i in np.argsort(-cosines)[:25]]
+        best = sorted(cosines, reverse=True)[:25]
         found = index.search(ACCOUNT, SCOPE, query, 25, exact=True)
-        assert [rowid for rowid, _ in found] == expected
-        assert [cosine for _, cosine in found] == pytest.approx(sorted(cosines, reverse=True)[:25], abs=2e-3)
+        true = dict(zip(rowids, cosines, strict=True))
+        # The true cosines of what came back are the 25 best, best first, to float16's precision: rows
+        # closer than that may swap (SimSIMD's float16 kernels on AVX512-FP16 round differently).
+        assert [true[rowid] for rowid, _ in found] == pytest.approx(best, abs=1e-3)
+        assert [cosine for _, cosine in found] == pytest.approx(best, abs=2e-3)
 
 
 def test_vectors_returns_the_stored_vectors_of_live_rows_in_the_scope(store: Store, index: VectorIndex) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -42,6 +44,12 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray:
         """One float32 row per text, each of unit length."""
         ...
+
+
+def serving(embedder: Embedder) -> AbstractContextManager[None]:
+    """``embedder.serving()`` where it has one (the shipped model does); nothing for other embedders."""
+    mark = getattr(embedder, "serving", None)
+    return mark() if callable(mark) else nullcontext()
 
 
 def session_options(threads: int) -> ort.SessionOptions:
@@ -143,31 +151,69 @@ class OnnxEmbedder:
         import onnxruntime as ort
 
         self.model_id = model_id
+        self._model_path = model_path
         self._tokenizer = tokenizer or load_tokenizer()
         self._session = ort.InferenceSession(
             str(model_path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
         )
+        self._threads = threads
         self._input_names = {i.name for i in self._session.get_inputs()}
         self.dimensions = int(self._session.get_outputs()[0].shape[-1])
         # onnxruntime sessions are thread-safe, but the tokenizer's padding state is shared.
         self._lock = threading.Lock()
+        #: Requests in progress (:meth:`serving`), and the one-thread session they share when several are.
+        self._serving = 0
+        self._narrow: ort.InferenceSession | None = None
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        """Mark one request (a search or a recall: its embed and its ranking) in progress.
+
+        While more than one is, embeds run on a second session of one thread instead of the first
+        session's ``threads``: ranking is Python holding a core, so two requests each get a core
+        rather than each embed taking both from the other's ranking (two clients' searches 1.45x ->
+        1.67x one client's on 2 cores, docs/benchmarks.md). A request alone keeps every thread, so
+        single-query latency is unchanged; the second session (about 100 MB) loads on the first
+        overlap.
+        """
+        with self._lock:
+            self._serving += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._serving -= 1
+
+    def _session_now(self) -> ort.InferenceSession:
+        """The session an embed should use now (see :meth:`serving`)."""
+        if self._threads <= 1 or self._serving <= 1:
+            return self._session
+        with self._lock:
+            if self._narrow is None:
+                import onnxruntime as ort
+
+                self._narrow = ort.InferenceSession(
+                    str(self._model_path), sess_options=session_options(1), providers=["CPUExecutionProvider"]
+                )
+            return self._narrow
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
+        session = self._session_now()
         # Sorting by length keeps padding small when a batch is cut into slices.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.dimensions), dtype=np.float32)
         for start in range(0, len(order), BATCH_SIZE):
             chunk = order[start : start + BATCH_SIZE]
-            out[chunk] = self._embed_slice([texts[i] for i in chunk])
+            out[chunk] = self._embed_slice(session, [texts[i] for i in chunk])
         return out
 
-    def _embed_slice(self, texts: list[str]) -> np.ndarray:
+    def _embed_slice(self, session: ort.InferenceSession, texts: list[str]) -> np.ndarray:
         with self._lock:
             inputs = encode_batch(self._tokenizer, texts)
         feeds = {name: value for name, value in inputs.items() if name in self._input_names}
-        hidden = self._session.run(None, feeds)[0]
+        hidden = session.run(None, feeds)[0]
         mask = inputs["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -202,6 +248,10 @@ class DefaultEmbedder:
 
     def __init__(self, threads: int = 2) -> None:
         self.threads = threads
+
+    def serving(self) -> AbstractContextManager[None]:
+        """:meth:`OnnxEmbedder.serving` of the shipped model (the model is loaded: a request embeds)."""
+        return default_embedder(self.threads).serving()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:

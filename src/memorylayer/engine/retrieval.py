@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..embedding.embedder import Embedder
+from ..embedding.embedder import Embedder, serving
 from ..store.base import RankFields, Store, VectorIndex
 from ..types import SearchHit, now_ms
 from .affinity import bears_on, topics_for
@@ -54,6 +54,19 @@ class Retriever:
         ``query_vector`` is the query's embedding when the caller already made it. A time the query
         names (engine/when.py) lifts the memories written then, by ``time_window_weight``.
         """
+        with serving(self.embedder):
+            return self._rank(account, scopes, query, pool, limit, floor, query_vector)
+
+    def _rank(
+        self,
+        account: str,
+        scopes: Iterable[str],
+        query: str,
+        pool: int,
+        limit: int,
+        floor: float,
+        query_vector: Any,
+    ) -> list[SearchHit]:
         if query_vector is None:
             query_vector = self.embedder.embed([query])[0]
         terms = analyze_query(query)

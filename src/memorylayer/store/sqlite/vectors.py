@@ -112,7 +112,15 @@ def _hamming(bits: np.ndarray, codes: np.ndarray, threads: int) -> np.ndarray:
     None"). ``out_dtype`` gets the same table without it.
     """
     threads = threads if len(bits) * len(codes) >= PARALLEL_HAMMING_PAIRS else 1
-    table = simsimd.cdist(bits, codes, metric="hamming", dtype="bin8", out_dtype="uint16", threads=threads)
+    # uint16 is missing from SimSIMD's stubs, not from cdist (a test checks the table against numpy).
+    table = simsimd.cdist(
+        bits,
+        codes,
+        metric="hamming",
+        dtype="bin8",
+        out_dtype="uint16",  # type: ignore[arg-type]
+        threads=threads,
+    )
     return np.asarray(table).reshape(len(bits), len(codes))
 
 
@@ -477,7 +485,7 @@ class SqliteVectorIndex:
             table = _joined(
                 [
                     np.asarray(
-                        simsimd.cdist(chunk, s.matrix[: s.size], metric="dot", out_dtype="float32", threads=threads)
+                        simsimd.cdist(chunk, s.matrix[: s.size], metric="dot", threads=threads), dtype=np.float32
                     ).reshape(len(chunk), s.size)
                     for s in segments
                 ],
