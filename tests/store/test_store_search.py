@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -20,6 +21,31 @@ def test_lexical_ranks_memories_holding_more_and_rarer_query_terms_first(store: 
     assert [rowid for rowid, _ in results] == [both, rare, results[2][0]]
     assert results[0][1] > results[1][1] > results[2][1] > 0
     assert common not in [rowid for rowid, _ in results[:2]]
+
+
+def test_lexical_scores_are_fts5s_bm25_to_double_precision(store: Store) -> None:
+    # Both backends score with FTS5's bm25() (k1 1.2, b 0.75, idf floored at 1e-6), in doubles, so a
+    # scope ranks alike on SQLite and PostgreSQL; the documents here are every memory indexed.
+    texts = ["budget review budget", "budget offsite plan", "meeting notes", "meeting budget", "plan meeting soon"]
+    rowids = [put(store, text)[0] for text in texts]
+    documents = [text.split() for text in texts]
+    average = sum(len(d) for d in documents) / len(documents)
+
+    def bm25(document: list[str], query: list[str]) -> float:
+        score = 0.0
+        for term in query:
+            having = sum(term in d for d in documents)
+            idf = max(math.log((len(documents) - having + 0.5) / (having + 0.5)), 1e-6)
+            tf = document.count(term)
+            score += idf * tf * 2.2 / (tf + 1.2 * (1 - 0.75 + 0.75 * len(document) / average)) if tf else 0.0
+        return score
+
+    query = ["budget", "plan"]
+    found = dict(store.lexical(ACCOUNT, SCOPE, query, 10))
+    expected = {rowid: bm25(d, query) for rowid, d in zip(rowids, documents, strict=True) if set(d) & set(query)}
+    assert set(found) == set(expected)
+    for rowid, score in expected.items():
+        assert found[rowid] == pytest.approx(score, rel=1e-9)
 
 
 def test_lexical_honours_the_limit_and_returns_nothing_without_terms_or_matches(store: Store) -> None:

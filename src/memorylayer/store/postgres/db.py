@@ -131,8 +131,9 @@ class Database:
                 raise
             raise error from exc
 
-    def execute(self, query: Any, params: Sequence[Any] | None = None) -> list[Row]:
-        """Run one statement; its rows ([] for one that returns none).
+    def execute(self, query: Any, params: Sequence[Any] | None = None, *, binary: bool = False) -> list[Row]:
+        """Run one statement; its rows ([] for one that returns none). ``binary`` has the results sent
+        in PostgreSQL's binary format (vectors arrive as raw floats instead of text to parse).
 
         Raises:
             InvalidRequest: a text parameter of a write holds NUL, which PostgreSQL cannot store (the
@@ -144,7 +145,7 @@ class Database:
             raise InvalidRequest("text must not contain NUL characters")
         with self.connection() as conn:
             try:
-                cursor = conn.execute(query, params)
+                cursor = conn.execute(query, params, binary=binary)
                 return cursor.fetchall() if cursor.description else []
             except psycopg.Error as exc:
                 raise self.fault(exc) from exc

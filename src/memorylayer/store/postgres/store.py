@@ -421,11 +421,13 @@ class PostgresStore(PostgresLinks):
             return []
         # FTS5's bm25(): idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6, over every indexed memory;
         # each matching query term adds idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avgdl)).
+        # In float8, as FTS5 computes it, and once per term (MATERIALIZED): inlined, the numeric ln()
+        # ran for every posting and cost half of a 10k search's BM25 (docs/benchmarks.md).
         rows = self._run(
             "WITH totals AS (SELECT max(value) FILTER (WHERE name = 'documents') AS n,"
             " max(value) FILTER (WHERE name = 'tokens') AS tokens FROM counters),"
-            " q AS (SELECT u.term, greatest(ln((t.n - coalesce(d.documents, 0) + 0.5)"
-            " / (coalesce(d.documents, 0) + 0.5)), 1e-6) AS idf"
+            " q AS MATERIALIZED (SELECT u.term, greatest(ln((t.n - coalesce(d.documents, 0) + 0.5::float8)"
+            " / (coalesce(d.documents, 0) + 0.5::float8)), 1e-6::float8) AS idf"
             " FROM unnest(%s::text[]) AS u(term) CROSS JOIN totals t LEFT JOIN term_documents d ON d.term = u.term)"
             " SELECT p.memory_rowid, sum(q.idf * p.tf * %s / (p.tf + %s * (1 - %s + %s * mt.length"
             " / greatest(t.tokens::float8 / greatest(t.n, 1), 1e-9)))) AS score"
