@@ -164,6 +164,7 @@ class OnnxEmbedder:
         #: Requests in progress (:meth:`serving`), and the one-thread session they share when several are.
         self._serving = 0
         self._narrow: ort.InferenceSession | None = None
+        self._narrow_lock = threading.Lock()
 
     @contextmanager
     def serving(self) -> Iterator[None]:
@@ -171,10 +172,10 @@ class OnnxEmbedder:
 
         While more than one is, embeds run on a second session of one thread instead of the first
         session's ``threads``: ranking is Python holding a core, so two requests each get a core
-        rather than each embed taking both from the other's ranking (two clients' searches 1.45x ->
-        1.67x one client's on 2 cores, docs/benchmarks.md). A request alone keeps every thread, so
-        single-query latency is unchanged; the second session (about 100 MB) loads on the first
-        overlap.
+        rather than each embed taking both from the other's ranking (two clients' searches 1.39x ->
+        1.57x one client's at 100k on 2 cores in one run of bench/concurrency.py). A request alone
+        keeps every thread, so single-query latency is unchanged; the second session (about 100 MB)
+        loads on the first overlap.
         """
         with self._lock:
             self._serving += 1
@@ -188,7 +189,8 @@ class OnnxEmbedder:
         """The session an embed should use now (see :meth:`serving`)."""
         if self._threads <= 1 or self._serving <= 1:
             return self._session
-        with self._lock:
+        # Not the tokenizer's lock: loading takes about 0.3 s, and other requests keep embedding meanwhile.
+        with self._narrow_lock:
             if self._narrow is None:
                 import onnxruntime as ort
 
