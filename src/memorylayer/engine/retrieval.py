@@ -54,34 +54,22 @@ class Retriever:
         ``query_vector`` is the query's embedding when the caller already made it. A time the query
         names (engine/when.py) lifts the memories written then, by ``time_window_weight``.
         """
-        with serving(self.embedder):
-            return self._rank(account, scopes, query, pool, limit, floor, query_vector)
-
-    def _rank(
-        self,
-        account: str,
-        scopes: Iterable[str],
-        query: str,
-        pool: int,
-        limit: int,
-        floor: float,
-        query_vector: Any,
-    ) -> list[SearchHit]:
-        if query_vector is None:
-            query_vector = self.embedder.embed([query])[0]
-        terms = analyze_query(query)
-        documents, frequencies = self.store.term_stats(terms)
-        weights = {t: idf(documents, frequencies.get(t, 0)) for t in terms}
-        match_terms = lexical_match_terms(terms, frequencies, documents, self.config)
-        signals: Signals = {}
-        for scope in scopes:
-            found = self._candidates(account, scope, match_terms, query_vector, pool)
-            scoped = self._signals(found, weights)
-            scoped.update(self._signals(self._neighbours(account, scope, scoped, query_vector), weights))
-            lift_neighbours(scoped, self.config)
-            signals.update(scoped)
-        self._affinity(account, query, signals)
-        return self._order(account, query, signals, limit, floor)
+        with serving(self.embedder):  # overlapping requests embed on a core each (OnnxEmbedder.serving)
+            if query_vector is None:
+                query_vector = self.embedder.embed([query])[0]
+            terms = analyze_query(query)
+            documents, frequencies = self.store.term_stats(terms)
+            weights = {t: idf(documents, frequencies.get(t, 0)) for t in terms}
+            match_terms = lexical_match_terms(terms, frequencies, documents, self.config)
+            signals: Signals = {}
+            for scope in scopes:
+                found = self._candidates(account, scope, match_terms, query_vector, pool)
+                scoped = self._signals(found, weights)
+                scoped.update(self._signals(self._neighbours(account, scope, scoped, query_vector), weights))
+                lift_neighbours(scoped, self.config)
+                signals.update(scoped)
+            self._affinity(account, query, signals)
+            return self._order(account, query, signals, limit, floor)
 
     def _window(self, query: str, now: int) -> TimeWindow | None:
         return time_window(query, now) if self.config.time_window_weight > 0 else None
