@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import sys
 import time
@@ -30,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from memorylayer.embedding.embedder import DEFAULT_MODEL_ID, OnnxEmbedder, default_model_path  # noqa: E402
 from memorylayer.engine import Engine  # noqa: E402
-from perf import SUBJECTS, VERBS, concurrent_searches  # noqa: E402
+from perf import concurrent_searches, questions  # noqa: E402
 
 
 class Plain:
@@ -60,10 +59,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
-    queries = [
-        f"what does {random.Random(i).choice(SUBJECTS).lower()} {random.Random(i + 1).choice(VERBS)}?"
-        for i in range(60)
-    ]
+    queries = questions(60)
     engines = {
         "shipped": Engine.open(args.home),
         "two threads": Engine.open(args.home, embedder=Plain(2)),

@@ -71,6 +71,13 @@ def corpus(n: int, seed: int = 7) -> list[str]:
     return [f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {' '.join(rng.sample(words, 6))} (note {i})" for i in range(n)]
 
 
+def questions(n: int) -> list[str]:
+    """The benchmarks' queries: a subject and a verb of the corpus ("what does the billing service use?")."""
+    return [
+        f"what does {random.Random(i).choice(SUBJECTS).lower()} {random.Random(i + 1).choice(VERBS)}?" for i in range(n)
+    ]
+
+
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -225,10 +232,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     texts = corpus(max(sizes) + 200)
-    queries = [
-        f"what does {random.Random(i).choice(SUBJECTS).lower()} {random.Random(i + 1).choice(VERBS)}?"
-        for i in range(args.queries)
-    ]
+    queries = questions(args.queries)
     scratch = home = Path(tempfile.mkdtemp(prefix="ml-bench-"))
     engine = Engine.open(home)
     embedder = engine.embedder

@@ -11,7 +11,6 @@ a loaded machine; means do.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import sys
 import time
@@ -23,7 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from memorylayer.engine import Engine, retrieval  # noqa: E402
-from perf import SUBJECTS, VERBS  # noqa: E402
+from perf import questions  # noqa: E402
 
 STORE = ("term_stats", "lexical", "terms_for", "rank_fields", "get_many_by_rowid")
 INDEX = ("search", "vectors")
@@ -49,10 +48,7 @@ def main() -> None:
     engine = Engine.open(args.home)
     retriever = engine._shared.retriever
     # The same queries as bench/perf.py.
-    queries = [
-        f"what does {random.Random(i).choice(SUBJECTS).lower()} {random.Random(i + 1).choice(VERBS)}?"
-        for i in range(args.queries)
-    ]
+    queries = questions(args.queries)
     vectors = [engine.embedder.embed([q])[0] for q in queries]
     pool = engine.ranking.pool_size(5)
     engine.search(queries[0], scope="main")  # sync the vector index once

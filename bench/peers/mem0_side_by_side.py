@@ -173,15 +173,11 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(ROOT / "bench"))
-    import random
 
-    from perf import SUBJECTS, VERBS, corpus
+    from perf import corpus, questions
 
     texts = corpus(args.memories + args.singles)
-    queries = [
-        f"what does {random.Random(i).choice(SUBJECTS).lower()} {random.Random(i + 1).choice(VERBS)}?"
-        for i in range(args.queries)
-    ]
+    queries = questions(args.queries)
     scratch = Path(tempfile.mkdtemp(prefix="ml-peers-"))
     (scratch / "ml").mkdir()
     (scratch / "mem0").mkdir()
