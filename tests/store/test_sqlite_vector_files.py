@@ -404,7 +404,7 @@ def test_approximate_searches_leave_pythons_reference_counts_as_they_were(
     backend: SqliteBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # SimSIMD 6.5's cdist(out=...) returned None without a reference: every approximate search took
-    # one from None, and a long-running server aborted after a few thousand ("deallocating None").
+    # one from None, and a long-running server aborted once None ran out ("deallocating None").
     index, approximate = _approximate_index(backend, monkeypatch)
     query = unit("query")
     _planted(backend, query, near=10, far=300)
