@@ -5,7 +5,8 @@ the first search of a new process (cold start), and searches from 1, 2 and 4 con
         [--homes DIR]
 
 ``--homes DIR`` keeps each size's scope in ``DIR/<size>`` and reuses it on later runs (building the 1M
-scope takes a while); a missing one is built from the largest smaller one kept. Each size also reports
+scope takes a while); a missing one is built from the largest smaller one kept, and a kept one is read through
+once before it is measured (:func:`read_through`). Each size also reports
 search time split into its parts (query embed, vector index, keyword side, the rest: fusion, rows) and the
 vector index's recall@10 and recall@50 against an exact scan of the same scope.
 
@@ -190,6 +191,16 @@ def kept_home(homes: Path, size: int, base: np.ndarray, texts: list[str], real: 
     return home
 
 
+def read_through(home: Path) -> None:
+    """Read every file of ``home`` once, so the page cache holds them as it would for a server that has
+    been running: a kept home's first searches otherwise wait on the disk for its SQLite pages (at 1M,
+    2.7 GB of them), which made search p50 depend on what the machine did before the run."""
+    for file in sorted(p for p in home.rglob("*") if p.is_file()):
+        with open(file, "rb") as src:
+            while src.read(1 << 24):
+                pass
+
+
 def split(engine: Engine, queries: list[str], top_k: int) -> dict[str, float]:
     """Median time of the vector index, of an exact scan of the same scope, and of the keyword side
     (term statistics and BM25) per query, each called as search calls it; and the index's
@@ -274,6 +285,7 @@ def main() -> None:
         if args.homes:
             engine.close()
             home = kept_home(Path(args.homes), size, base, texts, args.real)
+            read_through(home)
             engine = Engine.open(home)
             embedder = engine.embedder
             embedder.embed(["warm up"])

@@ -123,7 +123,7 @@ def test_the_file_is_rewritten_once_enough_rows_changed(
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncated", "other model in header", "other database", "from the future", "garbage"],
+    ["truncated", "other model in header", "other database", "from the future", "an older format", "garbage"],
 )
 def test_a_damaged_or_foreign_index_file_is_never_trusted_but_rebuilt(
     backend: SqliteBackend, path: Path, damage: str
@@ -142,6 +142,8 @@ def test_a_damaged_or_foreign_index_file_is_never_trusted_but_rebuilt(
             header["model"] = "another-model"
         elif damage == "other database":
             header["instance"] = int(header["instance"]) + 1  # type: ignore[call-overload]
+        elif damage == "an older format":
+            header["format"] = 2  # without lists; its layout is not this one
         else:
             header["seq"] = int(header["seq"]) + 1000  # type: ignore[call-overload]
         # Keep the rows but scramble them, so trusting this file would give wrong answers.
@@ -152,7 +154,7 @@ def test_a_damaged_or_foreign_index_file_is_never_trusted_but_rebuilt(
     second = SqliteBackend(path)
     try:
         assert [r for r, _ in _index(second).search(ACCOUNT, SCOPE, query, 12)] == expected
-        assert _header(file)["rows"] == 12  # rebuilt and rewritten
+        assert _header(file)["rows"] == 12 and _header(file)["format"] == 3  # rebuilt and rewritten
     finally:
         second.close()
 

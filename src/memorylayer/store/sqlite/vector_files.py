@@ -1,7 +1,7 @@
 """The index file of one scope's vectors, and the segments of rows it maps.
 
 Layout and the checks that decide whether a file can be trusted are described on
-:class:`IndexFiles`; what the sign bits are for is in vectors.py.
+:class:`IndexFiles`; what the sign bits are for is in vectors.py, the lists in vector_lists.py.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from ...files import PRIVATE_FILE, private_dir
+from .vector_lists import Lists
 
 DTYPE = np.float16
 
-#: Index file layout version; any other value is rebuilt.
-FILE_FORMAT = 2
+#: Index file layout version; any other value is rebuilt (2: no lists).
+FILE_FORMAT = 3
 _HEADER_BYTES = 4096
 _MAGIC = b"MLVX"
 
@@ -91,6 +92,25 @@ def in_memory_segment(rowids: np.ndarray, matrix: np.ndarray, center: np.ndarray
 Anchors = list[tuple[str, int]]
 
 
+@dataclass
+class Listing:
+    """What a file written list by list records of its lists (:class:`Lists`)."""
+
+    centroids: np.ndarray
+    starts: np.ndarray
+    trained_rows: int
+
+
+@dataclass
+class Opened:
+    """A trusted index file's rows (a copy-on-write mapping), sequence number, sign center and lists."""
+
+    base: Segment
+    seq: int
+    center: np.ndarray
+    lists: Lists | None
+
+
 def same_history(recorded: object, now: Anchors) -> bool:
     """Whether the database still tells the history an index file was written from.
 
@@ -120,9 +140,10 @@ class IndexFiles:
     """The ``<database>.vectors/`` folder: one file per (account, scope, model), written by rename.
 
     Layout: a 4 KiB header (magic, then JSON: format, database instance, model, dimensions, seq,
-    anchors (the scope's latest memories and deletes as of seq, :func:`same_history`), rows), the
-    float16 matrix from byte 4096, then the int64 rowids, then each row's sign bits (:func:`signs`),
-    then their float16 center.
+    anchors (the scope's latest memories and deletes as of seq, :func:`same_history`), rows, lists,
+    trained), the float16 matrix from byte 4096, then the int64 rowids, then each row's sign bits
+    (:func:`signs`), then their float16 center; and when ``lists`` is not 0, the float32 centroids
+    and the int64 starts of the lists (rows are then written list by list).
     """
 
     def __init__(self, folder: Path, instance: int) -> None:
@@ -133,7 +154,9 @@ class IndexFiles:
         digest = hashlib.sha256("\0".join((account, scope, model_id)).encode()).hexdigest()[:32]
         return self.folder / f"{digest}.mlvx"
 
-    def _header(self, model_id: str, dimensions: int, seq: int, rows: int, anchors: Anchors) -> bytes:
+    def _header(
+        self, model_id: str, dimensions: int, seq: int, rows: int, anchors: Anchors, listing: Listing | None
+    ) -> bytes:
         meta = {
             "anchors": anchors,
             "format": FILE_FORMAT,
@@ -142,6 +165,8 @@ class IndexFiles:
             "dimensions": dimensions,
             "seq": seq,
             "rows": rows,
+            "lists": 0 if listing is None else len(listing.centroids),
+            "trained": 0 if listing is None else listing.trained_rows,
         }
         return (_MAGIC + json.dumps(meta).encode()).ljust(_HEADER_BYTES, b"\0")
 
@@ -154,8 +179,10 @@ class IndexFiles:
         anchors: Anchors,
         chunks: Iterator[tuple[np.ndarray, np.ndarray]],
         center: np.ndarray,
+        listing: Listing | None = None,
     ) -> None:
-        """Stream (rowids, rows) chunks into ``path`` through a temporary file and a rename."""
+        """Stream (rowids, rows) chunks into ``path`` through a temporary file and a rename (with a
+        ``listing``, the chunks come list by list)."""
         private_dir(self.folder)  # the vectors say what the memories say: as private as the database
         temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         rowid_parts: list[np.ndarray] = []
@@ -165,16 +192,19 @@ class IndexFiles:
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
             os.fchmod(descriptor, PRIVATE_FILE)
             with os.fdopen(descriptor, "wb") as out:
-                out.write(self._header(model_id, dimensions, seq, 0, anchors))
+                out.write(self._header(model_id, dimensions, seq, 0, anchors, listing))
                 for rowids, matrix in chunks:
                     out.write(np.ascontiguousarray(matrix, dtype=DTYPE).tobytes())
                     rowid_parts.append(np.asarray(rowids, dtype=np.int64))
                     code_parts.append(signs(matrix, center))
                     rows += len(rowids)
-                for part in [*rowid_parts, *code_parts, np.asarray(center, dtype=DTYPE)]:
+                parts = [*rowid_parts, *code_parts, np.asarray(center, dtype=DTYPE)]
+                if listing is not None:
+                    parts += [listing.centroids.astype(np.float32), listing.starts.astype(np.int64)]
+                for part in parts:
                     out.write(np.ascontiguousarray(part).tobytes())
                 out.seek(0)
-                out.write(self._header(model_id, dimensions, seq, rows, anchors))
+                out.write(self._header(model_id, dimensions, seq, rows, anchors, listing))
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, path)
@@ -183,9 +213,8 @@ class IndexFiles:
 
     def open(
         self, path: Path, model_id: str, dimensions: int, high_seq: int, anchors_at: Callable[[int], Anchors]
-    ) -> tuple[Segment, int, np.ndarray] | None:
-        """The file's rows (a copy-on-write mapping), sequence number and sign center, or None when it
-        cannot be trusted.
+    ) -> Opened | None:
+        """The file's rows, sequence number, sign center and lists, or None when it cannot be trusted.
 
         ``anchors_at(seq)`` is what the store says of the scope's history up to ``seq`` (see
         :func:`same_history`).
@@ -202,26 +231,40 @@ class IndexFiles:
             meta = json.loads(header[len(_MAGIC) :].rstrip(b"\0"))
         except ValueError:
             return None
-        rows = meta.get("rows")
-        seq = meta.get("seq")
+        rows, seq, lists, trained = (meta.get(key) for key in ("rows", "seq", "lists", "trained"))
+        if not all(isinstance(value, int) for value in (rows, seq, lists, trained)):
+            return None
+        assert isinstance(rows, int) and isinstance(seq, int) and isinstance(lists, int) and isinstance(trained, int)
+        rows_end = _HEADER_BYTES + rows * (2 * dimensions + 8 + code_bytes(dimensions)) + 2 * dimensions
         if (
             meta.get("format") != FILE_FORMAT
             or meta.get("instance") != self.instance
             or meta.get("model") != model_id
             or meta.get("dimensions") != dimensions
-            or not isinstance(rows, int)
-            or not isinstance(seq, int)
             or seq > high_seq  # written from a later state than this database has: not this history
-            or size_on_disk != _HEADER_BYTES + rows * (2 * dimensions + 8 + code_bytes(dimensions)) + 2 * dimensions
+            or lists < 0
+            or size_on_disk != rows_end + (lists * 4 * dimensions + (lists + 1) * 8 if lists else 0)
             or not same_history(meta.get("anchors"), anchors_at(seq))
         ):
             return None
-        center = np.fromfile(path, dtype=DTYPE, count=dimensions, offset=size_on_disk - 2 * dimensions)
+        center = np.fromfile(path, dtype=DTYPE, count=dimensions, offset=rows_end - 2 * dimensions)
+        listed = self._lists(path, rows_end, rows, dimensions, lists, trained) if lists else None
+        if lists and listed is None:
+            return None
         if rows == 0:
-            return empty_segment(dimensions), seq, center
+            return Opened(empty_segment(dimensions), seq, center, None)
         matrix = np.memmap(path, dtype=DTYPE, mode="c", offset=_HEADER_BYTES, shape=(rows, dimensions))
         at = _HEADER_BYTES + rows * 2 * dimensions
         rowids = np.memmap(path, dtype=np.int64, mode="c", offset=at, shape=(rows,))
         shape = (rows, code_bytes(dimensions))
         codes = np.memmap(path, dtype=np.uint8, mode="c", offset=at + rows * 8, shape=shape)
-        return Segment(rowids, matrix, rows, codes), seq, center
+        return Opened(Segment(rowids, matrix, rows, codes), seq, center, listed)
+
+    @staticmethod
+    def _lists(path: Path, at: int, rows: int, dimensions: int, lists: int, trained: int) -> Lists | None:
+        """The lists stored from byte ``at``, or None when their starts do not cover the rows in order."""
+        centroids = np.fromfile(path, dtype=np.float32, count=lists * dimensions, offset=at).reshape(lists, dimensions)
+        starts = np.fromfile(path, dtype=np.int64, count=lists + 1, offset=at + lists * 4 * dimensions)
+        if starts[0] != 0 or starts[-1] != rows or bool(np.any(np.diff(starts) < 0)):
+            return None
+        return Lists.as_written(centroids, starts, trained)

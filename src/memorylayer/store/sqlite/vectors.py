@@ -25,7 +25,8 @@ float16 row), a Hamming scan of those bits picks the :func:`rescored` closest ro
 at least 4,000), and those are scored exactly in float16. At 1M that reads 48 MB of bits and 8 MB
 of rows instead of 768 MB, with recall@10 against the exact scan of 0.99 (docs/benchmarks.md);
 there is nothing to build or train, so the bits follow every change as the rows do. Smaller scopes
-stay exact.
+stay exact. Scopes of at least :data:`LISTS_MIN_ROWS` also get inverted lists in their index file
+(vector_lists.py), so a search reads the sign bits of the rows near the query only.
 
 Searches of one scope run in parallel (a readers-writer lock): a writer's changes are applied
 under the exclusive side, which readers wait for only as long as that update takes.
@@ -35,7 +36,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,27 +44,34 @@ import simsimd
 
 from ...errors import StorageError
 from ..base import StoredVector
+from .locks import ReadWriteLock
 from .store import SqliteStore
 from .vector_files import (
     DTYPE,
     Anchors,
     IndexFiles,
+    Listing,
+    Opened,
     Segment,
     empty_segment,
     in_memory_segment,
     mean_row,
     signs,
 )
+from .vector_lists import Lists, assign, list_count, starts_of, train
 
 #: Queries scored per scan in search_many (bounds the score table to 64 x scope size floats).
 QUERY_BATCH = 64
 #: Scopes at least this large are searched through their sign bits with exact rescoring. Below it
 #: the exact scan costs about what the rescoring alone would (docs/benchmarks.md).
 APPROX_MIN_ROWS = 30_000
+#: Scopes at least this large get inverted lists when their index file is written: a full scan of
+#: the sign bits costs more than ranking the centroids and reading the nearest lists (docs/benchmarks.md).
+LISTS_MIN_ROWS = 50_000
 #: Rows rescored exactly: this share of the scope, and at least RESCORE_MIN (and 8 x k).
 RESCORE_SHARE = 0.01
 RESCORE_MIN = 4000
-#: Queries per Hamming scan (the distance table is float64: 8 x 1M x 8 bytes at 1M).
+#: Queries per Hamming scan (the distance table is uint16: 8 x 1M x 2 bytes at 1M).
 APPROX_QUERY_BATCH = 8
 #: Query x row pairs a scan needs before it is split across threads: about 3 ms of one core's work
 #: (a float16 dot product of 384 dimensions, a Hamming distance of 48 bytes). A smaller scan runs
@@ -111,6 +118,8 @@ def _hamming(bits: np.ndarray, codes: np.ndarray, threads: int) -> np.ndarray:
     one reference from None, and after about as many searches as None had references (about 30,000
     in a server) the interpreter aborted ("deallocating None"). ``out_dtype`` gets the same table without it.
     """
+    if not len(codes):  # SimSIMD refuses empty collections
+        return np.zeros((len(bits), 0), dtype=np.uint16)
     threads = threads if len(bits) * len(codes) >= PARALLEL_HAMMING_PAIRS else 1
     # uint16 is missing from SimSIMD's stubs, not from cdist (a test checks the table against numpy).
     table = simsimd.cdist(
@@ -135,6 +144,24 @@ def _top(scores: np.ndarray, rowids: np.ndarray, k: int) -> list[tuple[int, floa
     return [(int(rowids[i]), float(scores[i])) for i in top]
 
 
+def _rescored_top(
+    query: np.ndarray, segments: list[Segment], picks: list[np.ndarray], k: int
+) -> list[tuple[int, float]]:
+    """The top ``k`` of the rows at ``picks`` (positions within each of ``segments``), scored exactly."""
+    rows = _joined([np.take(s.matrix, at, axis=0) for s, at in zip(segments, picks, strict=True)])
+    rowids = _joined([s.rowids[at] for s, at in zip(segments, picks, strict=True)])
+    scores = np.asarray(simsimd.cdist(query[None, :], rows, metric="dot", out_dtype="float32"))[0]
+    return _top(scores, rowids, k)
+
+
+def _by_list(rowids: np.ndarray, matrix: np.ndarray, list_ids: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(rowids, rows) chunks list by list, as the index file stores them (a chunk at a time in memory)."""
+    order = np.argsort(list_ids, kind="stable")
+    for at in range(0, len(order), 65_536):
+        picked = order[at : at + 65_536]
+        yield rowids[picked], np.take(matrix, picked, axis=0)
+
+
 @dataclass
 class _ScopeVectors:
     """One scope's live vectors: a base segment (mapped from the index file, or built in memory) plus
@@ -146,6 +173,8 @@ class _ScopeVectors:
     tail: Segment = field(default_factory=lambda: empty_segment(0))
     #: What the sign bits of both segments are taken about (:func:`signs`); fixed until a rewrite.
     center: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=DTYPE))
+    #: The base's inverted lists, when its index file was written with them.
+    lists: Lists | None = None
     #: Rows changed since the base was written to (or read from) the index file.
     changed_since_file: int = 0
     file_seq: int = -1
@@ -206,9 +235,11 @@ class _ScopeVectors:
 
     def _upsert(self, rowid: int, vector: np.ndarray, positions: dict[int, tuple[int, int]]) -> None:
         at = positions.get(rowid)
-        if at is not None:
+        if at is not None and (at[0] == 1 or self.lists is None):
             self.segments()[at[0]].put(at[1], rowid, vector, self.center)
             return
+        if at is not None:  # a listed row's new vector may belong in another list: it joins the tail
+            self._remove(rowid, positions)
         tail = self.tail
         if tail.size == len(tail.rowids):
             tail.grow(self.dimensions)
@@ -222,6 +253,8 @@ class _ScopeVectors:
             return
         segment = self.segments()[at[0]]
         last = segment.size - 1
+        if at[0] == 0 and self.lists is not None:
+            self.lists.removed(at[1], last)
         if at[1] != last:  # move the last row into the hole
             moved = int(segment.rowids[last])
             segment.rowids[at[1]] = moved
@@ -260,45 +293,6 @@ class _ScopeVectors:
         return vectors
 
 
-class _ReadWriteLock:
-    """Many readers or one writer; a waiting writer holds back new readers so it is not starved."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writing = False
-        self._writers_waiting = 0
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        with self._cond:
-            while self._writing or self._writers_waiting:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        with self._cond:
-            self._writers_waiting += 1
-            while self._writing or self._readers:
-                self._cond.wait()
-            self._writers_waiting -= 1
-            self._writing = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
-
-
 class SqliteVectorIndex:
     """Cosine top-k over one scope's live vectors of one model (vectors are unit length)."""
 
@@ -312,6 +306,7 @@ class SqliteVectorIndex:
         folder: Path | None = None,
         persist_min_rows: int = PERSIST_MIN_ROWS,
         approx_min_rows: int = APPROX_MIN_ROWS,
+        lists_min_rows: int = LISTS_MIN_ROWS,
     ) -> None:
         self._store = store
         self._threads = max(1, threads)
@@ -323,9 +318,10 @@ class SqliteVectorIndex:
         self._files = IndexFiles(folder, store.database_instance()) if folder is not None else None
         self._persist_min_rows = persist_min_rows
         self._approx_min_rows = approx_min_rows
+        self._lists_min_rows = max(lists_min_rows, approx_min_rows)
         #: Serialises syncs (reading changes, applying them, writing files); searches do not take it.
         self._sync_lock = threading.Lock()
-        self._rw = _ReadWriteLock()
+        self._rw = ReadWriteLock()
 
     # -- loading -----------------------------------------------------------------------------------
 
@@ -334,13 +330,33 @@ class SqliteVectorIndex:
         path: Path,
         seq: int,
         anchors: Anchors,
-        chunks: Iterator[tuple[np.ndarray, np.ndarray]],
+        rowids: np.ndarray,
+        matrix: np.ndarray,
         center: np.ndarray,
+        lists: Lists | None = None,
+        listed: int = 0,
     ) -> bool:
-        """Write an index file; False when the disk refuses (full, read-only): the file is only a cache."""
+        """Write an index file of these rows, list by list when the scope is large enough for lists;
+        False when the disk refuses (full, read-only): the file is only a cache.
+
+        ``lists`` are the lists of the first ``listed`` rows (the base's, on a rewrite): their
+        centroids are kept while the scope stays within twice the size they were trained at, and
+        only the other rows are assigned to them.
+        """
         assert self._files is not None
+        listing = None
+        chunks: Iterator[tuple[np.ndarray, np.ndarray]] = iter([(rowids, matrix)])
+        if len(rowids) >= self._lists_min_rows:
+            if lists is not None and lists.keeps(len(rowids)):
+                centroids, trained = lists.centroids, lists.trained_rows
+                list_ids = np.concatenate([lists.list_ids(listed), assign(matrix[listed:], centroids)])
+            else:
+                centroids, trained = train(matrix, list_count(len(rowids))), len(rowids)
+                list_ids = assign(matrix, centroids)
+            listing = Listing(centroids, starts_of(list_ids, len(centroids)), trained)
+            chunks = _by_list(rowids, matrix, list_ids)
         try:
-            self._files.write(path, self.model_id, self._dimensions, seq, anchors, chunks, center)
+            self._files.write(path, self.model_id, self._dimensions, seq, anchors, chunks, center, listing)
         except (OSError, StorageError):
             return False
         return True
@@ -359,32 +375,36 @@ class SqliteVectorIndex:
         if self._files is not None:
             path = self._files.path(account, scope, self.model_id)
             opened = self._files.open(path, self.model_id, dims, high, self._anchor(account, scope))
-            if opened is not None and not self._far_behind(account, scope, opened[1], opened[0].size):
+            if opened is not None and not self._far_behind(account, scope, opened.seq, opened.base.size):
                 return self._mapped(opened)
         # Rebuild: ``high`` is read before the rows, so a write landing in between is re-applied
         # by the next sync (upserts and removals are idempotent) rather than missed.
         chunks = self._store.live_vector_chunks(account, scope, self.model_id, dims)
         parts = [(rowids, matrix.astype(DTYPE)) for rowids, matrix in chunks]
-        rows = sum(len(r) for r, _ in parts)
-        center = mean_row([m for _, m in parts], dims)
-        if self._files is not None and rows >= self._persist_min_rows and not self._store.database.has_pending_writes():
+        rowids = np.concatenate([r for r, _ in parts]) if parts else np.zeros(0, dtype=np.int64)
+        matrix = np.concatenate([m for _, m in parts]) if parts else np.zeros((0, dims), dtype=DTYPE)
+        del parts
+        center = mean_row([matrix], dims)
+        if (
+            self._files is not None
+            and len(rowids) >= self._persist_min_rows
+            and not self._store.database.has_pending_writes()
+        ):
             path = self._files.path(account, scope, self.model_id)
             anchors = self._store.vector_anchors(account, scope, high)
-            written = self._write(path, high, anchors, iter(parts), center)
+            written = self._write(path, high, anchors, rowids, matrix, center)
             opened = (
                 self._files.open(path, self.model_id, dims, high, self._anchor(account, scope)) if written else None
             )
             if opened is not None:
-                del parts
                 return self._mapped(opened)
-        rowids = np.concatenate([r for r, _ in parts]) if parts else np.zeros(0, dtype=np.int64)
-        matrix = np.concatenate([m for _, m in parts]) if parts else np.zeros((0, dims), dtype=DTYPE)
         return _ScopeVectors(dims, high, in_memory_segment(rowids, matrix, center), empty_segment(dims), center)
 
-    def _mapped(self, opened: tuple[Segment, int, np.ndarray]) -> _ScopeVectors:
+    def _mapped(self, opened: Opened) -> _ScopeVectors:
         """A scope's vectors as of its index file: the file's rows, nothing changed since."""
-        base, seq, center = opened
-        return _ScopeVectors(self._dimensions, seq, base, empty_segment(self._dimensions), center, file_seq=seq)
+        empty = empty_segment(self._dimensions)
+        seq = opened.seq
+        return _ScopeVectors(self._dimensions, seq, opened.base, empty, opened.center, opened.lists, file_seq=seq)
 
     def _rewrite_if_due(self, account: str, scope: str, entry: _ScopeVectors) -> _ScopeVectors:
         """Write the scope's rows to its index file once enough changed since the last one."""
@@ -397,7 +417,8 @@ class SqliteVectorIndex:
         rowids, matrix, _ = entry.flat()
         anchors = self._store.vector_anchors(account, scope, entry.seq)
         # The rewrite re-centres the sign bits on the rows as they are now.
-        if not self._write(path, entry.seq, anchors, iter([(rowids, matrix)]), mean_row([matrix], self._dimensions)):
+        center = mean_row([matrix], self._dimensions)
+        if not self._write(path, entry.seq, anchors, rowids, matrix, center, entry.lists, entry.base.size):
             entry.file_seq = entry.seq  # try again after as many changes, not on every sync
             entry.changed_since_file = 0
             return entry
@@ -474,6 +495,8 @@ class SqliteVectorIndex:
             segments = [s for s in entry.segments() if s.size]
             if exact or entry.size < self._approx_min_rows:
                 return self._exact(segments, queries, k)
+            if entry.lists is not None:
+                return self._listed(entry, queries, k)
             return self._approximate(segments, entry.center, queries, k)
 
     def _exact(self, segments: list[Segment], queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
@@ -510,10 +533,28 @@ class SqliteVectorIndex:
                 # Each segment's share of ``near``, as positions within it (``near`` is ascending).
                 bounds = np.searchsorted(near, offsets)
                 picks = [near[lo:hi] - at for lo, hi, at in zip(bounds[:-1], bounds[1:], offsets[:-1], strict=True)]
-                rows = _joined([np.take(s.matrix, at, axis=0) for s, at in zip(segments, picks, strict=True)])
-                rowids = _joined([s.rowids[at] for s, at in zip(segments, picks, strict=True)])
-                scores = np.asarray(simsimd.cdist(query[None, :], rows, metric="dot", out_dtype="float32"))[0]
-                results.append(_top(scores, rowids, k))
+                results.append(_rescored_top(query, segments, picks, k))
+        return results
+
+    def _listed(self, entry: _ScopeVectors, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        """:meth:`_approximate` over the base rows of the lists nearest each query, and the whole tail."""
+        assert entry.lists is not None
+        base, tail = entry.segments()
+        wanted = rescored(entry.size, k)
+        results: list[list[tuple[int, float]]] = []
+        for query in queries.astype(DTYPE):
+            probed = entry.lists.probed(query)
+            bits = signs(query[None, :], entry.center)
+            distances = _hamming(bits, np.take(base.codes, probed, axis=0), 1)[0]
+            if tail.size:
+                distances = np.concatenate([distances, _hamming(bits, tail.codes[: tail.size], self._threads)[0]])
+            near = _closest(distances, wanted)
+            if not tail.size:  # one segment: nothing to join
+                results.append(_rescored_top(query, [base], [probed[near]], k))
+                continue
+            split = int(np.searchsorted(near, len(probed)))
+            picks = [probed[near[:split]], near[split:] - len(probed)]
+            results.append(_rescored_top(query, [base, tail], picks, k))
         return results
 
     def vectors(self, account: str, scope: str, rowids: list[int]) -> dict[int, np.ndarray]:
