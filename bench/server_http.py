@@ -1,13 +1,15 @@
 """The HTTP server's cost: recall over HTTP vs in-process at 10k memories, and requests/second under load.
 
 One run, one database: this process loads the memories and creates an account and key, then starts
-``memorylayer serve`` (uvicorn, one worker) as a subprocess on 127.0.0.1. Recall latency is measured
-in-process (``Engine.recall`` on the same file) and over HTTP (``POST /v1/recall``, httpx keep-alive),
-interleaved in ABBA blocks so the run's drift hits both alike. Throughput runs a fixed
-number of requests with 1, 8 and 32 client threads, each with its own keep-alive connection.
+``memorylayer serve`` (uvicorn, ``--workers`` processes, one by default) as a subprocess on 127.0.0.1.
+Recall latency is measured in-process (``Engine.recall`` on the same file) and over HTTP
+(``POST /v1/recall``, httpx keep-alive), interleaved in ABBA blocks so the run's drift hits both alike.
+Throughput runs a fixed number of requests with 1, 8 and 32 client threads, each with its own
+keep-alive connection.
 Writes the ``http`` section of docs/benchmarks.md.
 
-    .venv/bin/python bench/server_http.py [--memories 10000] [--real 10000] [--queries 100] [--no-write]
+    .venv/bin/python bench/server_http.py [--memories 10000] [--real 10000] [--queries 100] [--workers 1]
+        [--no-write]
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(home: Path) -> Iterator[str]:
+def server(home: Path, workers: int = 1) -> Iterator[str]:
     """``memorylayer serve`` on a free loopback port; yields its base URL once /health answers."""
     port = free_port()
     script = Path(sys.executable).with_name("memorylayer")
@@ -93,6 +95,8 @@ def server(home: Path) -> Iterator[str]:
         str(home),
         "--log-level",
         "warning",
+        "--workers",
+        str(workers),
     ]
     log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
     env = {**os.environ, "MEMORYLAYER_HOME": str(home)}
@@ -195,6 +199,7 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=10, help="queries per leg before switching (ABBA order)")
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--requests", default="200,400,400", help="requests per throughput run, one per --clients")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
@@ -215,7 +220,7 @@ def main() -> None:
             load_s = load(engine, args.memories, args.real)
             print(f"loaded {args.memories} memories in {load_s:.0f} s", file=sys.stderr)
             qs = queries(args.queries)
-            with server(home) as url:
+            with server(home, args.workers) as url:
                 with client(url, key) as http:
                     local, remote = latency(engine, http, qs, args.block)
                 rates: dict[str, list[float]] = {"recall": [], "add": []}
@@ -274,7 +279,7 @@ def report(
         (
             f"`.venv/bin/python bench/server_http.py`, {datetime.now(UTC).strftime('%Y-%m-%d')}, {platform.machine()} "
             f"{os.cpu_count()} cores, Python {platform.python_version()}: one scope of {args.memories:,} memories "
-            f"({loaded}), `memorylayer serve` as a subprocess on 127.0.0.1 (uvicorn, workers=1, "
+            f"({loaded}), `memorylayer serve` as a subprocess on 127.0.0.1 (uvicorn, workers={args.workers}, "
             "log level warning, SQLite WAL), an enterprise-plan account and a `memory:read,memory:write` key. "
             "Clients run in the bench process on the same 2 cores as the server."
         ),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -124,3 +126,47 @@ def test_a_container_key_stored_with_admin_still_cannot_claim_a_cache(home: Path
         assert "account:admin" not in r.json()["error"]["details"]["granted"]
         assert server.call("POST", "/v1/cache/preview", json={"claimToken": claim}).status_code == 200
     server.state.engine.close()
+
+
+def test_serve_with_two_workers_answers_from_both_processes_over_one_database_and_stops_them_all(
+    home: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "MEMORYLAYER_HOME": str(home)}
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-c", "from memorylayer.cli import main; main()", "serve", "--port", str(port)]
+    with open(log, "wb") as out:
+        process = subprocess.Popen([*command, "--workers", "2"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_health(port, process, log=log)
+        key = admin(home, "create-account", "ops@example.com")["api_key"]
+        headers = {"Authorization": f"Bearer {key}"}
+        base = f"http://127.0.0.1:{port}/v1"
+        # Each request on a new connection, so the kernel may hand it to either worker.
+        for n in range(6):
+            body = {"scope": "s", "key": f"k{n}", "value": f"fact number {n} about the deploy"}
+            assert httpx.post(f"{base}/memories", json=body, headers=headers, timeout=30).status_code == 200
+        for _ in range(6):  # every process sees every write, whichever wrote it
+            found = httpx.post(f"{base}/memories/list", json={"scope": "s"}, headers=headers, timeout=30)
+            assert found.status_code == 200 and len(found.json()["memories"]) == 6, found.text
+        served: set[str] = set()
+        for _ in range(200):
+            served = set(re.findall(r"\[(\d+)\] memorylayer\.server: ", log.read_text()))
+            if len(served) >= 2:
+                break
+            httpx.get(f"{base}/account", headers=headers, timeout=30)
+        assert len(served) == 2, log.read_text()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    for pid in served:  # the workers went with the parent
+        for _ in range(50):
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"worker {pid} outlived serve")

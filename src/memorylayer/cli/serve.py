@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import socket
 from typing import Annotated, Literal
 
@@ -52,6 +53,25 @@ def _banner(host: str, port: int, database_url: str) -> None:
     note("  next        ", "mint a key: memorylayer admin create-account you@example.com --plan pro")
 
 
+#: The log level ``serve --workers`` hands its worker processes (they start from nothing: spawned).
+WORKER_LOG_LEVEL = "MEMORYLAYER_WORKER_LOG_LEVEL"
+
+
+def _log_to_stderr(level: str, workers: int) -> None:
+    # With several workers each line says which process wrote it.
+    process = " [%(process)d]" if workers > 1 else ""
+    logging.basicConfig(level=level.upper(), format=f"%(asctime)s %(levelname)s{process} %(name)s: %(message)s")
+
+
+def worker_app() -> object:
+    """The app of one ``serve --workers`` process: uvicorn's factory takes no arguments, so the home,
+    database and log level come through the environment ``serve`` set before spawning it."""
+    from ..server import create_app
+
+    _log_to_stderr(os.environ.get(WORKER_LOG_LEVEL, "info"), workers=2)
+    return create_app(load_settings(None, None))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 for all).")] = "127.0.0.1",
@@ -59,6 +79,9 @@ def serve(
     database: Database = None,
     home: Home = None,
     log_level: Annotated[LogLevel, typer.Option(help="Server log level.")] = "info",
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes sharing the port (one per core at most).")
+    ] = 1,
 ) -> None:
     """Serve the /v1 API (WithMemory wire protocol), /mcp and the dashboard until interrupted.
 
@@ -66,16 +89,19 @@ def serve(
     """
     try:
         import uvicorn
+        from uvicorn.supervisors import Multiprocess
 
         from ..server import create_app
     except ModuleNotFoundError as exc:
         needs_extra("server", exc)
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_to_stderr(log_level, workers)
     sock = None
     try:
         sock = listen(host, port)
         settings = load_settings(home, database)
+        # Built here even with workers: bad settings fail before anything starts, and the schema and
+        # the server secret exist before workers race to create them.
         application = create_app(settings)
     except MemoryLayerError as error:
         if sock is not None:
@@ -84,5 +110,26 @@ def serve(
     _banner(host, sock.getsockname()[1], settings.database_url)
     # The app logs one escaped line per request itself (memorylayer.server); uvicorn's access log
     # would be a second, unescaped one.
-    config = uvicorn.Config(application, log_level=log_level, proxy_headers=False, access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    if workers == 1:
+        config = uvicorn.Config(application, log_level=log_level, proxy_headers=False, access_log=False)
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+    application.state.server.engine.close()
+    os.environ.update(
+        {
+            "MEMORYLAYER_HOME": str(settings.home),
+            "MEMORYLAYER_DATABASE": settings.database_url,
+            WORKER_LOG_LEVEL: log_level,
+        }
+    )
+    config = uvicorn.Config(
+        "memorylayer.cli.serve:worker_app",
+        factory=True,
+        workers=workers,
+        log_config=None,  # each worker logs as worker_app sets up
+        log_level=log_level,
+        proxy_headers=False,
+        access_log=False,
+    )
+    # The workers share the bound socket; the kernel hands each new connection to one of them.
+    Multiprocess(config, sockets=[sock]).run()
