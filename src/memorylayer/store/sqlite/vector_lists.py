@@ -2,8 +2,9 @@
 
 A scope of at least ``lists_min_rows`` (vectors.py) has its rows grouped around centroids found by
 spherical k-means on a sample, and its index file holds the rows list by list. A search ranks the
-centroids against the query and reads the sign bits of the nearest :data:`PROBE_SHARE` of the lists
-only, then rescores the closest of those exactly, as the full sign-bit scan does. At 1M that reads
+centroids against the query and reads the sign bits of the nearest lists only (those holding
+:data:`PROBE_SHARE` of the rows), then rescores the closest of those exactly, as the full sign-bit
+scan does. At 1M that reads
 3 MB of sign bits instead of 48 MB (docs/benchmarks.md has the time and the recall).
 
 The lists describe the file's rows as written. A row deleted later leaves its list (the base's last
