@@ -57,9 +57,9 @@ def _banner(host: str, port: int, database_url: str) -> None:
 WORKER_LOG_LEVEL = "MEMORYLAYER_WORKER_LOG_LEVEL"
 
 
-def _log_to_stderr(level: str, workers: int) -> None:
+def _log_to_stderr(level: str, *, name_process: bool) -> None:
     # With several workers each line says which process wrote it.
-    process = " [%(process)d]" if workers > 1 else ""
+    process = " [%(process)d]" if name_process else ""
     logging.basicConfig(level=level.upper(), format=f"%(asctime)s %(levelname)s{process} %(name)s: %(message)s")
 
 
@@ -68,7 +68,7 @@ def worker_app() -> object:
     database and log level come through the environment ``serve`` set before spawning it."""
     from ..server import create_app
 
-    _log_to_stderr(os.environ.get(WORKER_LOG_LEVEL, "info"), workers=2)
+    _log_to_stderr(os.environ.get(WORKER_LOG_LEVEL, "info"), name_process=True)
     return create_app(load_settings(None, None))
 
 
@@ -95,7 +95,7 @@ def serve(
     except ModuleNotFoundError as exc:
         needs_extra("server", exc)
 
-    _log_to_stderr(log_level, workers)
+    _log_to_stderr(log_level, name_process=workers > 1)
     sock = None
     try:
         sock = listen(host, port)

@@ -93,15 +93,6 @@ Anchors = list[tuple[str, int]]
 
 
 @dataclass
-class Listing:
-    """What a file written list by list records of its lists (:class:`Lists`)."""
-
-    centroids: np.ndarray
-    starts: np.ndarray
-    trained_rows: int
-
-
-@dataclass
 class Opened:
     """A trusted index file's rows (a copy-on-write mapping), sequence number, sign center and lists."""
 
@@ -155,7 +146,7 @@ class IndexFiles:
         return self.folder / f"{digest}.mlvx"
 
     def _header(
-        self, model_id: str, dimensions: int, seq: int, rows: int, anchors: Anchors, listing: Listing | None
+        self, model_id: str, dimensions: int, seq: int, rows: int, anchors: Anchors, lists: Lists | None
     ) -> bytes:
         meta = {
             "anchors": anchors,
@@ -165,8 +156,8 @@ class IndexFiles:
             "dimensions": dimensions,
             "seq": seq,
             "rows": rows,
-            "lists": 0 if listing is None else len(listing.centroids),
-            "trained": 0 if listing is None else listing.trained_rows,
+            "lists": 0 if lists is None else len(lists.centroids),
+            "trained": 0 if lists is None else lists.trained_rows,
         }
         return (_MAGIC + json.dumps(meta).encode()).ljust(_HEADER_BYTES, b"\0")
 
@@ -179,10 +170,10 @@ class IndexFiles:
         anchors: Anchors,
         chunks: Iterator[tuple[np.ndarray, np.ndarray]],
         center: np.ndarray,
-        listing: Listing | None = None,
+        lists: Lists | None = None,
     ) -> None:
-        """Stream (rowids, rows) chunks into ``path`` through a temporary file and a rename (with a
-        ``listing``, the chunks come list by list)."""
+        """Stream (rowids, rows) chunks into ``path`` through a temporary file and a rename (with
+        ``lists``, the chunks come list by list)."""
         private_dir(self.folder)  # the vectors say what the memories say: as private as the database
         temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         rowid_parts: list[np.ndarray] = []
@@ -192,19 +183,19 @@ class IndexFiles:
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
             os.fchmod(descriptor, PRIVATE_FILE)
             with os.fdopen(descriptor, "wb") as out:
-                out.write(self._header(model_id, dimensions, seq, 0, anchors, listing))
+                out.write(self._header(model_id, dimensions, seq, 0, anchors, lists))
                 for rowids, matrix in chunks:
                     out.write(np.ascontiguousarray(matrix, dtype=DTYPE).tobytes())
                     rowid_parts.append(np.asarray(rowids, dtype=np.int64))
                     code_parts.append(signs(matrix, center))
                     rows += len(rowids)
                 parts = [*rowid_parts, *code_parts, np.asarray(center, dtype=DTYPE)]
-                if listing is not None:
-                    parts += [listing.centroids.astype(np.float32), listing.starts.astype(np.int64)]
+                if lists is not None:
+                    parts += [lists.centroids.astype(np.float32), lists.starts.astype(np.int64)]
                 for part in parts:
                     out.write(np.ascontiguousarray(part).tobytes())
                 out.seek(0)
-                out.write(self._header(model_id, dimensions, seq, rows, anchors, listing))
+                out.write(self._header(model_id, dimensions, seq, rows, anchors, lists))
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, path)
@@ -232,9 +223,8 @@ class IndexFiles:
         except ValueError:
             return None
         rows, seq, lists, trained = (meta.get(key) for key in ("rows", "seq", "lists", "trained"))
-        if not all(isinstance(value, int) for value in (rows, seq, lists, trained)):
+        if not (isinstance(rows, int) and isinstance(seq, int) and isinstance(lists, int) and isinstance(trained, int)):
             return None
-        assert isinstance(rows, int) and isinstance(seq, int) and isinstance(lists, int) and isinstance(trained, int)
         rows_end = _HEADER_BYTES + rows * (2 * dimensions + 8 + code_bytes(dimensions)) + 2 * dimensions
         if (
             meta.get("format") != FILE_FORMAT

@@ -50,7 +50,6 @@ from .vector_files import (
     DTYPE,
     Anchors,
     IndexFiles,
-    Listing,
     Opened,
     Segment,
     empty_segment,
@@ -147,9 +146,13 @@ def _top(scores: np.ndarray, rowids: np.ndarray, k: int) -> list[tuple[int, floa
 def _rescored_top(
     query: np.ndarray, segments: list[Segment], picks: list[np.ndarray], k: int
 ) -> list[tuple[int, float]]:
-    """The top ``k`` of the rows at ``picks`` (positions within each of ``segments``), scored exactly."""
-    rows = _joined([np.take(s.matrix, at, axis=0) for s, at in zip(segments, picks, strict=True)])
-    rowids = _joined([s.rowids[at] for s, at in zip(segments, picks, strict=True)])
+    """The top ``k`` of the rows at ``picks`` (positions within each of ``segments``), scored exactly.
+
+    Segments nothing was picked from are left out: joining an empty part would copy the others.
+    """
+    pairs = [(s, at) for s, at in zip(segments, picks, strict=True) if len(at)] or [(segments[0], picks[0])]
+    rows = _joined([np.take(s.matrix, at, axis=0) for s, at in pairs])
+    rowids = _joined([s.rowids[at] for s, at in pairs])
     scores = np.asarray(simsimd.cdist(query[None, :], rows, metric="dot", out_dtype="float32"))[0]
     return _top(scores, rowids, k)
 
@@ -344,7 +347,7 @@ class SqliteVectorIndex:
         only the other rows are assigned to them.
         """
         assert self._files is not None
-        listing = None
+        file_lists: Lists | None = None
         chunks: Iterator[tuple[np.ndarray, np.ndarray]] = iter([(rowids, matrix)])
         if len(rowids) >= self._lists_min_rows:
             if lists is not None and lists.keeps(len(rowids)):
@@ -353,10 +356,10 @@ class SqliteVectorIndex:
             else:
                 centroids, trained = train(matrix, list_count(len(rowids))), len(rowids)
                 list_ids = assign(matrix, centroids)
-            listing = Listing(centroids, starts_of(list_ids, len(centroids)), trained)
+            file_lists = Lists.as_written(centroids, starts_of(list_ids, len(centroids)), trained)
             chunks = _by_list(rowids, matrix, list_ids)
         try:
-            self._files.write(path, self.model_id, self._dimensions, seq, anchors, chunks, center, listing)
+            self._files.write(path, self.model_id, self._dimensions, seq, anchors, chunks, center, file_lists)
         except (OSError, StorageError):
             return False
         return True
@@ -545,13 +548,10 @@ class SqliteVectorIndex:
         for query in queries.astype(DTYPE):
             probed = entry.lists.probed(query)
             bits = signs(query[None, :], entry.center)
-            distances = _hamming(bits, np.take(base.codes, probed, axis=0), 1)[0]
+            distances = _hamming(bits, np.take(base.codes, probed, axis=0), self._threads)[0]
             if tail.size:
                 distances = np.concatenate([distances, _hamming(bits, tail.codes[: tail.size], self._threads)[0]])
             near = _closest(distances, wanted)
-            if not tail.size:  # one segment: nothing to join
-                results.append(_rescored_top(query, [base], [probed[near]], k))
-                continue
             split = int(np.searchsorted(near, len(probed)))
             picks = [probed[near[:split]], near[split:] - len(probed)]
             results.append(_rescored_top(query, [base, tail], picks, k))
